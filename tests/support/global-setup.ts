@@ -1,0 +1,28 @@
+import type { TestProject } from 'vitest/node';
+import { startLocalDynamo, type DynamoBackend, type LocalDynamo } from '../../dev/dynamodb/local-dynamodb.ts';
+
+/**
+ * Starts one server per DynamoDB backend for the whole run (tests create their own isolated tables in it) and
+ * stops them at the end, so no process outlives the suite. DYNAMODB_BACKENDS=dynalite,dynamodb-local in CI.
+ */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dynamoEndpoints: Partial<Record<DynamoBackend, string>>;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const wanted = (process.env.DYNAMODB_BACKENDS ?? 'dynalite').split(',').map((s) => s.trim()).filter(Boolean);
+  const started: LocalDynamo[] = [];
+  const endpoints: Partial<Record<DynamoBackend, string>> = {};
+  for (const backend of wanted) {
+    if (backend !== 'dynalite' && backend !== 'dynamodb-local') throw new Error(`DYNAMODB_BACKENDS: unknown backend "${backend}"`);
+    const dynamo = await startLocalDynamo({ backend });
+    started.push(dynamo);
+    endpoints[backend] = dynamo.endpoint;
+  }
+  project.provide('dynamoEndpoints', endpoints);
+  return async () => {
+    await Promise.all(started.map((d) => d.stop()));
+  };
+}
