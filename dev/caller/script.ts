@@ -1,0 +1,217 @@
+import type { RelayCall, Reply, SessionEnd } from './relay-call.ts';
+
+/**
+ * A scripted call, one step per line (blank lines and `#` comments ignored):
+ *   say <utterance>            the caller speaks; waits for the whole reply
+ *   bargein <n> <utterance>    cuts into the reply of the step before after <n> words, then speaks
+ *   dtmf <digit>               presses a key; waits for the reply
+ *   expect <regex>             the last reply must match (case-insensitive)
+ *   expect-end [<regex>]       the app must end the session (e.g. live-agent handoff); regex on the handoff data
+ *   wait <ms>                  pause
+ *   hangup                     the caller hangs up
+ * A line without a keyword is a `say`.
+ */
+export type ScriptStep =
+  | { kind: 'say'; text: string; line: number }
+  | { kind: 'bargein'; afterWords: number; text: string; line: number }
+  | { kind: 'dtmf'; digit: string; line: number }
+  | { kind: 'expect'; pattern: RegExp; line: number }
+  | { kind: 'expect-end'; pattern?: RegExp; line: number }
+  | { kind: 'wait'; ms: number; line: number }
+  | { kind: 'hangup'; line: number };
+
+export function parseScript(source: string, name = 'script'): ScriptStep[] {
+  const steps: ScriptStep[] = [];
+  source.split(/\r?\n/).forEach((raw, index) => {
+    const line = index + 1;
+    const text = raw.trim();
+    if (!text || text.startsWith('#')) return;
+    const [keyword = '', ...rest] = text.split(/\s+/);
+    const arg = text.slice(keyword.length).trim();
+    const fail = (why: string) => {
+      throw new Error(`${name}:${line}: ${why}: ${raw}`);
+    };
+    switch (keyword.toLowerCase()) {
+      case 'say':
+        if (!arg) fail('say needs an utterance');
+        steps.push({ kind: 'say', text: arg, line });
+        break;
+      case 'bargein': {
+        const n = Number(rest[0]);
+        const utterance = arg.slice((rest[0] ?? '').length).trim();
+        if (!Number.isInteger(n) || n < 0 || !utterance) fail('bargein needs a word count and an utterance');
+        if (steps.at(-1)?.kind !== 'say' && steps.at(-1)?.kind !== 'dtmf') fail('bargein must follow a say or dtmf step');
+        steps.push({ kind: 'bargein', afterWords: n, text: utterance, line });
+        break;
+      }
+      case 'dtmf':
+        if (!/^[0-9*#]$/.test(arg)) fail('dtmf needs one key: 0-9, * or #');
+        steps.push({ kind: 'dtmf', digit: arg, line });
+        break;
+      case 'expect':
+        if (!arg) fail('expect needs a pattern');
+        steps.push({ kind: 'expect', pattern: new RegExp(arg, 'i'), line });
+        break;
+      case 'expect-end':
+        steps.push(arg ? { kind: 'expect-end', pattern: new RegExp(arg, 'i'), line } : { kind: 'expect-end', line });
+        break;
+      case 'wait': {
+        const ms = Number(arg);
+        if (!Number.isFinite(ms) || ms < 0) fail('wait needs milliseconds');
+        steps.push({ kind: 'wait', ms, line });
+        break;
+      }
+      case 'hangup':
+        steps.push({ kind: 'hangup', line });
+        break;
+      default:
+        steps.push({ kind: 'say', text, line });
+    }
+  });
+  return steps;
+}
+
+export interface TranscriptEntry {
+  who: 'caller' | 'app' | 'keypad' | 'system';
+  text: string;
+  /** For app replies: ms from the caller's input to the first token, and to the last. */
+  firstTokenMs?: number;
+  replyMs?: number;
+  frames?: number;
+  interrupted?: boolean;
+}
+
+export interface ScriptResult {
+  ok: boolean;
+  failures: string[];
+  transcript: TranscriptEntry[];
+  end?: SessionEnd;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+/** Runs the steps against a live call; never throws for a failed expectation, it reports it. */
+export async function runScript(
+  call: RelayCall,
+  steps: ScriptStep[],
+  options: { replyTimeoutMs?: number; onEntry?: (entry: TranscriptEntry) => void } = {},
+): Promise<ScriptResult> {
+  const timeout = options.replyTimeoutMs ?? 20_000;
+  const transcript: TranscriptEntry[] = [];
+  const failures: string[] = [];
+  const log = (entry: TranscriptEntry) => {
+    transcript.push(entry);
+    options.onEntry?.(entry);
+  };
+  let lastReply: Reply | undefined;
+  let end: SessionEnd | undefined;
+  call.on('end', (e: SessionEnd) => (end = e));
+
+  const greeting = call.relay.attributes.welcomeGreeting;
+  if (greeting) log({ who: 'app', text: greeting });
+
+  const awaitReply = async (sentAt: number): Promise<Reply | undefined> => {
+    try {
+      const reply = await call.nextReply(timeout);
+      log({ who: 'app', text: reply.text.trim(), firstTokenMs: Math.round(reply.startedAt - sentAt), replyMs: Math.round(reply.completedAt - sentAt), frames: reply.frames });
+      return reply;
+    } catch (err) {
+      if (call.ended) return undefined;
+      failures.push(`no reply: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+
+  /** Sends the input and, when the next step barges in, cuts the reply after n words instead of awaiting it. */
+  const inputThenReply = async (send: () => void, next: ScriptStep | undefined): Promise<void> => {
+    const sentAt = now();
+    send();
+    if (next?.kind !== 'bargein') {
+      lastReply = await awaitReply(sentAt);
+      return;
+    }
+    const heard = await wordsHeard(call, next.afterWords, timeout);
+    log({ who: 'app', text: `${heard.text} —`, firstTokenMs: heard.firstTokenAt ? Math.round(heard.firstTokenAt - sentAt) : undefined, interrupted: true });
+    call.interrupt(heard.text, Math.round(now() - (heard.firstTokenAt ?? sentAt)));
+  };
+
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    const next = steps[i + 1];
+    if (!call.isOpen && step.kind !== 'expect-end' && step.kind !== 'expect') {
+      failures.push(`line ${step.line}: the call is already over`);
+      break;
+    }
+    switch (step.kind) {
+      case 'say':
+        log({ who: 'caller', text: step.text });
+        await inputThenReply(() => call.say(step.text), next);
+        break;
+      case 'bargein':
+        log({ who: 'caller', text: step.text, interrupted: true });
+        await inputThenReply(() => call.say(step.text), steps[i + 1]);
+        break;
+      case 'dtmf':
+        log({ who: 'keypad', text: step.digit });
+        await inputThenReply(() => call.press(step.digit), next);
+        break;
+      case 'expect':
+        if (!lastReply || !step.pattern.test(lastReply.text)) {
+          failures.push(`line ${step.line}: expected the reply to match ${step.pattern}, got ${JSON.stringify(lastReply?.text ?? null)}`);
+        }
+        break;
+      case 'expect-end': {
+        const e = end ?? (await call.waitForEnd(timeout).catch(() => undefined));
+        if (!e) failures.push(`line ${step.line}: expected the app to end the session`);
+        else {
+          end = e;
+          const what = e.next?.kind === 'other' ? (e.next.dial ? `dials ${e.next.dial}` : 'hangs up') : 'continues';
+          log({ who: 'system', text: `session ended (handoff ${e.handoffData ?? 'none'}); the call ${what}` });
+          if (step.pattern && !step.pattern.test(e.handoffData ?? '')) failures.push(`line ${step.line}: handoff data ${JSON.stringify(e.handoffData)} does not match ${step.pattern}`);
+        }
+        break;
+      }
+      case 'wait':
+        await new Promise((r) => setTimeout(r, step.ms));
+        break;
+      case 'hangup':
+        log({ who: 'system', text: 'caller hangs up' });
+        await call.hangup();
+        break;
+    }
+  }
+  for (const v of call.violations) failures.push(`invalid frame from the app (${v.reason}): ${v.raw.slice(0, 200)}`);
+  const result: ScriptResult = { ok: failures.length === 0, failures, transcript };
+  if (end) result.end = end;
+  return result;
+}
+
+/** Waits until the reply in progress has streamed `n` words (or ended) and returns them. */
+function wordsHeard(call: RelayCall, n: number, timeoutMs: number): Promise<{ text: string; firstTokenAt?: number }> {
+  return new Promise((resolve) => {
+    let text = '';
+    let firstTokenAt: number | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      call.off('token', onToken);
+      call.off('reply', onReply);
+      const words = text.trim().split(/\s+/).filter(Boolean).slice(0, n);
+      resolve(firstTokenAt === undefined ? { text: words.join(' ') } : { text: words.join(' '), firstTokenAt });
+    };
+    const onToken = (token: string, at: number) => {
+      firstTokenAt ??= at;
+      text += token;
+      if (text.trim().split(/\s+/).filter(Boolean).length > n) finish();
+    };
+    const onReply = () => finish();
+    const timer = setTimeout(finish, timeoutMs);
+    call.on('token', onToken);
+    call.once('reply', onReply);
+  });
+}
+
+export function formatEntry(entry: TranscriptEntry): string {
+  const who = { caller: 'caller', app: 'app   ', keypad: 'keypad', system: '      ' }[entry.who];
+  const timing = entry.firstTokenMs !== undefined ? `  [first word ${entry.firstTokenMs} ms${entry.replyMs !== undefined ? `, done ${entry.replyMs} ms, ${entry.frames} frames` : ''}]` : '';
+  return `${who} > ${entry.text}${timing}`;
+}
