@@ -1,0 +1,2 @@
+export * from './message-sender.ts';
+export * from './lambda-message-sender.ts';
