@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { headerValue, twilioWebhooks } from './twilio-webhooks.ts';
 
 /**
  * ConversationRelay signs the WebSocket handshake like a webhook: X-Twilio-Signature over the exact wss:// URL
@@ -16,22 +16,6 @@ export interface HandshakeOptions {
   publicUrl: string;
 }
 
-// The webhooks module alone: the full `twilio` import costs ~70 ms of cold start.
-const require = createRequire(import.meta.url);
-type Webhooks = typeof import('twilio/lib/webhooks/webhooks.js');
-let webhooks: Webhooks | undefined;
-function twilioWebhooks(): Webhooks {
-  webhooks ??= require('twilio/lib/webhooks/webhooks.js') as Webhooks;
-  return webhooks;
-}
-
-function header(headers: HandshakeEvent['headers'], name: string): string | undefined {
-  if (!headers) return undefined;
-  const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === wanted) return value;
-  return undefined;
-}
-
 /** The URL Twilio signed: our public WebSocket URL plus the query string it connected with. */
 export function signedHandshakeUrl(event: HandshakeEvent, publicUrl: string): string {
   const query = new URLSearchParams();
@@ -41,7 +25,12 @@ export function signedHandshakeUrl(event: HandshakeEvent, publicUrl: string): st
 }
 
 export function verifyHandshake(event: HandshakeEvent, options: HandshakeOptions): boolean {
-  const signature = header(event.headers, 'x-twilio-signature');
+  const signature = headerValue(event.headers, 'x-twilio-signature');
   if (!signature || !options.authToken) return false;
-  return twilioWebhooks().validateRequest(options.authToken, signature, signedHandshakeUrl(event, options.publicUrl), {});
+  try {
+    return twilioWebhooks().validateRequest(options.authToken, signature, signedHandshakeUrl(event, options.publicUrl), {});
+  } catch {
+    // An unparseable URL cannot carry a valid signature; refusing is the only safe answer.
+    return false;
+  }
 }

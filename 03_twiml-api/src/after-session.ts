@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { endSession, updateSession, type Table } from '../../layers/data/index.ts';
+import type { AppLogger } from '../../layers/observability/logger.ts';
+import { readHandoff, type Handoff } from './handoff.ts';
+import { apologyTwiml, dialAgentTwiml, goodbyeTwiml, NO_AGENT_AVAILABLE } from './twiml.ts';
+
+/** What Twilio posts to the `<Connect action>` URL when the ConversationRelay session ends. */
+export const SessionEndedSchema = z
+  .object({
+    CallSid: z.string().min(1),
+    CallStatus: z.string().optional(),
+    SessionId: z.string().optional(),
+    SessionStatus: z.string().optional(),
+    SessionDuration: z.string().optional(),
+    HandoffData: z.string().optional(),
+  })
+  .loose();
+export type SessionEnded = z.infer<typeof SessionEndedSchema>;
+
+/** What the callback did with the call, recorded on the session as `outcome`. */
+export type CallOutcome = 'dialed-agent' | 'agent-unavailable' | 'hung-up' | 'session-failed';
+
+export interface AfterSessionDeps {
+  table: Table;
+  agentNumber?: string | undefined;
+  logger: AppLogger;
+  now: () => Date;
+}
+
+export interface NextStep {
+  outcome: CallOutcome;
+  twiml: string;
+}
+
+/** The TwiML that continues the call: the agent when the session asked for one, else a polite goodbye. */
+export function nextStep(handoff: Handoff, sessionStatus: string | undefined, agentNumber: string | undefined): NextStep {
+  if (handoff.kind === 'live-agent') {
+    return agentNumber
+      ? { outcome: 'dialed-agent', twiml: dialAgentTwiml(agentNumber) }
+      : { outcome: 'agent-unavailable', twiml: goodbyeTwiml(NO_AGENT_AVAILABLE) };
+  }
+  if (sessionStatus?.toLowerCase() === 'failed') return { outcome: 'session-failed', twiml: apologyTwiml() };
+  return { outcome: 'hung-up', twiml: goodbyeTwiml() };
+}
+
+/**
+ * Decides the next step and records it on the session. The caller is still on the line: a failed write is
+ * logged and the call goes on the same way, because the TwiML does not depend on it.
+ */
+export async function afterSession(deps: AfterSessionDeps, sessionId: string | undefined, ended: SessionEnded): Promise<NextStep> {
+  const handoff = readHandoff(ended.HandoffData);
+  const step = nextStep(handoff, ended.SessionStatus, deps.agentNumber);
+  const context = { sessionId, callSid: ended.CallSid, outcome: step.outcome, sessionStatus: ended.SessionStatus };
+  if (handoff.kind === 'unreadable') deps.logger.warn('HandoffData is not a JSON object; treated as no handoff', context);
+  if (step.outcome === 'agent-unavailable') deps.logger.error('A live agent was requested but AGENT_NUMBER is not set', context);
+
+  if (!sessionId) {
+    deps.logger.warn('Session ended without a session id in the action URL; nothing recorded', context);
+    return step;
+  }
+  const at = deps.now().getTime();
+  const reason = handoff.kind === 'live-agent' || handoff.kind === 'other' ? (handoff.reason ?? 'handoff') : `relay-${ended.SessionStatus ?? 'ended'}`;
+  const handoffData = handoff.kind === 'none' ? undefined : handoff.raw;
+  const results = await Promise.allSettled([
+    updateSession(deps.table, sessionId, { outcome: step.outcome }, at),
+    endSession(deps.table, sessionId, reason, handoffData !== undefined ? { handoffData } : {}, at),
+  ]);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) {
+    const err = failure.reason as unknown;
+    deps.logger.error('Could not record the call outcome on the session', {
+      ...context,
+      error: err instanceof Error ? err.message : String(err),
+      errorName: err instanceof Error ? err.name : undefined,
+    });
+  } else {
+    deps.logger.info('Session ended', { ...context, reason });
+  }
+  return step;
+}

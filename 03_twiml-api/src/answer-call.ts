@@ -1,0 +1,125 @@
+import { z, ZodError } from 'zod';
+import {
+  createSession,
+  getProfile,
+  listUseCases,
+  type CallerProfile,
+  type StoredUseCase,
+  type Table,
+} from '../../layers/data/index.ts';
+import type { AppLogger } from '../../layers/observability/logger.ts';
+import { placeholdersIn, renderPrompt, type DemoEntry } from '../../layers/prompts/render.ts';
+import { chooseUseCase } from './choose-use-case.ts';
+import { connectActionUrl, sessionWebSocketUrl } from './public-url.ts';
+import { relayTwiml } from './twiml.ts';
+
+/** The call webhook's parameters we use; Twilio sends many more, all kept out of the way. */
+export const IncomingCallSchema = z
+  .object({
+    CallSid: z.string().min(1),
+    AccountSid: z.string().min(1).optional(),
+    From: z.string().default(''),
+    To: z.string().default(''),
+  })
+  .loose();
+export type IncomingCall = z.infer<typeof IncomingCallSchema>;
+
+export interface AnswerCallDeps {
+  table: Table;
+  websocketUrl: string;
+  defaultUseCaseId: string;
+  logger: AppLogger;
+  now: () => Date;
+  newSessionId: () => string;
+}
+
+export interface AnsweredCall {
+  sessionId: string;
+  useCaseId: string;
+  twiml: string;
+}
+
+/**
+ * Caller ID values that mean "withheld" (keypad spellings of ANONYMOUS, RESTRICTED, UNKNOWN, BLOCKED,
+ * UNAVAILABLE): every such caller would otherwise share one profile.
+ */
+const WITHHELD_NUMBERS = new Set(['+266696687', '+7378742833', '+8656696', '+2562533', '+86282452253']);
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+export function isProfileNumber(from: string): boolean {
+  return E164.test(from) && !WITHHELD_NUMBERS.has(from);
+}
+
+/**
+ * Who is calling, which use case answers, what the model is told, and what ConversationRelay is told: writes
+ * the session and returns the TwiML that connects the call. Throws on any failure; the handler turns that into
+ * the spoken apology.
+ */
+export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publicBase: string): Promise<AnsweredCall> {
+  const profile = isProfileNumber(call.From) ? await getProfile(deps.table, call.From) : undefined;
+  const useCase = await chooseUseCase(deps.table, profile, deps.defaultUseCaseId, deps.logger);
+  const now = deps.now();
+  const demos = placeholdersIn(useCase.promptTemplate).includes('demos') ? await availableDemos(deps, useCase) : [];
+  const systemPrompt = renderPrompt(useCase.promptTemplate, {
+    caller: callerFacts(call.From, profile),
+    now,
+    timeZone: useCase.timeZone,
+    useCaseName: useCase.name,
+    demos,
+    custom: useCase.conversationRelay.customParameters ?? {},
+  });
+
+  const sessionId = deps.newSessionId();
+  await createSession(
+    deps.table,
+    {
+      sessionId,
+      callSid: call.CallSid,
+      ...(call.AccountSid ? { accountSid: call.AccountSid } : {}),
+      from: call.From,
+      to: call.To,
+      useCaseId: useCase.id,
+      systemPrompt,
+      tools: useCase.tools,
+      dtmfMap: useCase.dtmfMap,
+      llm: useCase.llm,
+      filler: useCase.filler,
+      timeZone: useCase.timeZone,
+    },
+    now.getTime(),
+  );
+
+  const twiml = relayTwiml({
+    websocketUrl: sessionWebSocketUrl(deps.websocketUrl, sessionId),
+    actionUrl: connectActionUrl(publicBase, sessionId),
+    settings: useCase.conversationRelay,
+    parameters: { sessionId },
+  });
+  return { sessionId, useCaseId: useCase.id, twiml };
+}
+
+function callerFacts(from: string, profile: CallerProfile | undefined) {
+  return {
+    ...(from ? { phone: from } : {}),
+    ...(profile?.firstName ? { firstName: profile.firstName } : {}),
+    ...(profile?.lastName ? { lastName: profile.lastName } : {}),
+  };
+}
+
+/**
+ * The demos the caller can pick from: every listed use case but the one answering. A malformed item elsewhere
+ * in the index must not cost this caller their call, so only an outage propagates.
+ */
+async function availableDemos(deps: AnswerCallDeps, answering: StoredUseCase): Promise<DemoEntry[]> {
+  try {
+    const all = await listUseCases(deps.table);
+    return all
+      .filter((u) => u.listed && u.id !== answering.id)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(({ id, name, description }) => ({ id, name, description }));
+  } catch (err) {
+    if (!(err instanceof ZodError)) throw err;
+    deps.logger.error('A stored use case is malformed; the demo list is empty for this call', { error: err.message });
+    return [];
+  }
+}

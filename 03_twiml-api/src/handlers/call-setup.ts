@@ -1,0 +1,91 @@
+import type { Context } from 'aws-lambda';
+import { loadSecrets } from '../../../layers/config/secrets.ts';
+import { twimlApiSettings } from '../../../layers/config/settings.ts';
+import { newSessionId, tableFromEnv, type Table } from '../../../layers/data/index.ts';
+import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
+import { answerCall, IncomingCallSchema } from '../answer-call.ts';
+import { twimlResult, type HttpEvent, type HttpResult } from '../http.ts';
+import { publicBaseUrl } from '../public-url.ts';
+import { flatParams, readSignedRequest, single } from '../signed-request.ts';
+import { apologyTwiml } from '../twiml.ts';
+
+/**
+ * POST /call-setup: Twilio's voice webhook. Signed requests only (403 otherwise, nothing written); answers with
+ * `<Connect action><ConversationRelay/></Connect>` for a new session, or, whatever fails, a spoken apology and
+ * `<Hangup/>` as 200 text/xml, never an application error.
+ */
+export interface Deps {
+  table: Table;
+  /** The Twilio auth token; called per request, so it should cache (loadSecrets does). */
+  authToken: () => Promise<string>;
+  /** ConversationRelay WebSocket URL without query string; the session id is added as `?session=`. */
+  websocketUrl: string;
+  /** Overrides the URL rebuilt from the request (custom domain, local runtime). */
+  publicBaseUrl?: string | undefined;
+  /** The demo chooser; `default` when unset. */
+  defaultUseCaseId?: string | undefined;
+  logger?: AppLogger;
+  now?: () => Date;
+  newSessionId?: () => string;
+}
+
+export type CallSetupHandler = (event: HttpEvent) => Promise<HttpResult>;
+
+export function createCallSetupHandler(deps: Deps): CallSetupHandler {
+  const logger = deps.logger ?? sharedLogger;
+  const answerDeps = {
+    table: deps.table,
+    websocketUrl: deps.websocketUrl,
+    defaultUseCaseId: deps.defaultUseCaseId ?? 'default',
+    logger,
+    now: deps.now ?? (() => new Date()),
+    newSessionId: deps.newSessionId ?? newSessionId,
+  };
+  return async (event) => {
+    let callSid: string | undefined;
+    try {
+      const signed = await readSignedRequest(event, {
+        authToken: deps.authToken,
+        publicBaseUrl: deps.publicBaseUrl,
+        logger,
+        route: 'call-setup',
+      });
+      if (!signed.ok) return signed.result;
+      callSid = single(signed.params.CallSid);
+      const call = IncomingCallSchema.parse(flatParams(signed.params));
+      const answered = await answerCall(answerDeps, call, publicBaseUrl(event, deps.publicBaseUrl));
+      logger.info('Call answered', { callSid, sessionId: answered.sessionId, useCaseId: answered.useCaseId });
+      return twimlResult(answered.twiml);
+    } catch (err) {
+      logger.error('Call setup failed; the caller hears an apology', { callSid, error: err as Error });
+      return twimlResult(apologyTwiml());
+    }
+  };
+}
+
+/** AWS wiring, built once per container on first use, so a bad setting is logged and apologised for too. */
+let awsHandler: CallSetupHandler | undefined;
+function awsCallSetup(): CallSetupHandler {
+  if (!awsHandler) {
+    const settings = twimlApiSettings();
+    if (!settings.websocketUrl) throw new Error('WEBSOCKET_URL is not set: the ConversationRelay WebSocket URL (02_cr-application export)');
+    awsHandler = createCallSetupHandler({
+      table: tableFromEnv(),
+      authToken: async () => (await loadSecrets()).twilioAuthToken,
+      websocketUrl: settings.websocketUrl,
+      publicBaseUrl: settings.publicBaseUrl,
+      defaultUseCaseId: settings.defaultUseCaseId,
+    });
+  }
+  return awsHandler;
+}
+
+export const handler = async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
+  if (context) sharedLogger.addContext(context);
+  try {
+    return await awsCallSetup()(event);
+  } catch (err) {
+    sharedLogger.error('Call setup is misconfigured; the caller hears an apology', { error: err as Error });
+    return twimlResult(apologyTwiml());
+  }
+};

@@ -1,0 +1,77 @@
+import type { Context } from 'aws-lambda';
+import { loadSecrets } from '../../../layers/config/secrets.ts';
+import { twimlApiSettings } from '../../../layers/config/settings.ts';
+import { tableFromEnv, type Table } from '../../../layers/data/index.ts';
+import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
+import { afterSession, SessionEndedSchema } from '../after-session.ts';
+import { twimlResult, type HttpEvent, type HttpResult } from '../http.ts';
+import { flatParams, readSignedRequest, single } from '../signed-request.ts';
+import { apologyTwiml } from '../twiml.ts';
+
+/**
+ * POST /connect-action?session=<id>: Twilio asks what to do once the ConversationRelay session has ended.
+ * Live-agent handoff -> a short line and `<Dial>` the agent; otherwise a goodbye and `<Hangup/>`. Signed
+ * requests only; the outcome is recorded on the session; any failure still answers valid TwiML.
+ */
+export interface Deps {
+  table: Table;
+  /** The Twilio auth token; called per request, so it should cache (loadSecrets does). */
+  authToken: () => Promise<string>;
+  /** Overrides the URL rebuilt from the request (custom domain, local runtime). */
+  publicBaseUrl?: string | undefined;
+  /** E.164 number or sip: URI dialed for a live-agent handoff; without it the caller hears that no one is free. */
+  agentNumber?: string | undefined;
+  logger?: AppLogger;
+  now?: () => Date;
+}
+
+export type ConnectActionHandler = (event: HttpEvent) => Promise<HttpResult>;
+
+export function createConnectActionHandler(deps: Deps): ConnectActionHandler {
+  const logger = deps.logger ?? sharedLogger;
+  const afterDeps = { table: deps.table, agentNumber: deps.agentNumber, logger, now: deps.now ?? (() => new Date()) };
+  return async (event) => {
+    let callSid: string | undefined;
+    const sessionId = event.queryStringParameters?.session || undefined;
+    try {
+      const signed = await readSignedRequest(event, {
+        authToken: deps.authToken,
+        publicBaseUrl: deps.publicBaseUrl,
+        logger,
+        route: 'connect-action',
+      });
+      if (!signed.ok) return signed.result;
+      callSid = single(signed.params.CallSid);
+      const ended = SessionEndedSchema.parse(flatParams(signed.params));
+      const step = await afterSession(afterDeps, sessionId, ended);
+      return twimlResult(step.twiml);
+    } catch (err) {
+      logger.error('Connect action failed; the caller hears an apology', { callSid, sessionId, error: err as Error });
+      return twimlResult(apologyTwiml());
+    }
+  };
+}
+
+let awsHandler: ConnectActionHandler | undefined;
+function awsConnectAction(): ConnectActionHandler {
+  if (!awsHandler) {
+    const settings = twimlApiSettings();
+    awsHandler = createConnectActionHandler({
+      table: tableFromEnv(),
+      authToken: async () => (await loadSecrets()).twilioAuthToken,
+      publicBaseUrl: settings.publicBaseUrl,
+      agentNumber: settings.agentNumber,
+    });
+  }
+  return awsHandler;
+}
+
+export const handler = async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
+  if (context) sharedLogger.addContext(context);
+  try {
+    return await awsConnectAction()(event);
+  } catch (err) {
+    sharedLogger.error('Connect action is misconfigured; the caller hears an apology', { error: err as Error });
+    return twimlResult(apologyTwiml());
+  }
+};
