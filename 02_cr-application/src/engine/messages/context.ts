@@ -1,0 +1,15 @@
+import type { AppLogger } from '../../../../layers/observability/logger.ts';
+import type { SessionDirectory } from '../session-directory.ts';
+import type { TurnContext, TurnEnd } from '../turn.ts';
+
+/** What every inbound-message module gets: the turn context plus the connection the frame came from. */
+export interface FrameContext extends TurnContext {
+  connectionId: string;
+  directory: SessionDirectory;
+  /** When the frame reached us (the turn record's `promptReceivedAt`). */
+  receivedAt: number;
+  log: AppLogger;
+}
+
+/** What handling one frame led to, for the adapter's metrics. */
+export type FrameResult = { kind: 'ignored' | 'noted' | 'partial' | 'interrupt' } | { kind: 'turn'; end: TurnEnd };

@@ -1,0 +1,137 @@
+import type { ChatMessage, Conversation, NewMessage, SessionChanges, TurnControl, TurnRecord } from '../../../layers/data/index.ts';
+import type { RecordedInterrupt } from '../../../layers/data/turn-control.ts';
+import type { OutboundMessage } from '../../../layers/protocol/conversation-relay.ts';
+import type { ToolInvoker } from '../../../layers/tools/contract.ts';
+
+/**
+ * The engine's edges. Each is a small interface with an AWS implementation (src/edges) and a local one; the
+ * engine never imports AWS, OpenAI or Twilio. Store errors are the typed ones of layers/data
+ * (ConditionFailedError for a lost race, StoreError otherwise).
+ */
+
+/** The single table, as the engine uses it (layers/data bound to one table). */
+export interface Store {
+  bindConnection(sessionId: string, connectionId: string): Promise<void>;
+  sessionIdForConnection(connectionId: string): Promise<string | undefined>;
+  /** The per-turn read: session + history, one Query. */
+  loadConversation(sessionId: string): Promise<Conversation>;
+  claimReplyTurn(sessionId: string, readTurnCount: number, promptAt: number): Promise<number>;
+  readTurnControl(sessionId: string): Promise<TurnControl | undefined>;
+  appendPartialPrompt(sessionId: string, piece: string): Promise<void>;
+  appendMessages(sessionId: string, messages: NewMessage[]): Promise<ChatMessage[]>;
+  truncateToHeard(sessionId: string, messageId: string, heard: string): Promise<void>;
+  recordInterrupt(sessionId: string, heard: string): Promise<RecordedInterrupt | undefined>;
+  finishReply(sessionId: string, turn: number): Promise<boolean>;
+  lastAssistantReply(sessionId: string, turn: number): Promise<ChatMessage | undefined>;
+  updateSession(sessionId: string, changes: SessionChanges): Promise<void>;
+  endSession(sessionId: string, reason: string, extra?: { handoffData?: string }): Promise<void>;
+  putTurnRecord(record: TurnRecord): Promise<void>;
+}
+
+// ----- LLM -----------------------------------------------------------------------------------------------------
+
+export type LlmMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string | null; toolCalls?: { id: string; name: string; arguments: string }[] }
+  | { role: 'tool'; toolCallId: string; content: string };
+
+export interface LlmTool {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+export interface LlmRequest {
+  /** The session's model; the LLM edge falls back to its configured default. */
+  model?: string | undefined;
+  temperature?: number | undefined;
+  messages: LlmMessage[];
+  tools: LlmTool[];
+  /** `auto` unless a keypad action forces a tool, or `none` once the tool-round budget is spent. */
+  toolChoice: 'auto' | 'none' | { name: string };
+}
+
+/** One streamed piece of a chat completion, provider-neutral. */
+export type LlmChunk =
+  | { type: 'text'; text: string }
+  /** A fragment of a tool call. Fragments of one call share `index`; `id` and `name` come in the first only. */
+  | { type: 'tool-call'; index: number; id?: string; name?: string; arguments?: string }
+  | { type: 'finish'; reason: string };
+
+/** A failed LLM request; `retryable` for 429/5xx/network errors. */
+export class LlmError extends Error {
+  readonly status: number | undefined;
+  readonly retryable: boolean;
+  constructor(message: string, status: number | undefined, retryable: boolean, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'LlmError';
+    this.status = status;
+    this.retryable = retryable;
+  }
+}
+
+/** Streaming chat completion. Aborting the signal ends the stream (and the HTTP request) promptly. */
+export interface Llm {
+  stream(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmChunk>;
+}
+
+// ----- Sink ----------------------------------------------------------------------------------------------------
+
+export type PostResult =
+  | { status: 'sent' }
+  /** The caller hung up (410 GoneException): stop at once, never retry. */
+  | { status: 'gone' }
+  /** The frame failed validation and was not sent (a bug, already logged). */
+  | { status: 'invalid' }
+  | { status: 'failed'; error: unknown };
+
+/** Posts one frame to one connection (PostToConnection in AWS). Never throws. */
+export interface Sink {
+  post(connectionId: string, message: OutboundMessage): Promise<PostResult>;
+}
+
+/** Where a connection's frames go: API Gateway's @connections endpoint for the event's domain and stage. */
+export interface ConnectionsEndpoint {
+  domainName?: string | undefined;
+  stage?: string | undefined;
+}
+
+// ----- Clock ---------------------------------------------------------------------------------------------------
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+// ----- Continuation (API Gateway's 29 s) -------------------------------------------------------------------------
+
+/**
+ * Hands the rest of a turn to another invocation that is not bound to API Gateway's integration timeout (an async
+ * Lambda invocation of the same function in AWS). The state is plain JSON.
+ */
+export interface TurnContinuation {
+  handOff(state: ContinuedTurnState): Promise<void>;
+}
+
+/** Everything a turn needs to go on elsewhere, as JSON: the tool calls still to run and what was said so far. */
+export interface ContinuedTurnState {
+  kind: 'prompt' | 'dtmf';
+  connectionId: string;
+  sessionId: string;
+  endpoint: ConnectionsEndpoint;
+  turn: number;
+  /** Tool rounds already run. */
+  round: number;
+  pendingToolCalls: { id: string; name: string; arguments: string }[];
+  /** Text the LLM streamed before asking for these tools (part of its tool-call message). */
+  roundText: string;
+  /** Everything posted to the caller so far in this reply. */
+  spokenText: string;
+  /** A tool asked to end the call once the reply is spoken. */
+  pendingEnd?: { handoffData: string } | undefined;
+  timings: Partial<TurnRecord>;
+}
+
+export type { ToolInvoker };

@@ -1,0 +1,155 @@
+import type { OutboundMessage } from '../../../layers/protocol/conversation-relay.ts';
+import type { Clock, PostResult, Sink } from './ports.ts';
+
+/**
+ * Streams one reply to the caller. Text is posted the moment it arrives when nothing is in flight; text that
+ * arrives while a post is in flight is coalesced into the next post. So there is at most one PostToConnection in
+ * flight, order is kept, a slow post never makes later words wait behind one post each, and no timer or per-token
+ * `await` is involved: callers push synchronously and the pump drains on each post's completion.
+ * Exactly one `last: true` ends the reply (unless it is stopped: an interrupted or superseded reply must not say
+ * anything more, and a hung-up caller cannot hear it).
+ */
+export type PumpStopReason = 'interrupted' | 'superseded' | 'hangup' | 'ended';
+
+type Item = { kind: 'text'; text: string; last: boolean; retried?: boolean } | { kind: 'frame'; message: OutboundMessage; retried?: boolean };
+
+export interface PumpHooks {
+  /** After every completed post: the turn uses it to re-check the table for an interrupt or a newer turn. */
+  onPosted?(): void;
+  onGone?(): void;
+  onFailed?(error: unknown, message: OutboundMessage): void;
+}
+
+export class ReplyPump {
+  /** Text actually posted to the caller, in order. */
+  spoken = '';
+  posts = 0;
+  tokens = 0;
+  firstTextPostedAt: number | undefined;
+  lastTextPostedAt: number | undefined;
+  stopReason: PumpStopReason | undefined;
+
+  private readonly queue: Item[] = [];
+  private inFlight = false;
+  private ending = false;
+  private finished = false;
+  private idleWaiters: (() => void)[] = [];
+  private resolveDone!: () => void;
+  private readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+
+  constructor(
+    private readonly sink: Sink,
+    private readonly connectionId: string,
+    private readonly clock: Clock,
+    private readonly hooks: PumpHooks = {},
+  ) {}
+
+  get stopped(): boolean {
+    return this.stopReason !== undefined;
+  }
+
+  /** Queues text to speak (one LLM token or a whole line). */
+  say(text: string): void {
+    if (this.stopped || this.ending || text.length === 0) return;
+    this.tokens++;
+    const tail = this.queue[this.queue.length - 1];
+    if (tail?.kind === 'text') tail.text += text;
+    else this.queue.push({ kind: 'text', text, last: false });
+    this.drain();
+  }
+
+  /** Queues a non-text frame (play, sendDigits, language), kept in order with the text around it. */
+  send(message: OutboundMessage): void {
+    if (this.stopped || this.ending) return;
+    this.queue.push({ kind: 'frame', message });
+    this.drain();
+  }
+
+  /** Ends the reply: the remaining text goes out with `last: true`. Resolves once it is posted, or on stop. */
+  end(): Promise<void> {
+    if (!this.ending && !this.stopped) {
+      this.ending = true;
+      const tail = this.queue[this.queue.length - 1];
+      if (tail?.kind === 'text') tail.last = true;
+      else this.queue.push({ kind: 'text', text: '', last: true });
+      this.drain();
+    }
+    if (this.stopped) this.resolveDone();
+    return this.done;
+  }
+
+  /** Stops at once: nothing queued is posted. A post already in flight cannot be recalled. */
+  stop(reason: PumpStopReason): void {
+    if (this.stopped || this.finished) return;
+    this.stopReason = reason;
+    this.queue.length = 0;
+    this.resolveDone();
+    this.wakeIdle();
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves when everything queued so far has been posted (or the pump stopped). */
+  idle(): Promise<void> {
+    if (this.stopped || (!this.inFlight && this.queue.length === 0)) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** True once the reply ended with its `last: true`. */
+  get completed(): boolean {
+    return this.finished;
+  }
+
+  private drain(): void {
+    if (this.inFlight || this.stopped) return;
+    const item = this.queue.shift();
+    if (!item) {
+      this.wakeIdle();
+      return;
+    }
+    this.inFlight = true;
+    const message: OutboundMessage = item.kind === 'text' ? { type: 'text', token: item.text, last: item.last } : item.message;
+    void this.sink.post(this.connectionId, message).then((result) => this.posted(item, message, result));
+  }
+
+  private posted(item: Item, message: OutboundMessage, result: PostResult): void {
+    this.inFlight = false;
+    const now = this.clock.now();
+    if (result.status === 'sent') {
+      this.posts++;
+      if (item.kind === 'text') {
+        this.spoken += item.text;
+        if (item.text.length > 0) {
+          this.firstTextPostedAt ??= now;
+          this.lastTextPostedAt = now;
+        }
+        if (item.last) {
+          this.finished = true;
+          this.resolveDone();
+        }
+      }
+    } else if (result.status === 'gone') {
+      this.stop('hangup');
+      this.hooks.onGone?.();
+      return;
+    } else if (result.status === 'failed') {
+      this.hooks.onFailed?.(result.error, message);
+      // One retry of a transiently failed frame (throttling, a 5xx), in place so order is kept; then it is dropped.
+      if (!item.retried) this.queue.unshift({ ...item, retried: true });
+      else if (item.kind === 'text' && item.last) {
+        this.finished = true;
+        this.resolveDone();
+      }
+    } else if (item.kind === 'text' && item.last) {
+      // An invalid frame is a bug already logged; the reply still ends.
+      this.finished = true;
+      this.resolveDone();
+    }
+    this.hooks.onPosted?.();
+    this.drain();
+  }
+}
