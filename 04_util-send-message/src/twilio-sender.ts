@@ -1,8 +1,15 @@
-import twilio from 'twilio';
+import { createRequire } from 'node:module';
+import type TwilioSdk from 'twilio';
 import type BaseRequestClient from 'twilio/lib/base/RequestClient.js';
 import { MessageSendError, OutgoingMessageSchema, type MessageSender } from '../../layers/messaging/message-sender.ts';
 import type { TwilioMessagingConfig } from './twilio-config.ts';
 
+
+/**
+ * The full SDK, loaded at run time rather than bundled: in Lambda it comes from the shared-dependencies layer
+ * (01_dynamodb, on NODE_PATH, which createRequire honours). This is the one function that loads all of it.
+ */
+const twilio = createRequire(import.meta.url)('twilio') as typeof TwilioSdk;
 
 /**
  * Twilio's supported extension point for transport: a RequestClient passed as `httpClient`. This one sends every

@@ -4,3 +4,4 @@ export * from './invocation-schema.ts';
 export * from './toolbox.ts';
 export * from './in-process-invoker.ts';
 export * from './lambda-handler.ts';
+export * from './use-case.ts';
