@@ -1,0 +1,84 @@
+import { execFile, spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterDeploy, describePlan, planFor, readProfile, shellLine, type Command, type Plan } from './lib/deploy-plan.ts';
+import { describeMissing, loadStacks } from './lib/stacks.ts';
+
+/**
+ * `npm run deploy [-- --stack FOLDER|NAME] [--dry-run]` and `npm run destroy [-- ...]`: every stack, in the
+ * order their exports and imports require, with `sam build` + `sam deploy` (non-interactive, a no-op when
+ * nothing changed) or `sam delete` in reverse order, using the profile named in aws-profile.profile.
+ */
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+interface Args {
+  mode: 'deploy' | 'destroy';
+  dryRun: boolean;
+  only?: string;
+}
+
+export function parseArgs(argv: string[]): Args {
+  const args: Args = { mode: 'deploy', dryRun: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--dry-run') args.dryRun = true;
+    else if (a === '--destroy') args.mode = 'destroy';
+    else if (a === '--stack') {
+      const value = argv[++i];
+      if (!value) throw new Error('--stack needs a stack folder or name');
+      args.only = value;
+    } else if (a.startsWith('--stack=')) args.only = a.slice('--stack='.length);
+    else throw new Error(`unknown argument ${a} (use --stack NAME, --dry-run, --destroy)`);
+  }
+  return args;
+}
+
+function runCommand(command: Command): Promise<void> {
+  console.log(`\n$ ${shellLine(command)}`);
+  return new Promise((ok, fail) => {
+    const child = spawn(command.argv[0]!, command.argv.slice(1), { cwd: join(ROOT, command.cwd), stdio: 'inherit' });
+    child.on('error', (err) => fail(new Error(`${command.argv[0]}: ${err.message} (is it installed and on PATH?)`)));
+    child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`"${shellLine(command)}" exited with ${code}`))));
+  });
+}
+
+async function readWebhookUrl(plan: Plan): Promise<string | undefined> {
+  if (!plan.webhookUrl) return undefined;
+  const [cmd, ...rest] = plan.webhookUrl.command.argv;
+  try {
+    const { stdout } = await promisify(execFile)(cmd!, rest, { cwd: ROOT });
+    const url = stdout.trim();
+    return url && url !== 'None' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const { stacks, missing } = loadStacks(ROOT);
+  if (missing.length) console.warn(`# ${describeMissing(missing)}`);
+  const plan = planFor(stacks, { mode: args.mode, profile: readProfile(ROOT), ...(args.only ? { only: args.only } : {}) });
+  if (args.dryRun) {
+    console.log(describePlan(plan, missing.map((m) => m.folder)));
+    return;
+  }
+  for (const step of plan.steps) {
+    console.log(`\n== ${args.mode} ${step.stack.folder} (stack ${step.stack.stackName})`);
+    for (const command of step.commands) await runCommand(command);
+  }
+  if (args.mode === 'destroy') {
+    console.log('\nRemoved. The SSM parameters holding the secrets are kept; delete them with `aws ssm delete-parameter --name ...`.');
+    return;
+  }
+  const url = await readWebhookUrl(plan);
+  console.log(`\n${afterDeploy(plan, url ?? (plan.webhookUrl ? `(not deployed yet) ${shellLine(plan.webhookUrl.command)}` : undefined)).join('\n')}`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(`${process.argv.includes('--destroy') ? 'destroy' : 'deploy'}: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deployOrder, type ExportDecl } from './deploy-order.ts';
+import { render } from './intrinsics.ts';
+import type { Stack } from './stacks.ts';
+
+/**
+ * What `npm run deploy` / `npm run destroy` run, as data: the commands per stack in dependency order (reverse
+ * for destroy), each with the folder it runs in. `--dry-run` prints exactly these; the real run spawns them.
+ */
+export interface Command {
+  /** Folder relative to the repository root where the command runs ('' for the root). */
+  cwd: string;
+  argv: string[];
+}
+
+export interface StackStep {
+  stack: Stack;
+  commands: Command[];
+}
+
+export interface Plan {
+  mode: 'deploy' | 'destroy';
+  profile: string;
+  steps: StackStep[];
+  /** Reads the call webhook URL from the deployed stack's outputs (deploy only; absent if no stack exports it). */
+  webhookUrl?: { stack: Stack; outputKey: string; command: Command };
+  /** One `aws ssm put-parameter` per secret parameter name the templates take. */
+  secrets: { parameterName: string; envVar: string; description: string; command: Command }[];
+}
+
+export interface PlanOptions {
+  mode: 'deploy' | 'destroy';
+  profile: string;
+  /** Only this stack: its folder (`06_use-case-apartment-search`) or its stack name. */
+  only?: string;
+}
+
+/** The profile named in aws-profile.profile (first non-empty line). */
+export function readProfile(root: string): string {
+  const profile = readFileSync(join(root, 'aws-profile.profile'), 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .find((l) => l && !l.startsWith('#'));
+  if (!profile) throw new Error('aws-profile.profile is empty: write the name of the AWS CLI profile to deploy with');
+  return profile;
+}
+
+export const WEBHOOK_EXPORT_SUFFIX = '-CallSetupUrl';
+
+export function webhookExport(exports: ExportDecl[]): ExportDecl | undefined {
+  return exports.find((e) => e.name === `${e.stack.stackName}${WEBHOOK_EXPORT_SUFFIX}`);
+}
+
+export function planFor(stacks: Stack[], options: PlanOptions): Plan {
+  const { order, exports } = deployOrder(stacks);
+  let selected = order;
+  if (options.only) {
+    selected = order.filter((s) => s.folder === options.only || s.stackName === options.only || s.folder === options.only?.replace(/\/$/, ''));
+    if (!selected.length) {
+      throw new Error(`--stack ${options.only}: no such stack (have: ${order.map((s) => `${s.folder} (${s.stackName})`).join(', ')})`);
+    }
+  }
+  const profile = options.profile;
+  const steps: StackStep[] =
+    options.mode === 'deploy'
+      ? selected.map((stack) => ({
+          stack,
+          commands: [
+            { cwd: stack.folder, argv: ['sam', 'build', '--config-file', 'samconfig.toml'] },
+            {
+              cwd: stack.folder,
+              argv: ['sam', 'deploy', '--config-file', 'samconfig.toml', '--profile', profile, '--no-confirm-changeset', '--no-fail-on-empty-changeset'],
+            },
+          ],
+        }))
+      : [...selected].reverse().map((stack) => ({
+          stack,
+          commands: [
+            {
+              cwd: stack.folder,
+              argv: ['sam', 'delete', '--config-file', 'samconfig.toml', '--stack-name', stack.stackName, '--profile', profile, '--no-prompts'],
+            },
+          ],
+        }));
+  const plan: Plan = { mode: options.mode, profile, steps, secrets: [] };
+  if (options.mode === 'destroy') return plan;
+
+  const hook = webhookExport(exports);
+  if (hook) {
+    plan.webhookUrl = {
+      stack: hook.stack,
+      outputKey: hook.outputKey,
+      command: {
+        cwd: '',
+        argv: [
+          'aws', 'cloudformation', 'describe-stacks', '--stack-name', hook.stack.stackName,
+          '--query', `Stacks[0].Outputs[?OutputKey=='${hook.outputKey}'].OutputValue`, '--output', 'text', '--profile', profile,
+        ],
+      },
+    };
+  }
+  const seen = new Set<string>();
+  for (const stack of order) {
+    for (const [name, p] of Object.entries(stack.template.Parameters ?? {})) {
+      // Convention: secrets reach a stack as the *name* of an SSM SecureString, in a parameter called ...Param.
+      if (!name.endsWith('Param') || p.Type !== 'String') continue;
+      const parameterName = stack.parameters[name] ?? (p.Default === undefined ? undefined : render(p.Default, stack));
+      if (!parameterName || seen.has(parameterName)) continue;
+      seen.add(parameterName);
+      const envVar = name.replace(/Param$/, '').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+      plan.secrets.push({
+        parameterName,
+        envVar,
+        description: p.Description ?? name,
+        command: {
+          cwd: '',
+          argv: ['aws', 'ssm', 'put-parameter', '--name', parameterName, '--type', 'SecureString', '--value', `"$${envVar}"`, '--overwrite', '--profile', profile],
+        },
+      });
+    }
+  }
+  return plan;
+}
+
+function quote(arg: string): string {
+  if (/^"\$[A-Z_]+"$/.test(arg) || /^[A-Za-z0-9_./:=@%+-]+$/.test(arg)) return arg;
+  // JMESPath queries hold single quotes: double quotes read better and nothing in them expands.
+  if (!/["$`\\!]/.test(arg)) return `"${arg}"`;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A shell-ready rendering; `"$VAR"` arguments are kept as written so the shell expands them. */
+export function shellLine(command: Command): string {
+  const line = command.argv.map(quote).join(' ');
+  return command.cwd ? `(cd ${command.cwd} && ${line})` : line;
+}
+
+export function describePlan(plan: Plan, missing: string[] = []): string {
+  const lines: string[] = [];
+  const verb = plan.mode === 'deploy' ? 'Deploy' : 'Destroy';
+  lines.push(`# ${verb} plan (profile "${plan.profile}"): ${plan.steps.map((s) => s.stack.folder).join(' -> ') || 'nothing'}`);
+  if (missing.length) lines.push(`# skipped, no template.yaml yet: ${missing.join(', ')}`);
+  plan.steps.forEach((step, i) => {
+    lines.push(`# ${i + 1}/${plan.steps.length} ${step.stack.folder} (stack ${step.stack.stackName})`);
+    for (const c of step.commands) lines.push(shellLine(c));
+  });
+  if (plan.mode === 'deploy') lines.push(...afterDeploy(plan));
+  return lines.join('\n');
+}
+
+export function afterDeploy(plan: Plan, webhookUrl?: string): string[] {
+  const lines: string[] = [];
+  if (plan.webhookUrl) {
+    lines.push('# Webhook URL for the Twilio number (Voice configuration, "A call comes in", HTTP POST):');
+    lines.push(webhookUrl ?? shellLine(plan.webhookUrl.command));
+  }
+  if (plan.secrets.length) {
+    lines.push('# Store the secrets once per account and region (SecureString; the stacks only know the names):');
+    for (const s of plan.secrets) lines.push(`${shellLine(s.command)}   # ${s.description}`);
+  }
+  return lines;
+}

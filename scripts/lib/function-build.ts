@@ -1,0 +1,139 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
+import type { FunctionResource } from './stacks.ts';
+
+/**
+ * Bundles a function's entry points the way `sam build` does for `Metadata: BuildMethod: esbuild`
+ * (aws-lambda-builders passes BuildProperties straight to the esbuild CLI, with --bundle --platform=node and
+ * its own defaults for Minify and Target), so what tests and the benchmark load is what Lambda runs.
+ */
+export interface BuildProperties {
+  EntryPoints?: string[];
+  Format?: 'esm' | 'cjs';
+  Minify?: boolean;
+  Target?: string;
+  Sourcemap?: boolean;
+  External?: string[];
+  Loader?: string[];
+  MainFields?: string;
+  OutExtension?: string[];
+  Banner?: string[];
+  Footer?: string[];
+  KeepNames?: boolean;
+}
+
+export interface FunctionBuildSpec {
+  fn: FunctionResource;
+  /** Absolute directory that CodeUri points at (what SAM copies and builds in). */
+  codeDir: string;
+  properties: BuildProperties;
+  /** Absolute paths of the entry points. */
+  entryPoints: string[];
+  /** `Handler` split: module path (relative to the artifact root) and the exported name. */
+  handlerModule: string;
+  handlerExport: string;
+}
+
+export function buildSpec(fn: FunctionResource): FunctionBuildSpec {
+  const where = `${fn.stack.folder}/${fn.functionId}`;
+  if (fn.resource.Metadata?.BuildMethod !== 'esbuild') throw new Error(`${where}: Metadata.BuildMethod must be esbuild`);
+  const codeUri = fn.properties.CodeUri;
+  if (typeof codeUri !== 'string') throw new Error(`${where}: CodeUri must be a local path`);
+  const properties = (fn.resource.Metadata.BuildProperties ?? {}) as BuildProperties;
+  const codeDir = resolve(fn.stack.dir, codeUri);
+  const entryPoints = (properties.EntryPoints ?? []).map((e) => resolve(codeDir, e));
+  if (!entryPoints.length) throw new Error(`${where}: BuildProperties.EntryPoints is empty`);
+  const handler = String(fn.properties.Handler ?? '');
+  const dot = handler.lastIndexOf('.');
+  if (dot <= 0) throw new Error(`${where}: Handler "${handler}" is not <module>.<export>`);
+  return { fn, codeDir, properties, entryPoints, handlerModule: handler.slice(0, dot), handlerExport: handler.slice(dot + 1) };
+}
+
+function pairs(list: string[] | undefined, what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const at = item.indexOf('=');
+    if (at <= 0) throw new Error(`${what}: "${item}" is not key=value`);
+    out[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return out;
+}
+
+export function esbuildOptions(spec: FunctionBuildSpec, outdir: string): BuildOptions {
+  const p = spec.properties;
+  const options: BuildOptions = {
+    absWorkingDir: spec.codeDir,
+    entryPoints: spec.entryPoints.map((e) => relative(spec.codeDir, e)),
+    bundle: true,
+    platform: 'node',
+    outdir,
+    format: p.Format ?? 'cjs',
+    // aws-lambda-builders' defaults when a property is absent.
+    minify: p.Minify ?? true,
+    target: p.Target ?? 'es2020',
+    sourcemap: p.Sourcemap ?? false,
+    external: p.External ?? [],
+    loader: pairs(p.Loader, 'Loader') as BuildOptions['loader'],
+    outExtension: pairs(p.OutExtension, 'OutExtension'),
+    banner: pairs(p.Banner, 'Banner'),
+    footer: pairs(p.Footer, 'Footer'),
+    keepNames: p.KeepNames ?? false,
+    metafile: true,
+    logLevel: 'silent',
+  };
+  if (p.MainFields) options.mainFields = p.MainFields.split(',');
+  return options;
+}
+
+export interface BuiltEntry {
+  stack: string;
+  functionId: string;
+  /** Entry point, relative to the repository root. */
+  entry: string;
+  /** Absolute path of the bundle. */
+  outfile: string;
+  bytes: number;
+}
+
+export interface FunctionBuild {
+  spec: FunctionBuildSpec;
+  entries: BuiltEntry[];
+  metafile: Metafile;
+  /** Absolute path of the file Lambda loads for `Handler`, if the build produced it. */
+  handlerFile: string | undefined;
+  /** Names the handler file exports (from esbuild's metafile). */
+  handlerFileExports: string[];
+}
+
+export async function buildFunction(spec: FunctionBuildSpec, outdir: string, root: string): Promise<FunctionBuild> {
+  const result = await build(esbuildOptions(spec, outdir));
+  const metafile = result.metafile!;
+  const entries: BuiltEntry[] = [];
+  let handlerFile: string | undefined;
+  let handlerFileExports: string[] = [];
+  for (const [out, info] of Object.entries(metafile.outputs)) {
+    const outfile = resolve(spec.codeDir, out);
+    if (info.entryPoint) {
+      entries.push({
+        stack: spec.fn.stack.folder,
+        functionId: spec.fn.functionId,
+        entry: relative(root, resolve(spec.codeDir, info.entryPoint)),
+        outfile,
+        bytes: info.bytes,
+      });
+    }
+    // Lambda's Node.js runtime looks for <module>.js, .mjs then .cjs under the artifact root.
+    const rel = relative(outdir, outfile);
+    const withoutExt = join(dirname(rel), basename(rel).replace(/\.(mjs|cjs|js)$/, ''));
+    if (withoutExt === spec.handlerModule && !handlerFile) {
+      handlerFile = outfile;
+      handlerFileExports = info.exports;
+    }
+  }
+  return { spec, entries, metafile, handlerFile, handlerFileExports };
+}
+
+export function missingEntryPoints(spec: FunctionBuildSpec): string[] {
+  return spec.entryPoints.filter((e) => !existsSync(e));
+}

@@ -1,0 +1,98 @@
+import { build, type Metafile, type Plugin } from 'esbuild';
+import { esbuildOptions, type FunctionBuildSpec } from './function-build.ts';
+
+/**
+ * Which AWS API calls a function's code can make, derived from what its bundle keeps: every
+ * `@aws-sdk/client-<service>/dist-es/commands/<Name>Command.js` that survives tree-shaking is an API the code
+ * reaches. The analysis build is the function's own build with two changes that only make tree-shaking exact:
+ * the SDK's ES module files (mainFields module,main) and `@aws-sdk/*` marked side-effect free (lib-dynamodb's
+ * paginators would otherwise keep Query and Scan in every bundle that touches the document client).
+ */
+export interface SdkCall {
+  client: string;
+  command: string;
+  /** IAM actions the function's role needs for this call (all of them, or one of them when `anyOf`). */
+  actions: string[];
+  anyOf?: boolean;
+}
+
+const sdkSideEffectFree: Plugin = {
+  name: 'sdk-side-effect-free',
+  setup(b) {
+    b.onResolve({ filter: /^@aws-sdk\// }, async (args) => {
+      if (args.pluginData === 'inner') return undefined;
+      const resolved = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'inner' });
+      if (resolved.errors.length) return { errors: resolved.errors };
+      return { path: resolved.path, external: resolved.external, namespace: resolved.namespace, sideEffects: false };
+    });
+  },
+};
+
+export async function analysisMetafile(spec: FunctionBuildSpec, outdir: string): Promise<Metafile> {
+  const result = await build({ ...esbuildOptions(spec, outdir), mainFields: ['module', 'main'], plugins: [sdkSideEffectFree], write: false });
+  return result.metafile!;
+}
+
+/**
+ * Commands the SDK keeps for its own use, never sent by our code: DynamoDBClient wires DescribeEndpoints into
+ * endpoint discovery, which runs only when `endpointDiscoveryEnabled` is set (it is not, anywhere here).
+ */
+export const SDK_INTERNAL_COMMANDS = new Set(['client-dynamodb/DescribeEndpoints']);
+
+const COMMAND_FILE = /@aws-sdk\/(client-[a-z0-9-]+)\/dist-es\/commands\/(\w+)Command\.js$/;
+
+export function sdkCalls(metafile: Metafile): SdkCall[] {
+  const seen = new Map<string, SdkCall>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [file, info] of Object.entries(output.inputs)) {
+      const m = COMMAND_FILE.exec(file);
+      if (!m || info.bytesInOutput === 0) continue;
+      const [, client, command] = m as unknown as [string, string, string];
+      const key = `${client}/${command}`;
+      if (SDK_INTERNAL_COMMANDS.has(key) || seen.has(key)) continue;
+      const actions = iamActions(client, command);
+      seen.set(key, ANY_OF.has(key) ? { client, command, actions, anyOf: true } : { client, command, actions });
+    }
+  }
+  return [...seen.values()].sort((a, b) => `${a.client}/${a.command}`.localeCompare(`${b.client}/${b.command}`));
+}
+
+/** Service prefix in IAM for each SDK client package we use. A new client fails loudly until it is added. */
+const SERVICE_PREFIX: Record<string, string> = {
+  'client-dynamodb': 'dynamodb',
+  'client-ssm': 'ssm',
+  'client-lambda': 'lambda',
+  'client-apigatewaymanagementapi': 'execute-api',
+  'client-secrets-manager': 'secretsmanager',
+  'client-sqs': 'sqs',
+  'client-sns': 'sns',
+  'client-s3': 's3',
+  'client-bedrock-runtime': 'bedrock',
+  'client-cloudwatch': 'cloudwatch',
+};
+
+// A transaction is authorised per item operation inside it: at least one of these is needed.
+const ANY_OF = new Set(['client-dynamodb/TransactWriteItems']);
+
+/** Commands whose IAM action is not `<prefix>:<CommandName>`. */
+const ACTION_OVERRIDES: Record<string, string[]> = {
+  'client-lambda/Invoke': ['lambda:InvokeFunction'],
+  'client-lambda/InvokeWithResponseStream': ['lambda:InvokeFunction'],
+  'client-apigatewaymanagementapi/PostToConnection': ['execute-api:ManageConnections'],
+  'client-apigatewaymanagementapi/GetConnection': ['execute-api:ManageConnections'],
+  'client-apigatewaymanagementapi/DeleteConnection': ['execute-api:ManageConnections'],
+  // Transactions are authorised per item operation inside them.
+  'client-dynamodb/TransactGetItems': ['dynamodb:GetItem'],
+  'client-dynamodb/TransactWriteItems': ['dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  'client-bedrock-runtime/Converse': ['bedrock:InvokeModel'],
+  'client-bedrock-runtime/ConverseStream': ['bedrock:InvokeModelWithResponseStream'],
+  'client-s3/GetObject': ['s3:GetObject'],
+};
+
+export function iamActions(client: string, command: string): string[] {
+  const override = ACTION_OVERRIDES[`${client}/${command}`];
+  if (override) return override;
+  const prefix = SERVICE_PREFIX[client];
+  if (!prefix) throw new Error(`@aws-sdk/${client}: no IAM service prefix known; add it to scripts/lib/sdk-calls.ts`);
+  return [`${prefix}:${command}`];
+}
