@@ -171,10 +171,14 @@ export async function startLlmServer(options: LlmServerOptions): Promise<LlmServ
     }
 
     const plan = planCompletion(reply, body);
+    // Ending the socket (not destroying it) lets the tokens already written arrive before the connection drops.
     const cut = () => {
       cutByServer = true;
       current.endedAt = preciseNow();
-      res.destroy();
+      const socket = res.socket;
+      if (!socket) return void res.destroy();
+      socket.end();
+      setTimeout(() => socket.destroy(), 1_000).unref();
     };
 
     if (!body.stream) {
