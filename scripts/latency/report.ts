@@ -1,0 +1,130 @@
+import type { ToolTiming, TurnRecord } from '../../layers/data/turns.ts';
+import { spread, type Spread } from './percentiles.ts';
+import { PHASES, toolTimings, turnPhases, wasInterrupted, type PhaseDurations } from './phases.ts';
+
+/** One call and the turn records it left, turns in order. */
+export interface CallTurns {
+  sessionId: string;
+  callSid: string;
+  useCaseId: string;
+  /** ISO time the session was created. */
+  startedAt?: string | undefined;
+  turns: TurnRecord[];
+}
+
+export interface StatRow {
+  /** `preLlm`..`wholeTurn`, `tool:<name>`, `posts` or `tokens`. */
+  id: string;
+  label: string;
+  unit: 'ms' | 'count';
+  /** Undefined when no turn had the marks this row needs. */
+  spread: Spread | undefined;
+}
+
+export interface UseCaseReport {
+  useCaseId: string;
+  calls: number;
+  turns: number;
+  interruptions: number;
+  coldStarts: number;
+  /** Turns per outcome (completed, interrupted, superseded, ...). */
+  outcomes: Record<string, number>;
+  rows: StatRow[];
+}
+
+/** One turn, its phases computed: what the waterfall draws and `--json` prints. */
+export interface TurnView {
+  sessionId: string;
+  callSid: string;
+  turn: number;
+  useCaseId: string;
+  kind: TurnRecord['kind'];
+  outcome: TurnRecord['outcome'];
+  phases: PhaseDurations;
+  tools: ToolTiming[];
+  posts?: number | undefined;
+  tokens?: number | undefined;
+  interrupted: boolean;
+  coldStart: boolean;
+  error?: string | undefined;
+  record: TurnRecord;
+}
+
+export interface LatencyReport {
+  generatedAt: string;
+  /** Where the records came from, in words ("local table x at http://..."). */
+  source: string;
+  /** What was asked for, in words ("last 20 calls of the last 2 days"). */
+  selection: string;
+  calls: CallTurns[];
+  useCases: UseCaseReport[];
+  turns: TurnView[];
+}
+
+export function viewTurn(call: CallTurns, record: TurnRecord): TurnView {
+  return {
+    sessionId: call.sessionId,
+    callSid: record.callSid || call.callSid,
+    turn: record.turn,
+    useCaseId: record.useCaseId || call.useCaseId,
+    kind: record.kind,
+    outcome: record.outcome,
+    phases: turnPhases(record),
+    tools: toolTimings(record),
+    posts: record.posts,
+    tokens: record.tokens,
+    interrupted: wasInterrupted(record),
+    coldStart: record.coldStart === true,
+    error: record.error,
+    record,
+  };
+}
+
+function countRow(id: string, label: string, values: (number | undefined)[]): StatRow {
+  return { id, label, unit: 'count', spread: spread(values.filter((v): v is number => typeof v === 'number')) };
+}
+
+/** Phase, tool and post statistics of the turns of one use case. */
+export function summarizeUseCase(useCaseId: string, turns: TurnView[]): UseCaseReport {
+  const rows: StatRow[] = PHASES.map((phase) => ({
+    id: phase.id,
+    label: phase.label,
+    unit: 'ms' as const,
+    spread: spread(turns.map((t) => t.phases[phase.id]).filter((v): v is number => v !== undefined)),
+  }));
+  const toolNames = [...new Set(turns.flatMap((t) => t.tools.map((tool) => tool.name)))].sort();
+  for (const name of toolNames) {
+    const durations = turns.flatMap((t) => t.tools.filter((tool) => tool.name === name).map((tool) => tool.durationMs));
+    rows.push({ id: `tool:${name}`, label: `tool ${name}`, unit: 'ms', spread: spread(durations) });
+  }
+  rows.push(countRow('posts', 'posts per turn', turns.map((t) => t.posts)));
+  rows.push(countRow('tokens', 'tokens per turn', turns.map((t) => t.tokens)));
+
+  const outcomes: Record<string, number> = {};
+  for (const t of turns) outcomes[t.outcome] = (outcomes[t.outcome] ?? 0) + 1;
+  return {
+    useCaseId,
+    calls: new Set(turns.map((t) => t.sessionId)).size,
+    turns: turns.length,
+    interruptions: turns.filter((t) => t.interrupted).length,
+    coldStarts: turns.filter((t) => t.coldStart).length,
+    outcomes,
+    rows,
+  };
+}
+
+/** The report over the given calls: one summary per use case (by the use case each turn ran under). */
+export function buildReport(calls: CallTurns[], context: { source: string; selection: string; now?: number }): LatencyReport {
+  const turns = calls.flatMap((call) => call.turns.map((record) => viewTurn(call, record)));
+  const byUseCase = new Map<string, TurnView[]>();
+  for (const t of turns) byUseCase.set(t.useCaseId, [...(byUseCase.get(t.useCaseId) ?? []), t]);
+  const useCases = [...byUseCase.keys()].sort().map((id) => summarizeUseCase(id, byUseCase.get(id)!));
+  return {
+    generatedAt: new Date(context.now ?? Date.now()).toISOString(),
+    source: context.source,
+    selection: context.selection,
+    calls,
+    useCases,
+    turns,
+  };
+}
