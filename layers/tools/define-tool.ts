@@ -68,7 +68,8 @@ export interface ToolDefinition {
 
 /** One typed definition gives the manifest entry, argument validation and the handler binding. */
 export function defineTool<P extends ToolParameters>(spec: ToolSpec<P>): ToolDefinition {
-  const parameters = parametersJsonSchema(spec.parameters);
+  // Computed on first use, so a schema JSON Schema cannot express fails in the loader, which names the tool.
+  let parameters: ToolManifestEntry['parameters'] | undefined;
   return {
     name: spec.name,
     description: spec.description,
@@ -77,7 +78,7 @@ export function defineTool<P extends ToolParameters>(spec: ToolSpec<P>): ToolDef
       return {
         name: spec.name,
         description: spec.description,
-        parameters,
+        parameters: (parameters ??= parametersJsonSchema(spec.parameters)),
         ...(functionName ? { functionName } : {}),
         ...(spec.timeoutMs ? { timeoutMs: spec.timeoutMs } : {}),
       };

@@ -92,11 +92,18 @@ export async function readUseCaseConfig(useCase: UseCaseModule, env: NodeJS.Proc
     at(SETTINGS_FILE, 'id', `must be "${useCase.id}", the id src/index.ts exports`);
   }
 
-  let tools: UseCaseConfigInput['tools'] = [];
+  const tools: NonNullable<UseCaseConfigInput['tools']> = [];
   try {
-    tools = createToolbox(useCase.tools).manifest(toolFunctionName(useCase.id, env));
+    createToolbox(useCase.tools);
   } catch (err) {
     at('src/tools', undefined, (err as Error).message);
+  }
+  for (const tool of useCase.tools) {
+    try {
+      tools.push(tool.manifest(toolFunctionName(useCase.id, env)));
+    } catch (err) {
+      at(`src/tools (${tool.name})`, 'parameters', `cannot be expressed as JSON Schema: ${(err as Error).message}`);
+    }
   }
 
   if (prompt !== undefined) {
@@ -109,7 +116,7 @@ export async function readUseCaseConfig(useCase: UseCaseModule, env: NodeJS.Proc
   const parsed = UseCaseConfigSchema.safeParse(candidate);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const [file, path] = locate(issue);
+      const [file, path] = locate(issue, tools);
       // A missing prompt is already reported as a missing file.
       if (file === PROMPT_FILE && prompt === undefined) continue;
       // A bad record key (e.g. keypad digit "5x") carries the real reason in its nested issues.
@@ -122,7 +129,7 @@ export async function readUseCaseConfig(useCase: UseCaseModule, env: NodeJS.Proc
 }
 
 /** Which file of the folder a schema issue belongs to, and the field path inside it. */
-function locate(issue: z.core.$ZodIssue): [file: string, field: string | undefined] {
+function locate(issue: z.core.$ZodIssue, tools: readonly { name: string }[]): [file: string, field: string | undefined] {
   const [head, ...rest] = issue.path.map(String);
   const keyed = issue.code === 'invalid_key' || issue.code === 'unrecognized_keys';
   const field = (parts: string[]) => (parts.length ? parts.join('.') : undefined);
@@ -132,8 +139,8 @@ function locate(issue: z.core.$ZodIssue): [file: string, field: string | undefin
     case 'dtmfMap':
       return [DTMF_FILE, field(keyed && rest.length ? [`key "${rest.join('.')}"`] : rest)];
     case 'tools': {
-      const index = Number(rest[0]);
-      return ['src/tools', field([`tool #${index + 1}`, ...rest.slice(1)])];
+      const tool = tools[Number(rest[0])];
+      return [`src/tools (${tool?.name ?? `tool #${Number(rest[0]) + 1}`})`, field(rest.slice(1))];
     }
     default:
       return [SETTINGS_FILE, field(issue.path.map(String))];
