@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
 import { clientFor, onlyRequest, serve, WEATHER_TOOLS } from './support.ts';
@@ -202,15 +202,15 @@ describe('LLM server over the OpenAI SDK: failures', () => {
     const client = clientFor(server);
     const failed = await client.chat.completions.create({ model: 'm', messages: user('hi') }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(OpenAI.InternalServerError);
-    expect((failed as OpenAI.APIError).status).toBe(500);
-    expect((failed as OpenAI.APIError).type).toBe('server_error');
+    expect((failed as APIError).status).toBe(500);
+    expect((failed as APIError).type).toBe('server_error');
 
     server.setResponder(() => {
       throw new Error('responder bug');
     });
     const thrown = await client.chat.completions.create({ model: 'm', messages: user('hi'), stream: true }).catch((e: unknown) => e);
-    expect(thrown).toBeInstanceOf(OpenAI.APIError);
-    expect((thrown as OpenAI.APIError).status).toBe(500);
+    expect(thrown).toBeInstanceOf(APIError);
+    expect((thrown as APIError).status).toBe(500);
   });
 
   it('answers a malformed body with 400 in OpenAI format, naming the parameter', async () => {
@@ -221,19 +221,19 @@ describe('LLM server over the OpenAI SDK: failures', () => {
       .create({ model: 'm', messages: [] })
       .catch((e: unknown) => e);
     expect(noMessages).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((noMessages as OpenAI.APIError).param).toBe('messages');
+    expect((noMessages as APIError).param).toBe('messages');
 
     const badRole = await client.chat.completions
       .create({ model: 'm', messages: [{ role: 'narrator', content: 'x' } as never] })
       .catch((e: unknown) => e);
-    expect((badRole as OpenAI.APIError).status).toBe(400);
-    expect((badRole as OpenAI.APIError).param).toBe('messages[0].role');
+    expect((badRole as APIError).status).toBe(400);
+    expect((badRole as APIError).param).toBe('messages[0].role');
 
     const orphanTool = await client.chat.completions
       .create({ model: 'm', messages: [...user('x'), { role: 'tool', tool_call_id: 'nope', content: '{}' }] })
       .catch((e: unknown) => e);
-    expect((orphanTool as OpenAI.APIError).status).toBe(400);
-    expect((orphanTool as OpenAI.APIError).param).toBe('messages[1].tool_call_id');
+    expect((orphanTool as APIError).status).toBe(400);
+    expect((orphanTool as APIError).param).toBe('messages[1].tool_call_id');
 
     const unanswered = await client.chat.completions
       .create({
@@ -246,13 +246,13 @@ describe('LLM server over the OpenAI SDK: failures', () => {
         ],
       })
       .catch((e: unknown) => e);
-    expect((unanswered as OpenAI.APIError).status).toBe(400);
-    expect((unanswered as OpenAI.APIError).message).toContain('c9');
+    expect((unanswered as APIError).status).toBe(400);
+    expect((unanswered as APIError).message).toContain('c9');
 
     const unknownForcedTool = await client.chat.completions
       .create({ model: 'm', messages: user('x'), tools: WEATHER_TOOLS, tool_choice: { type: 'function', function: { name: 'nope' } } })
       .catch((e: unknown) => e);
-    expect((unknownForcedTool as OpenAI.APIError).param).toBe('tool_choice');
+    expect((unknownForcedTool as APIError).param).toBe('tool_choice');
 
     const raw = await fetch(`${server.baseUrl}/chat/completions`, {
       method: 'POST',
