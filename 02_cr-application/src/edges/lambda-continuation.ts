@@ -1,0 +1,43 @@
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { z } from 'zod';
+import type { ContinuedTurnState, TurnContinuation } from '../engine/ports.ts';
+
+/** The event an async self-invocation carries: marked so the handler tells it from API Gateway's events. */
+export const CONTINUE_TURN = 'cr.continue-turn';
+
+const ToolCallSchema = z.object({ id: z.string(), name: z.string(), arguments: z.string() });
+
+export const ContinueTurnEventSchema = z.object({
+  source: z.literal(CONTINUE_TURN),
+  state: z.object({
+    kind: z.enum(['prompt', 'dtmf']),
+    connectionId: z.string().min(1),
+    sessionId: z.string().min(1),
+    endpoint: z.object({ domainName: z.string().optional(), stage: z.string().optional() }),
+    turn: z.number().int().positive(),
+    round: z.number().int().min(0),
+    pendingToolCalls: z.array(ToolCallSchema).min(1),
+    roundText: z.string(),
+    spokenText: z.string(),
+    pendingEnd: z.object({ handoffData: z.string() }).optional(),
+    timings: z.record(z.string(), z.unknown()),
+  }),
+});
+export type ContinueTurnEvent = { source: typeof CONTINUE_TURN; state: ContinuedTurnState };
+
+export function isContinueTurnEvent(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && (event as { source?: unknown }).source === CONTINUE_TURN;
+}
+
+/**
+ * Hands the rest of a turn to an async (`Event`) invocation of this same function: Lambda queues it and returns
+ * at once, and that invocation is bound only by the function's own timeout, not by API Gateway's 29 s.
+ */
+export function createLambdaContinuation(client: LambdaClient, functionName: string): TurnContinuation {
+  return {
+    async handOff(state) {
+      const event: ContinueTurnEvent = { source: CONTINUE_TURN, state };
+      await client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: JSON.stringify(event) }));
+    },
+  };
+}

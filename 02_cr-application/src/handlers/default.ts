@@ -1,0 +1,126 @@
+import type { ChatMessage, Session, TurnControlFields } from '../../../layers/data/index.ts';
+import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
+import { metrics } from '../../../layers/observability/metrics.ts';
+import { handleFrame } from '../engine/conversation.ts';
+import type { FrameContext } from '../engine/messages/context.ts';
+import { sayFallback } from '../engine/messages/spoken-fallback.ts';
+import { systemClock, type Clock, type ConnectionsEndpoint, type ContinuedTurnState, type Llm, type Sink, type Store, type ToolInvoker, type TurnContinuation } from '../engine/ports.ts';
+import { SessionDirectory } from '../engine/session-directory.ts';
+import { deadlineFor } from '../engine/turn-budget.ts';
+import { defaultEngineConfig, resumeTurn, type EngineConfig, type TurnContext, type TurnEnd } from '../engine/turn.ts';
+import { ContinueTurnEventSchema, isContinueTurnEvent, type ContinueTurnEvent } from '../edges/lambda-continuation.ts';
+import { flushMetrics, recordTurnMetrics } from './turn-metrics.ts';
+import { CALL_LOG_KEYS, frameText, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
+
+export interface DefaultDeps {
+  store: Store;
+  llm: Llm;
+  tools: ToolInvoker;
+  /** The sink for a connection's @connections endpoint (from the event, or fixed locally). */
+  sinkFor: (endpoint: ConnectionsEndpoint) => Sink;
+  /** Where a turn near API Gateway's 29 s hands its slow tool round; without it every turn runs in place. */
+  continuation?: TurnContinuation;
+  clock?: Clock;
+  config?: Partial<EngineConfig>;
+  log?: AppLogger;
+}
+
+/** How long a continued turn may run when no Lambda context says (locally). */
+const CONTINUATION_BUDGET_MS = 10 * 60_000;
+
+/**
+ * $default: every frame of the call (and, in AWS, the async continuation of a slow turn). A thin adapter: builds
+ * the turn context from the event and hands the frame to the engine. Always answers 200 with no body.
+ */
+export function createDefaultHandler(deps: DefaultDeps) {
+  const log = deps.log ?? sharedLogger;
+  const clock = deps.clock ?? systemClock;
+  const config: EngineConfig = { ...defaultEngineConfig, ...deps.config };
+  const directory = new SessionDirectory(deps.store);
+  let coldStart = true;
+
+  return async function onDefault(event: WebSocketEvent | ContinueTurnEvent, context?: LambdaContextLike): Promise<RouteResult> {
+    const receivedAt = clock.now();
+    const isColdStart = coldStart;
+    coldStart = false;
+    log.removeKeys(CALL_LOG_KEYS);
+    try {
+      if (isColdStart) metrics.captureColdStartMetric();
+      const remaining = context?.getRemainingTimeInMillis?.();
+      if (isContinueTurnEvent(event)) {
+        const parsed = ContinueTurnEventSchema.safeParse(event);
+        if (!parsed.success) {
+          log.error('malformed turn continuation ignored', { detail: parsed.error.message });
+          return { statusCode: 200 };
+        }
+        const state = parsed.data.state as ContinuedTurnState;
+        const deadlineAt = deadlineFor(receivedAt, CONTINUATION_BUDGET_MS, remaining, receivedAt);
+        report(await continueTurn(state, turnContext(state.endpoint, deadlineAt, isColdStart), directory));
+        return { statusCode: 200 };
+      }
+      const wsEvent = event as WebSocketEvent;
+      const connectionId = wsEvent.requestContext.connectionId;
+      log.appendKeys({ connectionId });
+      const endpoint: ConnectionsEndpoint = { domainName: wsEvent.requestContext.domainName, stage: wsEvent.requestContext.stage };
+      const ctx: FrameContext = {
+        ...turnContext(endpoint, deadlineFor(receivedAt, config.syncBudgetMs, remaining, receivedAt), isColdStart),
+        connectionId,
+        directory,
+        receivedAt,
+      };
+      const result = await handleFrame(ctx, frameText(wsEvent));
+      if (result.kind === 'turn') report(result.end);
+    } catch (err) {
+      log.error('unexpected $default failure', { error: err as Error });
+    } finally {
+      flushMetrics();
+    }
+    return { statusCode: 200 };
+  };
+
+  function turnContext(endpoint: ConnectionsEndpoint, deadlineAt: number, isColdStart: boolean): TurnContext {
+    return {
+      store: deps.store,
+      llm: deps.llm,
+      sink: deps.sinkFor(endpoint),
+      tools: deps.tools,
+      clock,
+      log,
+      config,
+      continuation: deps.continuation,
+      endpoint,
+      deadlineAt,
+      coldStart: isColdStart,
+    };
+  }
+
+  function report(end: TurnEnd | undefined): void {
+    if (end && !end.handedOff) recordTurnMetrics(end.record);
+  }
+
+  async function continueTurn(state: ContinuedTurnState, ctx: TurnContext, dir: SessionDirectory): Promise<TurnEnd | undefined> {
+    log.appendKeys({ connectionId: state.connectionId, sessionId: state.sessionId });
+    dir.remember(state.connectionId, state.sessionId);
+    let session: Session & TurnControlFields;
+    let messages: ChatMessage[];
+    try {
+      ({ session, messages } = await ctx.store.loadConversation(state.sessionId));
+    } catch (err) {
+      log.error('could not load the conversation to continue a turn', { error: err as Error });
+      await sayFallback({ ...ctx, connectionId: state.connectionId, directory: dir, receivedAt: clock.now() });
+      return undefined;
+    }
+    return resumeTurn(ctx, state, session, messages);
+  }
+}
+
+let defaultHandler: ReturnType<typeof createDefaultHandler> | undefined;
+
+/** The Lambda entry point: AWS deps built once per container, on the first invocation. */
+export const handler = async (event: WebSocketEvent | ContinueTurnEvent, context?: LambdaContextLike): Promise<RouteResult> => {
+  if (!defaultHandler) {
+    const { awsDefaultDeps } = await import('../edges/aws-deps.ts');
+    defaultHandler = createDefaultHandler(awsDefaultDeps());
+  }
+  return defaultHandler(event, context);
+};

@@ -1,0 +1,33 @@
+import type { TurnRecord } from '../../../layers/data/index.ts';
+import { metrics, MetricUnit } from '../../../layers/observability/metrics.ts';
+
+/** EMF metrics of one turn, from its record: the numbers the latency dashboards plot. */
+export function recordTurnMetrics(record: TurnRecord): void {
+  const ms = MetricUnit.Milliseconds;
+  if (record.firstTokenPostedAt !== undefined) metrics.addMetric('TimeToFirstTokenPosted', ms, record.firstTokenPostedAt - record.promptReceivedAt);
+  if (record.llmFirstTokenAt !== undefined && record.llmRequestSentAt !== undefined) {
+    metrics.addMetric('LlmTimeToFirstToken', ms, record.llmFirstTokenAt - record.llmRequestSentAt);
+    if (record.firstTokenPostedAt !== undefined) {
+      // Ours: everything between the prompt and the first word on the wire that is not the LLM thinking.
+      const overhead = record.firstTokenPostedAt - record.promptReceivedAt - (record.llmFirstTokenAt - record.llmRequestSentAt);
+      metrics.addMetric('EngineOverhead', ms, Math.max(0, overhead));
+    }
+  }
+  if (record.lastTokenPostedAt !== undefined && record.llmLastTokenAt !== undefined) {
+    metrics.addMetric('LastTokenLag', ms, Math.max(0, record.lastTokenPostedAt - record.llmLastTokenAt));
+  }
+  for (const tool of record.tools ?? []) metrics.addMetric('ToolDuration', ms, tool.durationMs);
+  if (record.posts !== undefined) metrics.addMetric('PostsPerTurn', MetricUnit.Count, record.posts);
+  if (record.outcome === 'interrupted') metrics.addMetric('Interruptions', MetricUnit.Count, 1);
+  if (record.outcome === 'superseded') metrics.addMetric('SupersededTurns', MetricUnit.Count, 1);
+  if (record.outcome === 'failed') metrics.addMetric('TurnErrors', MetricUnit.Count, 1);
+}
+
+export function countMetric(name: string): void {
+  metrics.addMetric(name, MetricUnit.Count, 1);
+}
+
+/** At the end of every invocation; an invocation that measured nothing publishes nothing. */
+export function flushMetrics(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}
