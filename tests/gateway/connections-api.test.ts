@@ -44,6 +44,7 @@ describe('PostToConnection', () => {
     const answer = await post(api, connectionId, payload);
     expect(answer.$metadata.httpStatusCode).toBe(200);
     expect(await client.nextFrame()).toBe(payload);
+    expect(client.binaryFrames).toBe(0);
     expect(gw.posts).toHaveLength(1);
     expect(gw.posts[0]).toMatchObject({ connectionId, data: payload, status: 200 });
     expect(gw.posts[0]!.answeredAt).toBeGreaterThanOrEqual(gw.posts[0]!.receivedAt);

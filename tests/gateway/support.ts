@@ -42,6 +42,8 @@ export interface TestClient {
   frames: string[];
   /** Arrival time (performance.now()) of each frame. */
   frameTimes: number[];
+  /** How many frames arrived as binary (Twilio rejects those; the gateway must send text). */
+  binaryFrames: number;
   nextFrame(timeoutMs?: number): Promise<string>;
   closed: Promise<{ code: number; reason: string }>;
   close(code?: number, reason?: string): Promise<{ code: number; reason: string }>;
@@ -53,7 +55,8 @@ export function connectClient(url: string, headers: Record<string, string> = {})
   const frameTimes: number[] = [];
   const waiting: Array<(frame: string) => void> = [];
   let read = 0;
-  ws.on('message', (data: Buffer) => {
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (isBinary) client.binaryFrames++;
     frames.push(data.toString('utf8'));
     frameTimes.push(performance.now());
     waiting.shift()?.(frames[read++]!);
@@ -65,6 +68,7 @@ export function connectClient(url: string, headers: Record<string, string> = {})
     ws,
     frames,
     frameTimes,
+    binaryFrames: 0,
     nextFrame(timeoutMs = 5000) {
       if (read < frames.length) return Promise.resolve(frames[read++]!);
       return new Promise((resolve, reject) => {
