@@ -15,7 +15,7 @@ export interface RelayTwiml {
 
 export type ParsedTwiml = { kind: 'relay'; relay: RelayTwiml } | { kind: 'other'; say: string[]; dial?: string; hangup: boolean };
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, textNodeName: '#text' });
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, parseTagValue: false, textNodeName: '#text' });
 
 function list<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
