@@ -158,6 +158,8 @@ export async function startLlmServer(options: LlmServerOptions): Promise<LlmServ
       return sendOpenAiError(res, { status: 500, message: 'The server had an error while processing your request.' });
     }
     current.reply = reply;
+    // The client may have left while the responder was thinking; there is no one to answer.
+    if (gone.signal.aborted) return;
     const firstTokenMs = reply.firstTokenMs ?? timing.firstTokenMs;
     const tokenGapMs = reply.tokenGapMs ?? timing.tokenGapMs;
     const signal = gone.signal;
