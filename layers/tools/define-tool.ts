@@ -133,7 +133,7 @@ function parseArguments<P extends ToolParameters>(tool: string, schema: P, raw: 
   }
   const parsed = schema.safeParse(args);
   if (parsed.success) return { ok: true, value: parsed.data };
-  return invalid(tool, describeIssues(parsed.error.issues), parsed.error.issues);
+  return invalid(tool, describeIssues(parsed.error.issues, args), parsed.error.issues);
 }
 
 function invalid(tool: string, problem: string, details?: unknown): Parsed<never> {
@@ -150,14 +150,25 @@ function invalid(tool: string, problem: string, details?: unknown): Parsed<never
   };
 }
 
-/** "date: expected YYYY-MM-DD; layout: invalid option" - short enough for the LLM to relay. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+/** "date: expected YYYY-MM-DD; layout: missing" - short enough for the LLM to relay. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], input?: unknown): string {
   return issues
     .map((issue) => {
       const where = issue.path.length ? issue.path.join('.') : 'arguments';
+      // A schema's custom message ("layout must be one of ...") would hide that the argument was simply left out.
+      if (issue.path.length && valueAt(input, issue.path) === undefined) return `${where}: missing`;
       if (issue.code === 'invalid_type' && issue.input === undefined) return `${where}: missing`;
       if (issue.code === 'unrecognized_keys') return `unknown argument(s) ${issue.keys.join(', ')}`;
       return `${where}: ${issue.message}`;
     })
     .join('; ');
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }

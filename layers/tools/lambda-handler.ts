@@ -25,7 +25,7 @@ export function toLambdaHandler(tools: readonly ToolDefinition[], options: { dep
     const parsed = ToolInvocationSchema.safeParse(event);
     if (!parsed.success) {
       logger.error('malformed tool invocation', { issues: parsed.error.issues });
-      return { ok: false, error: { code: 'invalid_arguments', message: `Malformed tool invocation: ${describeIssues(parsed.error.issues)}` } };
+      return { ok: false, error: { code: 'invalid_arguments', message: `Malformed tool invocation: ${describeIssues(parsed.error.issues, event)}` } };
     }
     const invocation = parsed.data;
     try {
