@@ -42,12 +42,18 @@ export function resetSecretsCache(): void {
 }
 
 async function fetchSecrets(env: NodeJS.ProcessEnv, source?: SecretSource): Promise<Secrets> {
-  const needsSsm = !env.TWILIO_AUTH_TOKEN && !!env.TWILIO_AUTH_TOKEN_PARAM;
-  const ssm = source ?? (needsSsm || (!env.OPENAI_API_KEY && env.OPENAI_API_KEY_PARAM) ? ssmSecretSource() : undefined);
-  const twilioAuthToken = env.TWILIO_AUTH_TOKEN || (env.TWILIO_AUTH_TOKEN_PARAM && (await ssm?.getParameter(env.TWILIO_AUTH_TOKEN_PARAM)));
+  const tokenParam = env.TWILIO_AUTH_TOKEN ? undefined : env.TWILIO_AUTH_TOKEN_PARAM || undefined;
+  const keyParam = env.OPENAI_API_KEY ? undefined : env.OPENAI_API_KEY_PARAM || undefined;
+  const ssm = source ?? (tokenParam || keyParam ? ssmSecretSource() : undefined);
+  // Both parameters in parallel: this sits on the cold-start path of the first call.
+  const [tokenFromSsm, keyFromSsm] = await Promise.all([
+    tokenParam ? ssm?.getParameter(tokenParam) : undefined,
+    keyParam ? ssm?.getParameter(keyParam) : undefined,
+  ]);
+  const twilioAuthToken = env.TWILIO_AUTH_TOKEN || tokenFromSsm;
   if (!twilioAuthToken) {
     throw new Error('No Twilio auth token: set TWILIO_AUTH_TOKEN (local) or TWILIO_AUTH_TOKEN_PARAM (an SSM SecureString name)');
   }
-  const openaiApiKey = env.OPENAI_API_KEY || (env.OPENAI_API_KEY_PARAM ? await ssm?.getParameter(env.OPENAI_API_KEY_PARAM) : undefined);
+  const openaiApiKey = env.OPENAI_API_KEY || keyFromSsm;
   return openaiApiKey ? { twilioAuthToken, openaiApiKey } : { twilioAuthToken };
 }

@@ -28,9 +28,10 @@ describe('secrets', () => {
     const first = await Promise.all(Array.from({ length: 5 }, () => loadSecrets(env, source)));
     const later = await loadSecrets(env, source);
     for (const s of [...first, later]) expect(s).toEqual({ twilioAuthToken: 'ssm-twilio-token', openaiApiKey: 'sk-ssm-key' });
-    expect(ssm.requests).toEqual([
-      { target: 'AmazonSSM.GetParameter', name: TOKEN_PARAM, withDecryption: true },
+    // One request per parameter, both decrypted (fetched in parallel, so in either order).
+    expect([...ssm.requests].sort((a, b) => a.name.localeCompare(b.name))).toEqual([
       { target: 'AmazonSSM.GetParameter', name: KEY_PARAM, withDecryption: true },
+      { target: 'AmazonSSM.GetParameter', name: TOKEN_PARAM, withDecryption: true },
     ]);
   });
 
