@@ -360,6 +360,8 @@ class Turn {
     this.history.push({ role: 'assistant', content: roundText || null, toolCalls: calls });
     for (const m of toolMessages) this.history.push({ role: 'tool', toolCallId: m.toolCallId as string, content: m.content ?? '' });
     this.saveAfterClaim([assistant, ...toolMessages]);
+    // Whatever is said next (the reply, or the heard text if the caller cuts in now) sorts after this round.
+    this.replyMessageId = newId();
 
     for (const result of results) {
       if (result.outcome.ok) for (const action of result.outcome.actions ?? []) this.apply(action, result.call.name);
