@@ -1,0 +1,195 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createDisconnectHandler } from '../../02_cr-application/src/handlers/disconnect.ts';
+import { createConnectHandler } from '../../02_cr-application/src/handlers/connect.ts';
+import { createDefaultHandler } from '../../02_cr-application/src/handlers/default.ts';
+import { connectionsSinkFactory } from '../../02_cr-application/src/edges/connections-sink.ts';
+import { createDynamoStore } from '../../02_cr-application/src/edges/dynamo-store.ts';
+import { twilioHandshakeVerifier } from '../../02_cr-application/src/edges/handshake-verifier.ts';
+import { createOpenAiLlm } from '../../02_cr-application/src/edges/openai-llm.ts';
+import type { Store } from '../../02_cr-application/src/engine/ports.ts';
+import { createCallSetupHandler } from '../../03_twiml-api/src/handlers/call-setup.ts';
+import { createConnectActionHandler } from '../../03_twiml-api/src/handlers/connect-action.ts';
+import type { TurnRecord } from '../../layers/data/turns.ts';
+import { createTable, type Table } from '../../layers/data/table.ts';
+import { ensureTable } from '../../layers/data/table-definition.ts';
+import { createLocalMessageSender } from '../../layers/messaging/local-message-sender.ts';
+import { logger } from '../../layers/observability/logger.ts';
+import { createInProcessToolInvoker } from '../../layers/tools/in-process-invoker.ts';
+import type { ToolInvoker } from '../../layers/tools/contract.ts';
+import { discoverUseCases } from '../../scripts/lib/use-case-folders.ts';
+import { loadUseCases } from '../../scripts/load-use-cases.ts';
+import { startLocalDynamo, type LocalDynamo } from '../dynamodb/local-dynamodb.ts';
+import { startGateway, type Gateway, type WebSocketRoutes } from '../gateway/index.ts';
+import { startOfflineModel, type OfflineModel } from '../llm/index.ts';
+import { chooseLlm, type LlmChoice, type Settings } from './settings.ts';
+
+/**
+ * The whole app on one machine: the same handler factories that run in Lambda, with local edges. Embedded
+ * DynamoDB (dynalite, persisted under DATA_DIR), an API-Gateway-shaped server (HTTP API routes, WebSocket API,
+ * @connections), tools in-process, and the LLM the settings choose (OpenAI, any compatible server, or the
+ * offline model). Used by `npm start`, the runtime tests and the load benchmark.
+ */
+export const LOCAL_TABLE_NAME = 'conversation-relay';
+
+export interface RuntimeOptions {
+  settings: Settings;
+  /** The repository root (use-case folders live there). */
+  rootDir: string;
+  /** Keep the database in memory instead of DATA_DIR (tests). */
+  ephemeral?: boolean;
+  /** Progress lines; silent when unset. */
+  log?: (line: string) => void;
+  /** Called with every stored turn record: the live latency view. */
+  onTurn?: (record: TurnRecord) => void;
+}
+
+export interface LocalRuntime {
+  webhookUrl: string;
+  actionUrl: string;
+  webSocketUrl: string;
+  connectionsEndpoint: string;
+  dynamoEndpoint: string;
+  table: Table;
+  gateway: Gateway;
+  llm: LlmChoice & { baseUrl?: string };
+  /** The offline model's server, when it is the LLM in use. */
+  offlineModel?: OfflineModel;
+  stop(): Promise<void>;
+}
+
+/** Tools of every use case, routed by the session's use case so two use cases may share a tool name. */
+function useCaseToolInvoker(invokers: Map<string, ToolInvoker>): ToolInvoker {
+  return {
+    invoke(call, options) {
+      const invoker = invokers.get(call.caller.useCaseId);
+      if (!invoker) {
+        return Promise.resolve({ ok: false, error: { code: 'unknown_tool', message: `no tools for use case ${call.caller.useCaseId}` } });
+      }
+      return invoker.invoke(call, options);
+    },
+  };
+}
+
+export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalRuntime> {
+  const { settings } = options;
+  const log = options.log ?? (() => undefined);
+  const cleanup: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const step of cleanup.reverse()) await step().catch((err: unknown) => log(`shutdown: ${String(err)}`));
+    cleanup.length = 0;
+  };
+
+  try {
+    // 1. DynamoDB
+    const dbPath = options.ephemeral ? undefined : join(settings.dataDir, 'dynamodb');
+    if (dbPath) await mkdir(dbPath, { recursive: true });
+    const dynamo: LocalDynamo = await startLocalDynamo({ backend: 'dynalite', ...(dbPath ? { path: dbPath } : {}) });
+    cleanup.push(() => dynamo.stop());
+    await ensureTable(dynamo.client, LOCAL_TABLE_NAME);
+    const table = createTable({ name: LOCAL_TABLE_NAME, endpoint: dynamo.endpoint, region: 'local' });
+    cleanup.push(async () => table.doc.destroy());
+    log(`DynamoDB   dynalite at ${dynamo.endpoint}, table ${LOCAL_TABLE_NAME}${dbPath ? `, data in ${dbPath}` : ' (in memory)'}`);
+
+    // 2. Use cases (idempotent: editing a prompt and restarting picks it up; bookings are kept)
+    const loaded = await loadUseCases(table, { log: () => undefined }, options.rootDir);
+    log(`Use cases  ${loaded.join(', ')} loaded`);
+
+    // 3. LLM
+    const choice = chooseLlm(settings);
+    let llmBaseUrl = choice.kind === 'offline' ? undefined : choice.kind === 'compatible' ? choice.baseUrl : undefined;
+    let offlineModel: OfflineModel | undefined;
+    if (choice.kind === 'offline') {
+      offlineModel = await startOfflineModel({
+        rootDir: options.rootDir,
+        timing: { firstTokenMs: settings.OFFLINE_FIRST_TOKEN_MS, tokenGapMs: settings.OFFLINE_TOKEN_GAP_MS },
+      });
+      const model = offlineModel;
+      cleanup.push(() => model.stop());
+      llmBaseUrl = offlineModel.baseUrl;
+      log(`LLM        offline model at ${offlineModel.baseUrl} (a scripted development stand-in, not an assistant; set OPENAI_API_KEY or OPENAI_BASE_URL for a real one)`);
+    } else if (choice.kind === 'compatible') {
+      log(`LLM        OpenAI-compatible server at ${choice.baseUrl}, model ${choice.model}`);
+    } else {
+      log(`LLM        OpenAI, model ${choice.model}`);
+    }
+    const apiKey = choice.kind === 'offline' ? 'offline' : choice.apiKey;
+    const llm = createOpenAiLlm({ baseURL: llmBaseUrl, apiKey: async () => apiKey ?? 'none', defaultModel: choice.model });
+
+    // 4. Tools in-process, one invoker per use case
+    const messages = createLocalMessageSender({ table, logger, print: (line) => log(line) });
+    const invokers = new Map<string, ToolInvoker>();
+    for (const useCase of await discoverUseCases(options.rootDir)) {
+      invokers.set(useCase.id, createInProcessToolInvoker(useCase.tools, { table, logger, messages }));
+    }
+
+    // 5. Handlers: the Lambda factories with local edges. Routes are bound once the server knows its URLs.
+    const baseStore = createDynamoStore(table);
+    const store: Store = options.onTurn
+      ? { ...baseStore, putTurnRecord: async (record) => { await baseStore.putTurnRecord(record); options.onTurn?.(record); } }
+      : baseStore;
+    let routes: WebSocketRoutes | undefined;
+    let http: { callSetup: (e: never) => Promise<unknown>; connectAction: (e: never) => Promise<unknown> } | undefined;
+    const notReady = () => Promise.reject(new Error('runtime still starting'));
+    const gateway = await startGateway({
+      host: settings.HOST,
+      port: settings.PORT,
+      stage: 'ws',
+      postLatencyMs: settings.POST_LATENCY_MS,
+      websocket: {
+        connect: (event) => (routes ? routes.connect(event) : notReady()),
+        message: (event) => (routes ? routes.message(event) : notReady()),
+        disconnect: (event) => (routes ? routes.disconnect(event) : notReady()),
+      },
+      httpRoutes: [
+        { method: 'POST', path: '/call-setup', handler: (event) => (http ? (http.callSetup(event as never) as never) : notReady()) },
+        { method: 'POST', path: '/connect-action', handler: (event) => (http ? (http.connectAction(event as never) as never) : notReady()) },
+      ],
+    });
+    cleanup.push(() => gateway.stop());
+    const authToken = settings.TWILIO_AUTH_TOKEN;
+    const defaultHandler = createDefaultHandler({
+      store,
+      llm,
+      tools: useCaseToolInvoker(invokers),
+      sinkFor: connectionsSinkFactory({ CONNECTIONS_ENDPOINT: gateway.connectionsEndpoint, AWS_REGION: 'local' }),
+    });
+    routes = {
+      connect: createConnectHandler({
+        store: baseStore,
+        verifySignature: twilioHandshakeVerifier(async () => ({ authToken, publicUrl: gateway.webSocketUrl })),
+      }),
+      message: (event) => defaultHandler(event),
+      disconnect: createDisconnectHandler({ store: baseStore }),
+    };
+    http = {
+      callSetup: createCallSetupHandler({ table, authToken: async () => authToken, websocketUrl: gateway.webSocketUrl, publicBaseUrl: gateway.httpUrl }),
+      connectAction: createConnectActionHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl, agentNumber: settings.AGENT_NUMBER }),
+    };
+    log(`Gateway    HTTP ${gateway.httpUrl}, WebSocket ${gateway.webSocketUrl}, @connections ${gateway.connectionsEndpoint}`);
+
+    // 6. Where `npm run latency` finds this runtime's table
+    if (!options.ephemeral) {
+      const runtimeFile = join(settings.dataDir, 'runtime.json');
+      await writeFile(runtimeFile, JSON.stringify({ DYNAMODB_ENDPOINT: dynamo.endpoint, TABLE_NAME: LOCAL_TABLE_NAME, pid: process.pid }, null, 2));
+      cleanup.push(() => rm(runtimeFile, { force: true }));
+    }
+
+    const runtime: LocalRuntime = {
+      webhookUrl: `${gateway.httpUrl}/call-setup`,
+      actionUrl: `${gateway.httpUrl}/connect-action`,
+      webSocketUrl: gateway.webSocketUrl,
+      connectionsEndpoint: gateway.connectionsEndpoint,
+      dynamoEndpoint: dynamo.endpoint,
+      table,
+      gateway,
+      llm: llmBaseUrl ? { ...choice, baseUrl: llmBaseUrl } : choice,
+      stop: stopAll,
+    };
+    if (offlineModel) runtime.offlineModel = offlineModel;
+    return runtime;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
