@@ -1,4 +1,4 @@
 import { toLambdaHandler } from '../../layers/tools/lambda-handler.ts';
-import { useCase } from './index.ts';
+import { tools } from './tools.ts';
 
-export const handler = toLambdaHandler(useCase.tools);
+export const handler = toLambdaHandler(tools);
