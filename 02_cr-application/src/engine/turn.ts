@@ -308,6 +308,8 @@ class Turn {
           next = iterator.next();
         }
         if (this.stopReason) void iterator.return?.(undefined)?.catch(() => undefined);
+        // An aborted stream may simply end (the openai SDK swallows its own abort): a timeout is still a failure.
+        else if (attemptAbort.signal.aborted) throw attemptAbort.signal.reason;
         this.record.llmLastTokenAt = clock.now();
         return { text, toolCalls: assembler.size > 0 ? assembler.result(`${this.sessionId}_${this.turn}`) : [] };
       } catch (err) {
