@@ -28,6 +28,9 @@ export class ReplyPump {
   firstTextPostedAt: number | undefined;
   lastTextPostedAt: number | undefined;
   stopReason: PumpStopReason | undefined;
+  /** Whether anything was queued yet, and whether it ended in whitespace (to join lines without double spaces). */
+  saidAnything = false;
+  endsWithSpace = false;
 
   private readonly queue: Item[] = [];
   private inFlight = false;
@@ -52,6 +55,8 @@ export class ReplyPump {
   say(text: string): void {
     if (this.stopped || this.ending || text.length === 0) return;
     this.tokens++;
+    this.saidAnything = true;
+    this.endsWithSpace = /\s$/.test(text);
     const tail = this.queue[this.queue.length - 1];
     if (tail?.kind === 'text') tail.text += text;
     else this.queue.push({ kind: 'text', text, last: false });

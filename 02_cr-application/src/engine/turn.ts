@@ -374,7 +374,10 @@ class Turn {
     const filler = this.session.filler;
     if (!filler || this.stopReason) return;
     if (filler.playUrl) this.pump.send({ type: 'play', source: filler.playUrl });
-    else this.pump.say(`${this.pump.spoken || this.priorSpoken ? ' ' : ''}${filler.text} `);
+    else {
+      const saidBefore = this.pump.saidAnything ? !this.pump.endsWithSpace : this.priorSpoken !== '' && !/\s$/.test(this.priorSpoken);
+      this.pump.say(`${saidBefore ? ' ' : ''}${filler.text} `);
+    }
   }
 
   private apply(action: ToolAction, tool: string): void {
