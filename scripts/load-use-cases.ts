@@ -20,6 +20,8 @@ export interface LoadOptions {
   /** Validate only. */
   check?: boolean;
   now?: Date;
+  /** Where ENVIRONMENT_NAME (tool function names in AWS) is read; process.env by default. */
+  env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
 
@@ -35,7 +37,7 @@ export async function loadUseCases(table: Table | undefined, options: LoadOption
   const problems: string[] = [];
   for (const useCase of selected) {
     try {
-      configs.push({ useCase, config: await readUseCaseConfig(useCase) });
+      configs.push({ useCase, config: await readUseCaseConfig(useCase, options.env) });
     } catch (err) {
       if (!(err instanceof UseCaseConfigError)) throw err;
       problems.push(...err.problems);

@@ -23,6 +23,7 @@ export const checkAvailability = defineTool({
     return {
       result: {
         layout: layoutName(layout),
+        layoutId: layout,
         openTimes: slots.map((s) => ({
           date: s.date,
           time: s.time,

@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolve } from 'node:path';
+import { listOutbox } from '../../04_util-send-message/src/outbox.ts';
+import { querySlots } from '../../06_use-case-apartment-search/src/inventory.ts';
+import { createScriptedResponder, findOfflineScriptFiles, loadOfflineScripts } from '../../dev/llm/index.ts';
+import { getProfile } from '../../layers/data/profiles.ts';
+import { getSession } from '../../layers/data/sessions.ts';
+import { getUseCase, listUseCases } from '../../layers/data/use-cases.ts';
+import { createLocalMessageSender } from '../../layers/messaging/local-message-sender.ts';
+import { logger } from '../../layers/observability/logger.ts';
+import { renderPrompt } from '../../layers/prompts/render.ts';
+import { toLambdaHandler } from '../../layers/tools/lambda-handler.ts';
+import { discoverUseCases } from '../../scripts/lib/use-case-folders.ts';
+import { loadUseCases } from '../../scripts/load-use-cases.ts';
+import { startEngine, waitFor, type Call, type EngineHarness } from '../engine/support.ts';
+
+/**
+ * Each shipped use case, end to end through the conversation engine (real handlers behind the local API Gateway,
+ * tools as Lambda functions behind a local Invoke endpoint, local DynamoDB) with the offline model reading the
+ * use case's own offline-model.json.
+ */
+const ROOT = resolve(import.meta.dirname, '../..');
+const CALLER = '+14065550142';
+
+let engine: EngineHarness | undefined;
+/** Frames sent in this test; each one's route handler must have returned before the engine is stopped. */
+let framesSent = 0;
+afterEach(async () => {
+  if (engine) await waitFor(() => engine!.routeResults.length >= 1 + framesSent, 10_000, 'in-flight turns to finish');
+  await engine?.stop();
+  engine = undefined;
+  framesSent = 0;
+});
+
+function send(call: Call, frame: Record<string, unknown>): void {
+  framesSent += 1;
+  call.send(frame);
+}
+
+async function start(): Promise<EngineHarness> {
+  const scripts = await loadOfflineScripts(await findOfflineScriptFiles(ROOT));
+  const harness = await startEngine({ responder: createScriptedResponder(scripts), timing: { firstTokenMs: 5, tokenGapMs: 0 } });
+  await loadUseCases(harness.table, { env: { ENVIRONMENT_NAME: 'test' }, log: () => undefined }, ROOT);
+  const messages = createLocalMessageSender({ table: harness.table, logger, env: {}, print: () => undefined });
+  for (const useCase of await discoverUseCases(ROOT)) {
+    harness.toolFunctions[`cr-test-tools-${useCase.id}`] = toLambdaHandler(useCase.tools, { deps: () => ({ table: harness.table, logger, messages }) });
+  }
+  return harness;
+}
+
+/** A call the way call setup starts it: the stored use case, its prompt rendered for this caller. */
+async function callInto(harness: EngineHarness, useCaseId: string): Promise<Call> {
+  const config = await getUseCase(harness.table, useCaseId);
+  const demos = (await listUseCases(harness.table)).filter((u) => u.listed && u.id !== 'default');
+  const profile = await getProfile(harness.table, CALLER);
+  const systemPrompt = renderPrompt(config.promptTemplate, {
+    caller: { phone: CALLER, ...(profile?.firstName ? { firstName: profile.firstName } : {}), ...(profile?.lastName ? { lastName: profile.lastName } : {}) },
+    now: new Date(),
+    timeZone: config.timeZone,
+    useCaseName: config.name,
+    demos,
+  });
+  return harness.startCall({
+    from: CALLER,
+    useCaseId,
+    systemPrompt,
+    tools: config.tools,
+    dtmfMap: config.dtmfMap,
+    llm: config.llm,
+    // Replies here are instant; a filler would only add noise to the transcript.
+    filler: { ...config.filler, afterMs: 10_000 },
+    timeZone: config.timeZone,
+  });
+}
+
+async function say(call: Call, words: string, expected: RegExp): Promise<string> {
+  const before = call.replies().length;
+  send(call, { type: 'prompt', voicePrompt: words, lang: 'en-US', last: true });
+  await waitFor(() => expected.test(call.replies().slice(before).join(' ')), 10_000, `a reply matching ${expected}`);
+  return call.replies().slice(before).join(' ');
+}
+
+describe('demo chooser (05) through the engine', () => {
+  it('captures the name, offers the demos and saves the choice for the next call', async () => {
+    engine = await start();
+    const call = await callInto(engine, 'default');
+
+    await say(call, 'Hi, my name is Jane Doe', /Nice to meet you, Jane[\s\S]*Apartment search demo/);
+    expect(await getProfile(engine.table, CALLER)).toMatchObject({ firstName: 'Jane', lastName: 'Doe' });
+
+    await say(call, 'Yes, that one please', /Apartment search demo is saved for you\. Please hang up and call this same number again/);
+    expect((await getProfile(engine.table, CALLER))?.useCaseId).toBe('apartment-search');
+  });
+
+  it('keypad 1 chooses the apartment demo', async () => {
+    engine = await start();
+    const call = await callInto(engine, 'default');
+    await say(call, 'what demos do you have', /Apartment search demo/);
+    send(call, { type: 'dtmf', digit: '1' });
+    await waitFor(async () => (await getProfile(engine!.table, CALLER))?.useCaseId === 'apartment-search', 10_000, 'the saved choice');
+  });
+});
+
+describe('apartment search (06) through the engine', () => {
+  it('walks availability, booking, the confirmation text and the handoff', async () => {
+    engine = await start();
+    const call = await callInto(engine, 'apartment-search');
+
+    await say(call, 'What apartments do you have?', /We have the Studio at 1050 dollars a month/);
+    await say(call, "I'd like a tour of the two-bedroom", /The first open time for the Two-bedroom is \w+day, \w+ \d+ at \d+:\d\d [AP]M, in-person\. Shall I book it\?/);
+    await say(call, 'Yes, book it', /You're booked for a in-person tour of the Two-bedroom on .* at 1833 Jefferson Avenue/);
+    const booked = (await querySlots(engine.table)).filter((s) => s.status === 'booked');
+    expect(booked).toEqual([expect.objectContaining({ layoutId: 'two-bedroom', tourType: 'in-person', booking: expect.objectContaining({ phone: CALLER, sessionId: call.sessionId }) })]);
+
+    await say(call, 'Yes please', /texting isn't set up on this line, so the confirmation wasn't sent/);
+    expect(await listOutbox(engine.table)).toEqual([expect.objectContaining({ to: CALLER, body: expect.stringContaining('Two-bedroom apartment is confirmed') })]);
+
+    await say(call, 'Do you allow pets?', /For the Studio: No pets allowed\. For the One-bedroom: Cats only/);
+    await say(call, 'What are my appointments?', /You have an in-person tour of the Two-bedroom on/);
+
+    await say(call, 'Can I talk to a person?', /connecting you with a leasing agent/);
+    await waitFor(() => call.frames().some((f) => f.type === 'end'), 10_000, 'the end frame');
+    const end = call.frames().find((f) => f.type === 'end')!;
+    expect(JSON.parse(String(end.handoffData))).toMatchObject({ reason: 'live-agent-handoff', summary: expect.stringContaining('leasing agent') });
+    await waitFor(async () => (await getSession(engine!.table, call.sessionId))?.status === 'ended', 10_000, 'the session to end');
+  });
+
+  it('keypad 2 reads back the caller’s appointments', async () => {
+    engine = await start();
+    const call = await callInto(engine, 'apartment-search');
+    send(call, { type: 'dtmf', digit: '2' });
+    await waitFor(() => /I don't see any upcoming tours booked from this number/.test(call.replies().join(' ')), 10_000, 'the read-back');
+  });
+});
