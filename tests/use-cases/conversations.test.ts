@@ -97,7 +97,7 @@ describe('demo chooser (05) through the engine', () => {
     const call = await callInto(engine, 'default');
     await say(call, 'what demos do you have', /Apartment search demo/);
     send(call, { type: 'dtmf', digit: '1' });
-    await waitFor(async () => (await getProfile(engine!.table, CALLER))?.useCaseId === 'apartment-search', 10_000, 'the saved choice');
+    await expect.poll(async () => (await getProfile(engine!.table, CALLER))?.useCaseId, { timeout: 10_000 }).toBe('apartment-search');
   });
 });
 
@@ -122,7 +122,7 @@ describe('apartment search (06) through the engine', () => {
     await waitFor(() => call.frames().some((f) => f.type === 'end'), 10_000, 'the end frame');
     const end = call.frames().find((f) => f.type === 'end')!;
     expect(JSON.parse(String(end.handoffData))).toMatchObject({ reason: 'live-agent-handoff', summary: expect.stringContaining('leasing agent') });
-    await waitFor(async () => (await getSession(engine!.table, call.sessionId))?.status === 'ended', 10_000, 'the session to end');
+    await expect.poll(async () => (await getSession(engine!.table, call.sessionId))?.status, { timeout: 10_000 }).toBe('ended');
   });
 
   it('keypad 2 reads back the caller’s appointments', async () => {
