@@ -52,9 +52,10 @@ describe('tool rounds', () => {
     // The second LLM request carries the calls and their results, paired by id.
     const second = engine.llm.requests[1]!.body;
     const assistant = second.messages.find((m) => m.role === 'assistant' && m.tool_calls);
-    expect(assistant?.tool_calls?.map((c) => c.function.name)).toEqual(['weather', 'forecast']);
+    const calls = (assistant?.tool_calls ?? []) as { id: string; function: { name: string } }[];
+    expect(calls.map((c) => c.function.name)).toEqual(['weather', 'forecast']);
     const results = second.messages.filter((m) => m.role === 'tool');
-    expect(results.map((m) => m.tool_call_id)).toEqual(assistant!.tool_calls!.map((c) => c.id));
+    expect(results.map((m) => m.tool_call_id)).toEqual(calls.map((c) => c.id));
     expect(JSON.parse(String(results[0]!.content))).toEqual({ tool: 'weather', city: 'Denver', caller: '+14065550100' });
 
     const { messages } = await loadConversation(engine.table, call.sessionId);

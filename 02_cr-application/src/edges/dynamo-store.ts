@@ -1,25 +1,40 @@
-import * as data from '../../../layers/data/index.ts';
-import type { Table } from '../../../layers/data/index.ts';
+import {
+  bindConnection,
+  sessionIdForConnection,
+  loadConversation,
+  claimReplyTurn,
+  readTurnControl,
+  appendPartialPrompt,
+  appendMessages,
+  truncateToHeard,
+  recordInterrupt,
+  finishReply,
+  lastAssistantReply,
+  updateSession,
+  endSession,
+  putTurnRecord,
+  type Table,
+} from '../../../layers/data/index.ts';
 import type { Store } from '../engine/ports.ts';
 
 /** The engine's Store over the single-table data layer (DynamoDB in AWS, local DynamoDB in tests and locally). */
 export function createDynamoStore(table: Table): Store {
   return {
     bindConnection: async (sessionId, connectionId) => {
-      await data.bindConnection(table, sessionId, connectionId);
+      await bindConnection(table, sessionId, connectionId);
     },
-    sessionIdForConnection: (connectionId) => data.sessionIdForConnection(table, connectionId),
-    loadConversation: (sessionId) => data.loadConversation(table, sessionId),
-    claimReplyTurn: (sessionId, readTurnCount, promptAt) => data.claimReplyTurn(table, sessionId, readTurnCount, promptAt),
-    readTurnControl: (sessionId) => data.readTurnControl(table, sessionId),
-    appendPartialPrompt: (sessionId, piece) => data.appendPartialPrompt(table, sessionId, piece),
-    appendMessages: (sessionId, messages) => data.appendMessages(table, sessionId, messages),
-    truncateToHeard: (sessionId, messageId, heard) => data.truncateToHeard(table, sessionId, messageId, heard),
-    recordInterrupt: (sessionId, heard) => data.recordInterrupt(table, sessionId, heard),
-    finishReply: (sessionId, turn) => data.finishReply(table, sessionId, turn),
-    lastAssistantReply: (sessionId, turn) => data.lastAssistantReply(table, sessionId, turn),
-    updateSession: (sessionId, changes) => data.updateSession(table, sessionId, changes),
-    endSession: (sessionId, reason, extra) => data.endSession(table, sessionId, reason, extra ?? {}),
-    putTurnRecord: (record) => data.putTurnRecord(table, record),
+    sessionIdForConnection: (connectionId) => sessionIdForConnection(table, connectionId),
+    loadConversation: (sessionId) => loadConversation(table, sessionId),
+    claimReplyTurn: (sessionId, readTurnCount, promptAt) => claimReplyTurn(table, sessionId, readTurnCount, promptAt),
+    readTurnControl: (sessionId) => readTurnControl(table, sessionId),
+    appendPartialPrompt: (sessionId, piece) => appendPartialPrompt(table, sessionId, piece),
+    appendMessages: (sessionId, messages) => appendMessages(table, sessionId, messages),
+    truncateToHeard: (sessionId, messageId, heard) => truncateToHeard(table, sessionId, messageId, heard),
+    recordInterrupt: (sessionId, heard) => recordInterrupt(table, sessionId, heard),
+    finishReply: (sessionId, turn) => finishReply(table, sessionId, turn),
+    lastAssistantReply: (sessionId, turn) => lastAssistantReply(table, sessionId, turn),
+    updateSession: (sessionId, changes) => updateSession(table, sessionId, changes),
+    endSession: (sessionId, reason, extra) => endSession(table, sessionId, reason, extra ?? {}),
+    putTurnRecord: (record) => putTurnRecord(table, record),
   };
 }

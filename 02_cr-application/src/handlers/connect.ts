@@ -1,4 +1,5 @@
 import { ConditionFailedError } from '../../../layers/data/errors.ts';
+import { awsConnectDeps } from '../edges/aws-connect-deps.ts';
 import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
 import type { Store } from '../engine/ports.ts';
 import type { HandshakeVerifier } from '../edges/handshake-verifier.ts';
@@ -68,7 +69,6 @@ let connectHandler: ReturnType<typeof createConnectHandler> | undefined;
 /** The Lambda entry point: AWS deps built once per container, on the first invocation. */
 export const handler = async (event: WebSocketEvent): Promise<RouteResult> => {
   if (!connectHandler) {
-    const { awsConnectDeps } = await import('../edges/aws-deps.ts');
     connectHandler = createConnectHandler(awsConnectDeps());
   }
   return connectHandler(event);

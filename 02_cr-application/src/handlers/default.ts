@@ -1,4 +1,5 @@
 import type { ChatMessage, Session, TurnControlFields } from '../../../layers/data/index.ts';
+import { awsDefaultDeps } from '../edges/aws-default-deps.ts';
 import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
 import { metrics } from '../../../layers/observability/metrics.ts';
 import { handleFrame } from '../engine/conversation.ts';
@@ -119,7 +120,6 @@ let defaultHandler: ReturnType<typeof createDefaultHandler> | undefined;
 /** The Lambda entry point: AWS deps built once per container, on the first invocation. */
 export const handler = async (event: WebSocketEvent | ContinueTurnEvent, context?: LambdaContextLike): Promise<RouteResult> => {
   if (!defaultHandler) {
-    const { awsDefaultDeps } = await import('../edges/aws-deps.ts');
     defaultHandler = createDefaultHandler(awsDefaultDeps());
   }
   return defaultHandler(event, context);

@@ -1,3 +1,4 @@
+import { awsDisconnectDeps } from '../edges/aws-disconnect-deps.ts';
 import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
 import type { Store } from '../engine/ports.ts';
 import { flushMetrics } from './turn-metrics.ts';
@@ -39,7 +40,6 @@ let disconnectHandler: ReturnType<typeof createDisconnectHandler> | undefined;
 /** The Lambda entry point: AWS deps built once per container, on the first invocation. */
 export const handler = async (event: WebSocketEvent): Promise<RouteResult> => {
   if (!disconnectHandler) {
-    const { awsDisconnectDeps } = await import('../edges/aws-deps.ts');
     disconnectHandler = createDisconnectHandler(awsDisconnectDeps());
   }
   return disconnectHandler(event);

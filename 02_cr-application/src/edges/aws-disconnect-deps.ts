@@ -1,0 +1,14 @@
+import type { DisconnectDeps } from '../handlers/disconnect.ts';
+import { awsTable } from './aws-table.ts';
+import { endSession, sessionIdForConnection } from '../../../layers/data/sessions.ts';
+
+/** $disconnect's dependencies in AWS; built on the first invocation. */
+export function awsDisconnectDeps(): DisconnectDeps {
+  // Only what $disconnect does, so the bundle (and the role) holds nothing else.
+  return {
+    store: {
+      sessionIdForConnection: (connectionId) => sessionIdForConnection(awsTable(), connectionId),
+      endSession: (sessionId, reason, extra) => endSession(awsTable(), sessionId, reason, extra ?? {}),
+    },
+  };
+}
