@@ -19,8 +19,10 @@ export interface SdkCall {
 const sdkSideEffectFree: Plugin = {
   name: 'sdk-side-effect-free',
   setup(b) {
-    b.onResolve({ filter: /^@aws-sdk\// }, async (args) => {
+    b.onResolve({ filter: /.*/ }, async (args) => {
       if (args.pluginData === 'inner') return undefined;
+      // The SDK's own files too (relative imports inside it): its aggregated clients register every command.
+      if (!args.path.startsWith('@aws-sdk/') && !args.importer.includes('/node_modules/@aws-sdk/')) return undefined;
       const resolved = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'inner' });
       if (resolved.errors.length) return { errors: resolved.errors };
       return { path: resolved.path, external: resolved.external, namespace: resolved.namespace, sideEffects: false };
