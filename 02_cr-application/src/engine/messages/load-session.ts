@@ -18,6 +18,7 @@ export async function loadCall(ctx: FrameContext): Promise<LoadedCall | undefine
     }
     ctx.log.appendKeys({ sessionId });
     const conversation = await ctx.store.loadConversation(sessionId);
+    ctx.log.appendKeys({ callSid: conversation.session.callSid });
     return { sessionId, session: conversation.session, messages: conversation.messages };
   } catch (err) {
     ctx.log.error('could not load the conversation', { error: err as Error, sessionId });
