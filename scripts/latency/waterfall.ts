@@ -34,7 +34,7 @@ const color = (id: WaterfallKey) => WATERFALL_KEYS.find((k) => k.id === id)!.col
 
 const WIDTH = 1120;
 const LABEL_X = 12;
-const CHART_X0 = 200;
+const CHART_X0 = 230;
 const CHART_X1 = WIDTH - 120;
 const VALUE_X = WIDTH - 12;
 const AXIS_HEIGHT = 30;
@@ -112,10 +112,10 @@ function turnRow(turn: TurnView, y: number, scale: Scale, striped: boolean): str
   const parts: string[] = [];
   if (striped) parts.push(`<rect class="stripe" x="0" y="${y}" width="${WIDTH}" height="${height}"/>`);
 
-  const label = `turn ${turn.turn}${turn.kind === 'dtmf' ? ' (keypad)' : ''}`;
+  const label = `turn ${turn.turn}${turn.kind === 'dtmf' ? ' keypad' : ''}`;
   parts.push(`<text class="turn-label" x="${LABEL_X + 14}" y="${y + 16}">${escapeXml(label)}</text>`);
   const badges = [turn.coldStart ? 'cold start' : '', turn.outcome !== 'completed' ? turn.outcome : ''].filter(Boolean).join(' · ');
-  if (badges) parts.push(`<text class="badge" x="${LABEL_X + 90}" y="${y + 16}">${escapeXml(badges)}</text>`);
+  if (badges) parts.push(`<text class="badge" x="${CHART_X0 - 8}" y="${y + 16}" text-anchor="end">${escapeXml(badges)}</text>`);
 
   const barY = y + 7;
   const prompt = 0;
@@ -129,8 +129,10 @@ function turnRow(turn: TurnView, y: number, scale: Scale, striped: boolean): str
     parts.push(bar(scale, request, llmFirst, barY, BAR_HEIGHT, color('llmFirstToken'), `LLM time to first token: ${formatMs(llmFirst - request)}`));
   if (llmFirst !== undefined && posted !== undefined)
     parts.push(bar(scale, llmFirst, posted, barY, BAR_HEIGHT, color('postOverhead'), `posting overhead: ${formatMs(posted - llmFirst)}`));
-  if (posted !== undefined && lastPosted !== undefined)
-    parts.push(bar(scale, posted, lastPosted, barY, BAR_HEIGHT, color('streaming'), `reply streaming: ${formatMs(lastPosted - posted)}`));
+  // An interrupted reply has no last token posted: it streamed until the caller cut in.
+  const streamEnd = lastPosted ?? at(r.interruptedAt);
+  if (posted !== undefined && streamEnd !== undefined)
+    parts.push(bar(scale, posted, streamEnd, barY, BAR_HEIGHT, color('streaming'), `reply streaming: ${formatMs(streamEnd - posted)}`));
   if (llmLast !== undefined && lastPosted !== undefined) {
     const from = posted !== undefined ? Math.max(llmLast, posted) : llmLast;
     parts.push(bar(scale, from, lastPosted, barY, BAR_HEIGHT, color('tailLag'), `tail lag: ${formatMs(lastPosted - llmLast)}`));
@@ -142,9 +144,11 @@ function turnRow(turn: TurnView, y: number, scale: Scale, striped: boolean): str
         `<title>LLM last token at ${formatMs(llmLast)}</title></line>`,
     );
   }
-  if (request === undefined && posted === undefined) {
+  if (posted === undefined) {
     const why = turn.error ? `${turn.outcome}: ${turn.error}` : turn.outcome;
-    parts.push(`<text class="note" x="${CHART_X0 + 4}" y="${y + 16}">${escapeXml(`no reply (${why})`)}</text>`);
+    const reached = Math.max(0, request ?? 0, llmFirst ?? 0);
+    const x = Math.min(scale.x(reached) + 6, CHART_X1 - 200);
+    parts.push(`<text class="note" x="${x.toFixed(1)}" y="${y + 16}">${escapeXml(`no reply (${why})`)}</text>`);
   }
 
   turn.tools.forEach((tool, i) => {
@@ -155,8 +159,16 @@ function turnRow(turn: TurnView, y: number, scale: Scale, striped: boolean): str
     const state = tool.timedOut ? ' (timed out)' : tool.ok ? '' : ' (failed)';
     const text = `${tool.name} ${formatMs(tool.durationMs)}${state}`;
     parts.push(bar(scale, start, end, laneY, TOOL_LANE - 3, color(failed ? 'toolFailed' : 'toolOk'), `tool ${text}`));
+    // Right of the bar when there is room, else inside a long bar, else left of it.
+    const startX = scale.x(start);
     const endX = scale.x(end);
-    const textAttrs = endX > CHART_X1 - 160 ? `x="${(scale.x(start) - 4).toFixed(1)}" text-anchor="end"` : `x="${(endX + 4).toFixed(1)}"`;
+    const textWidth = text.length * 5.6;
+    const textAttrs =
+      endX + 4 + textWidth <= CHART_X1 + 100
+        ? `x="${(endX + 4).toFixed(1)}"`
+        : endX - startX >= textWidth + 8
+          ? `x="${(startX + 4).toFixed(1)}"`
+          : `x="${(startX - 4).toFixed(1)}" text-anchor="end"`;
     parts.push(`<text class="tool-label" ${textAttrs} y="${laneY + TOOL_LANE - 3}">${escapeXml(text)}</text>`);
   });
 
