@@ -56,6 +56,8 @@ describe('reply streaming through the real handlers', () => {
     const call = await engine.startCall();
     call.send({ type: 'prompt', voicePrompt: 'First question', last: true });
     await call.waitForReplies(1);
+    // The caller listens to the reply before answering; by then the first turn is stored.
+    await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).length).toBe(1);
     call.send({ type: 'prompt', voicePrompt: 'Second question', last: true });
     await call.waitForReplies(2);
     expect(call.replies()).toEqual(['Answer 1.', 'Answer 2.']);

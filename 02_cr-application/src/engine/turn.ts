@@ -450,19 +450,22 @@ class Turn {
 
   private async finish(): Promise<TurnEnd> {
     const { store } = this.ctx;
+    let stored: Promise<void> | undefined;
     if (!this.stopReason) {
       if (!this.pump.spoken && !this.priorSpoken && !this.finalText && this.pump.tokens === 0) {
         // The LLM said nothing at all: never leave the caller in silence.
         this.finalText = this.ctx.config.apology;
         this.pump.say(this.finalText);
       }
-      await this.pump.end();
+      const ending = this.pump.end();
+      // The reply is stored while its last piece is being posted, so a quick next prompt finds it in the history.
+      stored = this.claimed.then(() => this.storeReply(undefined, ''));
+      await ending;
     }
     this.watch.close();
     await this.claimed;
-    const spoken = this.priorSpoken + this.pump.spoken;
     try {
-      await this.storeReply(spoken);
+      await (stored ?? this.storeReply(this.stopReason, this.priorSpoken + this.pump.spoken));
     } catch (err) {
       this.log.error('reply not saved', { error: err as Error });
     }
@@ -484,10 +487,10 @@ class Turn {
     return { handedOff: false, record: this.record };
   }
 
-  private async storeReply(spoken: string): Promise<void> {
+  private async storeReply(mode: StopReason | undefined, spoken: string): Promise<void> {
     const { store } = this.ctx;
     const messageId = this.replyMessageId ?? newId();
-    switch (this.stopReason) {
+    switch (mode) {
       case undefined: {
         if (this.finalText) {
           await store.appendMessages(this.sessionId, [{ messageId, role: 'assistant', content: this.finalText, turn: this.turn }]);
