@@ -1,5 +1,5 @@
 import type { LatencyReport, UseCaseReport } from './report.ts';
-import { formatValue, outcomeCounts, useCaseCounts } from './terminal-table.ts';
+import { formatValue, leftOutNotes, outcomeCounts, useCaseCounts } from './terminal-table.ts';
 import { axisDomain, INTERRUPT_COLOR, LLM_LAST_TOKEN_COLOR, renderWaterfall, WATERFALL_KEYS, type WaterfallGroup } from './waterfall.ts';
 import { escapeXml } from './xml.ts';
 
@@ -24,6 +24,8 @@ table.stats tr.feel td { font-weight: 700; background: #f0f7ff; }
 .legend span.key { display: inline-flex; align-items: center; gap: 6px; }
 .legend i { display: inline-block; width: 18px; height: 10px; border-radius: 2px; }
 .legend i.line { width: 3px; height: 14px; border-radius: 0; }
+.left-out { color: #52606d; font-size: 13px; margin: -8px 0 4px; }
+.left-out::before { content: "* "; }
 .help { color: #52606d; font-size: 13px; max-width: 980px; }
 .chart { overflow-x: auto; }
 svg.waterfall text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; font-size: 12px; fill: #1f2933; }
@@ -87,6 +89,7 @@ export function renderHtml(report: LatencyReport): string {
       `<h2>Use case ${escapeXml(useCase.useCaseId)}</h2>` +
       `<p class="counts">${escapeXml(useCaseCounts(useCase))}. Outcomes: ${escapeXml(outcomeCounts(useCase))}.</p>` +
       statsTable(useCase) +
+      leftOutNotes(useCase).map((note) => `<p class="left-out">${escapeXml(note)}</p>`).join('') +
       legend() +
       `<div class="chart">${renderWaterfall(groupsFor(report, useCase.useCaseId), domain)}</div>` +
       '</section>',

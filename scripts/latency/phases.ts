@@ -10,6 +10,8 @@ export interface Phase {
   label: string;
   from: Mark;
   to: Mark;
+  /** Why a turn can have both marks in the wrong order, in which case this phase did not happen as such. */
+  whenReversed: string;
 }
 
 /**
@@ -17,12 +19,12 @@ export interface Phase {
  * ours to shrink; `llmFirstToken` is the provider's.
  */
 export const PHASES: readonly Phase[] = [
-  { id: 'preLlm', label: 'pre-LLM overhead', from: 'promptReceivedAt', to: 'llmRequestSentAt' },
-  { id: 'llmFirstToken', label: 'LLM time to first token', from: 'llmRequestSentAt', to: 'llmFirstTokenAt' },
-  { id: 'postOverhead', label: 'posting overhead', from: 'llmFirstTokenAt', to: 'firstTokenPostedAt' },
-  { id: 'firstWord', label: 'time to first word', from: 'promptReceivedAt', to: 'firstTokenPostedAt' },
-  { id: 'tailLag', label: 'tail lag', from: 'llmLastTokenAt', to: 'lastTokenPostedAt' },
-  { id: 'wholeTurn', label: 'whole turn', from: 'promptReceivedAt', to: 'lastTokenPostedAt' },
+  { id: 'preLlm', label: 'pre-LLM overhead', from: 'promptReceivedAt', to: 'llmRequestSentAt', whenReversed: 'LLM request marked before the prompt arrived (a misplaced mark)' },
+  { id: 'llmFirstToken', label: 'LLM time to first token', from: 'llmRequestSentAt', to: 'llmFirstTokenAt', whenReversed: 'LLM first token marked before the request (a misplaced mark)' },
+  { id: 'postOverhead', label: 'posting overhead', from: 'llmFirstTokenAt', to: 'firstTokenPostedAt', whenReversed: "something was said before the LLM's first token (a keypad line or a filler)" },
+  { id: 'firstWord', label: 'time to first word', from: 'promptReceivedAt', to: 'firstTokenPostedAt', whenReversed: 'first post marked before the prompt arrived (a misplaced mark)' },
+  { id: 'tailLag', label: 'tail lag', from: 'llmLastTokenAt', to: 'lastTokenPostedAt', whenReversed: 'the reply stopped before the LLM finished (interrupted or superseded)' },
+  { id: 'wholeTurn', label: 'whole turn', from: 'promptReceivedAt', to: 'lastTokenPostedAt', whenReversed: 'last post marked before the prompt arrived (a misplaced mark)' },
 ];
 
 export type PhaseDurations = Partial<Record<PhaseId, number>>;
@@ -32,19 +34,32 @@ function mark(record: TurnRecord, name: Mark): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
+function phaseMarks(record: TurnRecord, phase: Phase): { from: number; to: number } | undefined {
+  const from = mark(record, phase.from);
+  const to = mark(record, phase.to);
+  return from !== undefined && to !== undefined ? { from, to } : undefined;
+}
+
 /**
- * The phase durations (ms) of one turn. A phase is present only when both its marks are: a turn the caller hung up
- * on before the first word has a pre-LLM overhead but no time to first word. Negative durations are kept, not
- * hidden: they mean clocks of two invocations disagree or a mark was taken in the wrong place.
+ * The phase durations (ms) of one turn. A phase is present only when both its marks are, in order: a turn the caller
+ * hung up on before the first word has a pre-LLM overhead but no time to first word, and a keypad turn whose line
+ * was posted before the LLM answered has no posting overhead (that post was not an LLM token).
  */
 export function turnPhases(record: TurnRecord): PhaseDurations {
   const durations: PhaseDurations = {};
   for (const phase of PHASES) {
-    const from = mark(record, phase.from);
-    const to = mark(record, phase.to);
-    if (from !== undefined && to !== undefined) durations[phase.id] = to - from;
+    const marks = phaseMarks(record, phase);
+    if (marks && marks.to >= marks.from) durations[phase.id] = marks.to - marks.from;
   }
   return durations;
+}
+
+/** Phases whose two marks exist but in reverse order; the report counts them rather than average them in. */
+export function reversedPhases(record: TurnRecord): PhaseId[] {
+  return PHASES.filter((phase) => {
+    const marks = phaseMarks(record, phase);
+    return marks !== undefined && marks.to < marks.from;
+  }).map((phase) => phase.id);
 }
 
 /** The turn's tool calls that carry a usable duration. */

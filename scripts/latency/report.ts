@@ -1,6 +1,6 @@
 import type { ToolTiming, TurnRecord } from '../../layers/data/turns.ts';
 import { spread, type Spread } from './percentiles.ts';
-import { PHASES, toolTimings, turnPhases, wasInterrupted, type PhaseDurations } from './phases.ts';
+import { PHASES, reversedPhases, toolTimings, turnPhases, wasInterrupted, type PhaseDurations, type PhaseId } from './phases.ts';
 
 /** One call and the turn records it left, turns in order. */
 export interface CallTurns {
@@ -19,6 +19,8 @@ export interface StatRow {
   unit: 'ms' | 'count';
   /** Undefined when no turn had the marks this row needs. */
   spread: Spread | undefined;
+  /** Turns left out because their two marks were in reverse order, and why that happens. */
+  reversed?: { turns: number; why: string } | undefined;
 }
 
 export interface UseCaseReport {
@@ -41,6 +43,8 @@ export interface TurnView {
   kind: TurnRecord['kind'];
   outcome: TurnRecord['outcome'];
   phases: PhaseDurations;
+  /** Phases with both marks in reverse order (not in `phases`). */
+  reversed: PhaseId[];
   tools: ToolTiming[];
   posts?: number | undefined;
   tokens?: number | undefined;
@@ -70,6 +74,7 @@ export function viewTurn(call: CallTurns, record: TurnRecord): TurnView {
     kind: record.kind,
     outcome: record.outcome,
     phases: turnPhases(record),
+    reversed: reversedPhases(record),
     tools: toolTimings(record),
     posts: record.posts,
     tokens: record.tokens,
@@ -86,12 +91,16 @@ function countRow(id: string, label: string, values: (number | undefined)[]): St
 
 /** Phase, tool and post statistics of the turns of one use case. */
 export function summarizeUseCase(useCaseId: string, turns: TurnView[]): UseCaseReport {
-  const rows: StatRow[] = PHASES.map((phase) => ({
-    id: phase.id,
-    label: phase.label,
-    unit: 'ms' as const,
-    spread: spread(turns.map((t) => t.phases[phase.id]).filter((v): v is number => v !== undefined)),
-  }));
+  const rows: StatRow[] = PHASES.map((phase) => {
+    const reversed = turns.filter((t) => t.reversed.includes(phase.id)).length;
+    return {
+      id: phase.id,
+      label: phase.label,
+      unit: 'ms' as const,
+      spread: spread(turns.map((t) => t.phases[phase.id]).filter((v): v is number => v !== undefined)),
+      ...(reversed > 0 ? { reversed: { turns: reversed, why: phase.whenReversed } } : {}),
+    };
+  });
   const toolNames = [...new Set(turns.flatMap((t) => t.tools.map((tool) => tool.name)))].sort();
   for (const name of toolNames) {
     const durations = turns.flatMap((t) => t.tools.filter((tool) => tool.name === name).map((tool) => tool.durationMs));

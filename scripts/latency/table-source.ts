@@ -64,10 +64,24 @@ export async function localTableSource(env: NodeJS.ProcessEnv, cwd: string): Pro
     throw new TableSourceError(`${file} does not name the runtime's table (${issues}); expected DYNAMODB_ENDPOINT and TABLE_NAME.`);
   }
   const { DYNAMODB_ENDPOINT, TABLE_NAME } = parsed.data;
+  const pid = (parsed.data as { pid?: unknown }).pid;
+  if (typeof pid === 'number' && !processExists(pid)) {
+    throw new TableSourceError(`${file} is left over from a local runtime that is no longer running (pid ${pid}). Start it with \`npm start\`.`);
+  }
   return {
     table: createTable({ name: TABLE_NAME, endpoint: DYNAMODB_ENDPOINT, region: 'local' }),
     description: `local table ${TABLE_NAME} at ${DYNAMODB_ENDPOINT} (from ${file})`,
   };
+}
+
+/** Signal 0 checks a process exists without touching it; EPERM means it exists under another user. */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Runs the AWS CLI and returns its stdout (injected so the stack lookup can be exercised without AWS). */

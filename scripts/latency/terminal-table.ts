@@ -36,6 +36,13 @@ function alignedTable(header: string[], rows: string[][]): string[] {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('   '), ...rows.map(line)];
 }
 
+/** "posting overhead: 1 turn left out, something was said before ..." for every row that left turns out. */
+export function leftOutNotes(useCase: UseCaseReport): string[] {
+  return useCase.rows
+    .filter((row) => row.reversed)
+    .map((row) => `${row.label}: ${plural(row.reversed!.turns, 'turn')} left out, ${row.reversed!.why}`);
+}
+
 export function formatUseCase(useCase: UseCaseReport): string {
   const rows = useCase.rows.map((row) => [
     row.label,
@@ -49,6 +56,7 @@ export function formatUseCase(useCase: UseCaseReport): string {
     `  outcomes: ${outcomeCounts(useCase)}`,
     '',
     ...alignedTable(['phase', 'n', 'p50', 'p95', 'max'], rows).map((l) => `  ${l}`),
+    ...leftOutNotes(useCase).map((note) => `  * ${note}`),
   ].join('\n');
 }
 

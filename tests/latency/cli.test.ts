@@ -105,6 +105,15 @@ describe('npm run latency', () => {
     expect(found.out).toContain(`(from ${join(dataDir, 'runtime.json')})`);
     expect(found.out).toContain('Use case apartment-search');
 
+    // The runtime writes its pid: a file whose process is gone is a runtime that stopped without cleaning up.
+    await writeFile(join(dataDir, 'runtime.json'), JSON.stringify({ DYNAMODB_ENDPOINT: table.endpoint, TABLE_NAME: table.name, pid: process.pid }));
+    expect((await latency(['--calls', '1'], { DATA_DIR: dataDir })).code).toBe(0);
+    const exited = await promisify(execFile)(process.execPath, ['-e', 'console.log(process.pid)']);
+    await writeFile(join(dataDir, 'runtime.json'), JSON.stringify({ DYNAMODB_ENDPOINT: table.endpoint, TABLE_NAME: table.name, pid: Number(exited.stdout) }));
+    const stale = await latency([], { DATA_DIR: dataDir });
+    expect(stale.code).toBe(1);
+    expect(stale.err).toContain('no longer running');
+
     await writeFile(join(dataDir, 'runtime.json'), JSON.stringify({ endpoint: table.endpoint }));
     const bad = await latency([], { DATA_DIR: dataDir });
     expect(bad.code).toBe(1);

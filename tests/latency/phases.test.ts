@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TurnRecord } from '../../layers/data/turns.ts';
-import { PHASES, toolTimings, turnPhases, wasInterrupted } from '../../scripts/latency/phases.ts';
+import { PHASES, reversedPhases, toolTimings, turnPhases, wasInterrupted } from '../../scripts/latency/phases.ts';
 
 const base: TurnRecord = { sessionId: 's', turn: 1, useCaseId: 'default', callSid: 'CA1', kind: 'prompt', promptReceivedAt: 1_000, outcome: 'completed' };
 
@@ -34,9 +34,18 @@ describe('turn phases', () => {
     expect(turnPhases({ ...base, kind: 'dtmf', firstTokenPostedAt: 1_050, lastTokenPostedAt: 1_060 })).toEqual({ firstWord: 50, wholeTurn: 60 });
   });
 
-  it('ignores marks that are not numbers and keeps negative durations visible', () => {
+  it('ignores marks that are not numbers and names phases whose marks are in reverse order', () => {
     const odd = { ...base, llmRequestSentAt: Number.NaN, llmLastTokenAt: 3_000, lastTokenPostedAt: 2_995 } as TurnRecord;
-    expect(turnPhases(odd)).toEqual({ tailLag: -5, wholeTurn: 1_995 });
+    // The reply stopped 5 ms before the LLM finished: no tail lag, but the turn says why.
+    expect(turnPhases(odd)).toEqual({ wholeTurn: 1_995 });
+    expect(reversedPhases(odd)).toEqual(['tailLag']);
+    // A keypad line posted before the LLM's first token: that post was not an LLM token.
+    const keypad: TurnRecord = { ...base, kind: 'dtmf', llmRequestSentAt: 1_030, llmFirstTokenAt: 1_300, firstTokenPostedAt: 1_080 };
+    expect(turnPhases(keypad)).toEqual({ preLlm: 30, llmFirstToken: 270, firstWord: 80 });
+    expect(reversedPhases(keypad)).toEqual(['postOverhead']);
+    expect(reversedPhases(base)).toEqual([]);
+    // Equal marks are a zero-length phase, not a reversed one.
+    expect(turnPhases({ ...base, llmRequestSentAt: 1_000 })).toEqual({ preLlm: 0 });
   });
 
   it('keeps tool calls with a duration and tells interrupted turns apart', () => {

@@ -99,6 +99,21 @@ describe('latency report over stored turn records', () => {
     expect(oneDefault.map((c) => c.sessionId)).toEqual([seeded.a.sessionId]);
   });
 
+  it('counts, rather than averages in, phases whose marks are in reverse order', () => {
+    const call = { sessionId: 's', callSid: 'CA1', useCaseId: 'default', turns: [
+      { sessionId: 's', turn: 1, useCaseId: 'default', callSid: 'CA1', kind: 'dtmf' as const, outcome: 'completed' as const,
+        promptReceivedAt: 0, llmRequestSentAt: 10, llmFirstTokenAt: 300, firstTokenPostedAt: 50, llmLastTokenAt: 900, lastTokenPostedAt: 905 },
+      { sessionId: 's', turn: 2, useCaseId: 'default', callSid: 'CA1', kind: 'prompt' as const, outcome: 'completed' as const,
+        promptReceivedAt: 0, llmRequestSentAt: 10, llmFirstTokenAt: 300, firstTokenPostedAt: 304, llmLastTokenAt: 900, lastTokenPostedAt: 905 },
+    ] };
+    const report = buildReport([call], { source: 'x', selection: 'y', now: NOW });
+    const posting = report.useCases[0]!.rows.find((r) => r.id === 'postOverhead')!;
+    expect(posting.spread).toEqual({ n: 1, p50: 4, p95: 4, max: 4 });
+    expect(posting.reversed).toEqual({ turns: 1, why: expect.stringContaining('keypad line') });
+    expect(report.useCases[0]!.rows.find((r) => r.id === 'firstWord')!.spread).toEqual({ n: 2, p50: 50, p95: 304, max: 304 });
+    expect(formatReport(report)).toContain("* posting overhead: 1 turn left out, something was said before the LLM's first token");
+  });
+
   it('prints an aligned table per use case, and says so when there is no data', async () => {
     const report = buildReport(await loadCalls(table, { calls: 20, days: 2, now: NOW }), { source: 'local table t', selection: 'the last 20 calls', now: NOW });
     const text = formatReport(report);
