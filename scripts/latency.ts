@@ -5,6 +5,8 @@ import { runLatency } from './latency/main.ts';
  * `--html` adds a page with a per-turn waterfall. Reads the local runtime's table, or the deployed one with --aws.
  * `npm run latency -- --help` lists the options.
  */
+// Lambda runs Node 22; on a development machine's Node 20 the SDK's upgrade notice would bury the report.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.exitCode = await runLatency(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),

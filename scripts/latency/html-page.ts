@@ -23,6 +23,7 @@ table.stats tr.feel td { font-weight: 700; background: #f0f7ff; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 10px 0 4px; font-size: 13px; }
 .legend span.key { display: inline-flex; align-items: center; gap: 6px; }
 .legend i { display: inline-block; width: 18px; height: 10px; border-radius: 2px; }
+.legend i.thin { height: 6px; }
 .legend i.line { width: 3px; height: 14px; border-radius: 0; }
 .left-out { color: #52606d; font-size: 13px; margin: -8px 0 4px; }
 .left-out::before { content: "* "; }
@@ -61,7 +62,7 @@ function statsTable(useCase: UseCaseReport): string {
 }
 
 function legend(): string {
-  const keys = WATERFALL_KEYS.map((k) => `<span class="key"><i style="background:${k.color}"></i>${escapeXml(k.label)}</span>`);
+  const keys = WATERFALL_KEYS.map((k) => `<span class="key"><i${k.thin ? ' class="thin"' : ''} style="background:${k.color}"></i>${escapeXml(k.label)}</span>`);
   keys.push(`<span class="key"><i class="line" style="background:${LLM_LAST_TOKEN_COLOR}"></i>LLM last token</span>`);
   keys.push(`<span class="key"><i class="line" style="background:${INTERRUPT_COLOR}"></i>caller interrupted</span>`);
   return `<div class="legend">${keys.join('')}</div>`;

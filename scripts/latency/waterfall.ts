@@ -18,13 +18,13 @@ export interface WaterfallGroup {
 
 /** Colours and names of what the chart draws, shared with the page's legend. */
 export const WATERFALL_KEYS = [
-  { id: 'preLlm', label: 'pre-LLM overhead (ours)', color: '#f28e2b' },
-  { id: 'llmFirstToken', label: 'LLM time to first token', color: '#a0acbd' },
-  { id: 'postOverhead', label: 'posting overhead (ours)', color: '#e15759' },
-  { id: 'streaming', label: 'reply streaming to the caller', color: '#9fd99a' },
-  { id: 'tailLag', label: 'tail lag after the LLM finished (ours)', color: '#7b4fa0' },
-  { id: 'toolOk', label: 'tool call', color: '#2a9d8f' },
-  { id: 'toolFailed', label: 'tool call failed or timed out', color: '#e9c46a' },
+  { id: 'preLlm', label: 'pre-LLM overhead (ours)', color: '#f28e2b', thin: false },
+  { id: 'llmFirstToken', label: 'LLM time to first token', color: '#a0acbd', thin: false },
+  { id: 'postOverhead', label: 'posting overhead (ours)', color: '#e15759', thin: false },
+  { id: 'streaming', label: 'reply streaming to the caller', color: '#9fd99a', thin: true },
+  { id: 'tailLag', label: 'tail lag after the LLM finished (ours)', color: '#7b4fa0', thin: false },
+  { id: 'toolOk', label: 'tool call', color: '#2a9d8f', thin: true },
+  { id: 'toolFailed', label: 'tool call failed or timed out', color: '#e9c46a', thin: true },
 ] as const;
 export type WaterfallKey = (typeof WATERFALL_KEYS)[number]['id'];
 export const INTERRUPT_COLOR = '#c1121f';
@@ -129,10 +129,11 @@ function turnRow(turn: TurnView, y: number, scale: Scale, striped: boolean): str
     parts.push(bar(scale, request, llmFirst, barY, BAR_HEIGHT, color('llmFirstToken'), `LLM time to first token: ${formatMs(llmFirst - request)}`));
   if (llmFirst !== undefined && posted !== undefined)
     parts.push(bar(scale, llmFirst, posted, barY, BAR_HEIGHT, color('postOverhead'), `posting overhead: ${formatMs(posted - llmFirst)}`));
+  // Speech is a thinner bar over the waits: when a keypad line is spoken before the LLM answers, both stay visible.
   // An interrupted reply has no last token posted: it streamed until the caller cut in.
   const streamEnd = lastPosted ?? at(r.interruptedAt);
   if (posted !== undefined && streamEnd !== undefined)
-    parts.push(bar(scale, posted, streamEnd, barY, BAR_HEIGHT, color('streaming'), `reply streaming: ${formatMs(streamEnd - posted)}`));
+    parts.push(bar(scale, posted, streamEnd, barY + 3, BAR_HEIGHT - 6, color('streaming'), `reply streaming: ${formatMs(streamEnd - posted)}`));
   if (llmLast !== undefined && lastPosted !== undefined) {
     const from = posted !== undefined ? Math.max(llmLast, posted) : llmLast;
     parts.push(bar(scale, from, lastPosted, barY, BAR_HEIGHT, color('tailLag'), `tail lag: ${formatMs(lastPosted - llmLast)}`));
