@@ -77,7 +77,8 @@ export async function runLatency(argv: string[], io: LatencyIo): Promise<number>
     const report = buildReport(calls, { source: source.description, selection: describeSelection(options), now: io.now });
     io.out(options.json ? asJson(report) : formatReport(report));
     if (options.html) {
-      const file = resolve(io.cwd, options.html);
+      // `npm run` moves to the package root; INIT_CWD is where the person typed the command.
+      const file = resolve(io.env.INIT_CWD || io.cwd, options.html);
       await writeFile(file, renderHtml(report), 'utf8');
       io.err(`Wrote ${file}`);
     }
