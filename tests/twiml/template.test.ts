@@ -23,10 +23,11 @@ describe('03_twiml-api template', () => {
     expect(text).toContain('TWILIO_AUTH_TOKEN_PARAM: !Ref TwilioAuthTokenParam');
   });
 
-  it('exports the webhook URLs', () => {
+  it('exports the webhook URL (the deploy prints it) and shows the action URL as a plain output', () => {
     const text = readFileSync(TEMPLATE, 'utf8');
     expect(text).toContain('Name: !Sub ${AWS::StackName}-CallSetupUrl');
-    expect(text).toContain('Name: !Sub ${AWS::StackName}-ConnectActionUrl');
+    expect(text).toMatch(/ConnectActionUrl:\n\s+Description: .*\n\s+Value: .*connect-action/);
+    expect(text).not.toContain('-ConnectActionUrl');
   });
 });
 
