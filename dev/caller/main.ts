@@ -13,7 +13,7 @@ import { Speaker } from './speaker.ts';
  */
 const usage = `Usage: npm run call -- [options]
   --url URL        call-setup webhook (default http://HOST:PORT/call-setup from .env)
-  --from NUMBER    caller number, E.164 (default +14065550123)
+  --from NUMBER    caller number, E.164 (default +14065550123; a new random caller for each --script run)
   --to NUMBER      number dialled (default +14065550199)
   --script FILE    run a scripted call, print the transcript with latencies, exit non-zero on failure
   --wpm N          speaking pace of the app's replies in words per minute (default 190; 0 = instant)
@@ -25,7 +25,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       url: { type: 'string' },
-      from: { type: 'string', default: '+14065550123' },
+      from: { type: 'string' },
       to: { type: 'string', default: '+14065550199' },
       script: { type: 'string' },
       wpm: { type: 'string', default: '190' },
@@ -42,7 +42,9 @@ async function main(): Promise<number> {
   const webhookUrl = values.url ?? `http://${host}:${settings.PORT}/call-setup`;
   const wpm = Number(values.wpm);
   if (!Number.isFinite(wpm) || wpm < 0) throw new SettingsError(`--wpm: expected a number of words per minute, got ${values.wpm}`);
-  const dial = { webhookUrl, from: values.from!, to: values.to!, ...(values.unsigned ? {} : { authToken: settings.TWILIO_AUTH_TOKEN }) };
+  // A scripted run is a first-time caller unless told otherwise, so a shipped script always starts the same way.
+  const from = values.from ?? (values.script ? `+1406555${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}` : '+14065550123');
+  const dial = { webhookUrl, from, to: values.to!, ...(values.unsigned ? {} : { authToken: settings.TWILIO_AUTH_TOKEN }) };
 
   let call: RelayCall;
   try {
@@ -55,8 +57,13 @@ async function main(): Promise<number> {
 
   if (values.script) {
     const steps = parseScript(await readFile(values.script, 'utf8'), values.script);
-    const result = await runScript(call, steps, { onEntry: (e) => console.log(formatEntry(e)) });
-    if (call.isOpen) await call.hangup();
+    let current = call;
+    console.log(`Calling from ${from}`);
+    const result = await runScript(call, steps, {
+      onEntry: (e) => console.log(formatEntry(e)),
+      redial: async () => (current = await RelayCall.dial(dial)),
+    });
+    if (current.isOpen) await current.hangup();
     const firsts = result.transcript.map((e) => e.firstTokenMs).filter((n): n is number => n !== undefined).sort((a, b) => a - b);
     if (firsts.length) console.log(`\n${firsts.length} replies; first word after a median ${firsts[Math.floor(firsts.length / 2)]} ms (max ${firsts.at(-1)} ms)`);
     for (const f of result.failures) console.error(`FAIL ${f}`);

@@ -144,6 +144,8 @@ export class RelayCall extends EventEmitter {
   }
 
   interrupt(heard: string, durationUntilInterruptMs: number): void {
+    // What was being said is over for the caller; a later token starts a new reply.
+    this.current = undefined;
     this.send({ type: 'interrupt', utteranceUntilInterrupt: heard, durationUntilInterruptMs });
   }
 

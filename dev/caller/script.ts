@@ -9,6 +9,7 @@ import type { RelayCall, Reply, SessionEnd } from './relay-call.ts';
  *   expect-end [<regex>]       the app must end the session (e.g. live-agent handoff); regex on the handoff data
  *   wait <ms>                  pause
  *   hangup                     the caller hangs up
+ *   redial                     hangs up if needed and calls the same number again (e.g. after choosing a demo)
  * A line without a keyword is a `say`.
  */
 export type ScriptStep =
@@ -18,7 +19,8 @@ export type ScriptStep =
   | { kind: 'expect'; pattern: RegExp; line: number }
   | { kind: 'expect-end'; pattern?: RegExp; line: number }
   | { kind: 'wait'; ms: number; line: number }
-  | { kind: 'hangup'; line: number };
+  | { kind: 'hangup'; line: number }
+  | { kind: 'redial'; line: number };
 
 export function parseScript(source: string, name = 'script'): ScriptStep[] {
   const steps: ScriptStep[] = [];
@@ -64,6 +66,9 @@ export function parseScript(source: string, name = 'script'): ScriptStep[] {
       case 'hangup':
         steps.push({ kind: 'hangup', line });
         break;
+      case 'redial':
+        steps.push({ kind: 'redial', line });
+        break;
       default:
         steps.push({ kind: 'say', text, line });
     }
@@ -92,10 +97,11 @@ const now = () => performance.timeOrigin + performance.now();
 
 /** Runs the steps against a live call; never throws for a failed expectation, it reports it. */
 export async function runScript(
-  call: RelayCall,
+  firstCall: RelayCall,
   steps: ScriptStep[],
-  options: { replyTimeoutMs?: number; onEntry?: (entry: TranscriptEntry) => void } = {},
+  options: { replyTimeoutMs?: number; onEntry?: (entry: TranscriptEntry) => void; redial?: () => Promise<RelayCall> } = {},
 ): Promise<ScriptResult> {
+  let call = firstCall;
   const timeout = options.replyTimeoutMs ?? 20_000;
   const transcript: TranscriptEntry[] = [];
   const failures: string[] = [];
@@ -105,10 +111,13 @@ export async function runScript(
   };
   let lastReply: Reply | undefined;
   let end: SessionEnd | undefined;
-  call.on('end', (e: SessionEnd) => (end = e));
-
-  const greeting = call.relay.attributes.welcomeGreeting;
-  if (greeting) log({ who: 'app', text: greeting });
+  const calls = [call];
+  const answered = (c: RelayCall) => {
+    c.on('end', (e: SessionEnd) => (end = e));
+    const greeting = c.relay.attributes.welcomeGreeting;
+    if (greeting) log({ who: 'app', text: greeting });
+  };
+  answered(call);
 
   const awaitReply = async (sentAt: number): Promise<Reply | undefined> => {
     try {
@@ -138,7 +147,7 @@ export async function runScript(
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
     const next = steps[i + 1];
-    if (!call.isOpen && step.kind !== 'expect-end' && step.kind !== 'expect') {
+    if (!call.isOpen && step.kind !== 'expect-end' && step.kind !== 'expect' && step.kind !== 'redial') {
       failures.push(`line ${step.line}: the call is already over`);
       break;
     }
@@ -178,9 +187,29 @@ export async function runScript(
         log({ who: 'system', text: 'caller hangs up' });
         await call.hangup();
         break;
+      case 'redial': {
+        if (!options.redial) {
+          failures.push(`line ${step.line}: redial is not available here`);
+          break;
+        }
+        if (call.isOpen) await call.hangup();
+        log({ who: 'system', text: 'caller calls again' });
+        try {
+          call = await options.redial();
+        } catch (err) {
+          failures.push(`line ${step.line}: the second call did not connect: ${(err as Error).message}`);
+          break;
+        }
+        calls.push(call);
+        end = undefined;
+        lastReply = undefined;
+        answered(call);
+        break;
+      }
     }
+    if (failures.length && !call.isOpen) break;
   }
-  for (const v of call.violations) failures.push(`invalid frame from the app (${v.reason}): ${v.raw.slice(0, 200)}`);
+  for (const v of calls.flatMap((c) => c.violations)) failures.push(`invalid frame from the app (${v.reason}): ${v.raw.slice(0, 200)}`);
   const result: ScriptResult = { ok: failures.length === 0, failures, transcript };
   if (end) result.end = end;
   return result;

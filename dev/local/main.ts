@@ -18,7 +18,7 @@ function turnLine(r: TurnRecord): string {
   return (
     `turn ${r.turn} [${r.useCaseId}] ${r.kind} ${r.outcome}: first word ${ms(r.promptReceivedAt, r.firstTokenPostedAt)} ms ` +
     `(before LLM ${ms(r.promptReceivedAt, r.llmRequestSentAt)}, LLM first token ${ms(r.llmRequestSentAt, r.llmFirstTokenAt)}, ` +
-    `posting ${ms(r.llmFirstTokenAt, r.firstTokenPostedAt)}), tail ${ms(r.llmLastTokenAt, r.lastTokenPostedAt)} ms, ${r.posts ?? 0} posts${tools}`
+    `posting ${ms(r.llmFirstTextAt, r.firstTokenPostedAt)}), tail ${ms(r.llmLastTokenAt, r.lastTokenPostedAt)} ms, ${r.posts ?? 0} posts${tools}`
   );
 }
 

@@ -26,7 +26,10 @@ export interface TurnRecord {
   kind: 'prompt' | 'dtmf';
   promptReceivedAt: number;
   llmRequestSentAt?: number;
+  /** First chunk of any kind from the LLM (text or tool call). */
   llmFirstTokenAt?: number;
+  /** First text chunk from the LLM in this turn: "our overhead" runs from here to firstTokenPostedAt. */
+  llmFirstTextAt?: number;
   firstTokenPostedAt?: number;
   llmLastTokenAt?: number;
   lastTokenPostedAt?: number;

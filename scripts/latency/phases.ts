@@ -1,7 +1,7 @@
 import type { ToolTiming, TurnRecord } from '../../layers/data/turns.ts';
 
 /** The epoch-ms marks of a turn record, in the order a turn normally passes them. */
-export type Mark = 'promptReceivedAt' | 'llmRequestSentAt' | 'llmFirstTokenAt' | 'firstTokenPostedAt' | 'llmLastTokenAt' | 'lastTokenPostedAt';
+export type Mark = 'promptReceivedAt' | 'llmRequestSentAt' | 'llmFirstTokenAt' | 'llmFirstTextAt' | 'firstTokenPostedAt' | 'llmLastTokenAt' | 'lastTokenPostedAt';
 
 export type PhaseId = 'preLlm' | 'llmFirstToken' | 'postOverhead' | 'firstWord' | 'tailLag' | 'wholeTurn';
 
@@ -21,7 +21,7 @@ export interface Phase {
 export const PHASES: readonly Phase[] = [
   { id: 'preLlm', label: 'pre-LLM overhead', from: 'promptReceivedAt', to: 'llmRequestSentAt', whenReversed: 'LLM request marked before the prompt arrived (a misplaced mark)' },
   { id: 'llmFirstToken', label: 'LLM time to first token', from: 'llmRequestSentAt', to: 'llmFirstTokenAt', whenReversed: 'LLM first token marked before the request (a misplaced mark)' },
-  { id: 'postOverhead', label: 'posting overhead', from: 'llmFirstTokenAt', to: 'firstTokenPostedAt', whenReversed: "something was said before the LLM's first token (a keypad line or a filler)" },
+  { id: 'postOverhead', label: 'posting overhead', from: 'llmFirstTextAt', to: 'firstTokenPostedAt', whenReversed: "something was said before the LLM's first token (a keypad line or a filler)" },
   { id: 'firstWord', label: 'time to first word', from: 'promptReceivedAt', to: 'firstTokenPostedAt', whenReversed: 'first post marked before the prompt arrived (a misplaced mark)' },
   { id: 'tailLag', label: 'tail lag', from: 'llmLastTokenAt', to: 'lastTokenPostedAt', whenReversed: 'the reply stopped before the LLM finished (interrupted or superseded)' },
   { id: 'wholeTurn', label: 'whole turn', from: 'promptReceivedAt', to: 'lastTokenPostedAt', whenReversed: 'last post marked before the prompt arrived (a misplaced mark)' },

@@ -195,3 +195,24 @@ describe('tool rounds', () => {
     expect(userTurns[0]!.content).toContain('Caller asked for their viewings');
   });
 });
+
+describe('a reply spoken across tool rounds', () => {
+  it('separates the rounds with a space and measures our overhead from the first text, not the tool call', async () => {
+    engine = await startEngine({
+      responder: (req) =>
+        hasToolResults(req)
+          ? { text: 'The studio is free.' }
+          : { text: 'Let me check.', toolCalls: [{ name: 'weather', arguments: { city: 'Denver' } }] },
+    });
+    engine.toolFunctions['cr-test-tools-weather'] = async () => ({ ok: true, result: { free: true } });
+    const call = await engine.startCall({ tools: [tool('weather')] });
+    call.send({ type: 'prompt', voicePrompt: 'Is the studio free?', last: true });
+    await call.waitForReplies(1);
+    expect(call.replies()).toEqual(['Let me check. The studio is free.']);
+
+    await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).length).toBe(1);
+    const [record] = await listTurnRecords(engine.table, call.sessionId);
+    expect(record!.llmFirstTextAt).toBeGreaterThanOrEqual(record!.llmFirstTokenAt!);
+    expect(record!.firstTokenPostedAt).toBeGreaterThanOrEqual(record!.llmFirstTextAt!);
+  });
+});

@@ -28,7 +28,7 @@ type Offsets = Partial<Record<'req' | 'first' | 'posted' | 'llmLast' | 'lastPost
 function turn(base: Omit<TurnRecord, 'promptReceivedAt' | 'kind' | 'outcome'> & Partial<TurnRecord>, at: number, o: Offsets): TurnRecord {
   const record: TurnRecord = { kind: 'prompt', outcome: 'completed', promptReceivedAt: at, ...base };
   if (o.req !== undefined) record.llmRequestSentAt = at + o.req;
-  if (o.first !== undefined) record.llmFirstTokenAt = at + o.first;
+  if (o.first !== undefined) record.llmFirstTokenAt = record.llmFirstTextAt = at + o.first;
   if (o.posted !== undefined) record.firstTokenPostedAt = at + o.posted;
   if (o.llmLast !== undefined) record.llmLastTokenAt = at + o.llmLast;
   if (o.lastPosted !== undefined) record.lastTokenPostedAt = at + o.lastPosted;

@@ -10,6 +10,7 @@ describe('turn phases', () => {
       ...base,
       llmRequestSentAt: 1_012,
       llmFirstTokenAt: 1_412,
+      llmFirstTextAt: 1_412,
       firstTokenPostedAt: 1_415,
       llmLastTokenAt: 2_000,
       lastTokenPostedAt: 2_030,
@@ -24,7 +25,7 @@ describe('turn phases', () => {
     // Nothing after the prompt: no phase at all.
     expect(turnPhases({ ...base, outcome: 'failed' })).toEqual({});
     // Interrupted mid-stream: first word known, no last token.
-    expect(turnPhases({ ...base, llmRequestSentAt: 1_010, llmFirstTokenAt: 1_300, firstTokenPostedAt: 1_301, outcome: 'interrupted' })).toEqual({
+    expect(turnPhases({ ...base, llmRequestSentAt: 1_010, llmFirstTokenAt: 1_300, llmFirstTextAt: 1_300, firstTokenPostedAt: 1_301, outcome: 'interrupted' })).toEqual({
       preLlm: 10,
       llmFirstToken: 290,
       postOverhead: 1,
@@ -40,7 +41,7 @@ describe('turn phases', () => {
     expect(turnPhases(odd)).toEqual({ wholeTurn: 1_995 });
     expect(reversedPhases(odd)).toEqual(['tailLag']);
     // A keypad line posted before the LLM's first token: that post was not an LLM token.
-    const keypad: TurnRecord = { ...base, kind: 'dtmf', llmRequestSentAt: 1_030, llmFirstTokenAt: 1_300, firstTokenPostedAt: 1_080 };
+    const keypad: TurnRecord = { ...base, kind: 'dtmf', llmRequestSentAt: 1_030, llmFirstTokenAt: 1_300, llmFirstTextAt: 1_300, firstTokenPostedAt: 1_080 };
     expect(turnPhases(keypad)).toEqual({ preLlm: 30, llmFirstToken: 270, firstWord: 80 });
     expect(reversedPhases(keypad)).toEqual(['postOverhead']);
     expect(reversedPhases(base)).toEqual([]);

@@ -102,9 +102,9 @@ describe('latency report over stored turn records', () => {
   it('counts, rather than averages in, phases whose marks are in reverse order', () => {
     const call = { sessionId: 's', callSid: 'CA1', useCaseId: 'default', turns: [
       { sessionId: 's', turn: 1, useCaseId: 'default', callSid: 'CA1', kind: 'dtmf' as const, outcome: 'completed' as const,
-        promptReceivedAt: 0, llmRequestSentAt: 10, llmFirstTokenAt: 300, firstTokenPostedAt: 50, llmLastTokenAt: 900, lastTokenPostedAt: 905 },
+        promptReceivedAt: 0, llmRequestSentAt: 10, llmFirstTokenAt: 300, llmFirstTextAt: 300, firstTokenPostedAt: 50, llmLastTokenAt: 900, lastTokenPostedAt: 905 },
       { sessionId: 's', turn: 2, useCaseId: 'default', callSid: 'CA1', kind: 'prompt' as const, outcome: 'completed' as const,
-        promptReceivedAt: 0, llmRequestSentAt: 10, llmFirstTokenAt: 300, firstTokenPostedAt: 304, llmLastTokenAt: 900, lastTokenPostedAt: 905 },
+        promptReceivedAt: 0, llmRequestSentAt: 10, llmFirstTokenAt: 300, llmFirstTextAt: 300, firstTokenPostedAt: 304, llmLastTokenAt: 900, lastTokenPostedAt: 905 },
     ] };
     const report = buildReport([call], { source: 'x', selection: 'y', now: NOW });
     const posting = report.useCases[0]!.rows.find((r) => r.id === 'postOverhead')!;

@@ -300,6 +300,12 @@ class Turn {
             this.record.llmFirstTokenAt ??= clock.now();
           }
           if (chunk.type === 'text') {
+            if (text === '') {
+              // The first text of the turn's replies is what "our overhead" is measured from (tool-call chunks
+              // may come earlier and are not something the caller can hear).
+              this.record.llmFirstTextAt ??= clock.now();
+              if (this.needsSpaceBefore(chunk.text)) this.pump.say(' ');
+            }
             text += chunk.text;
             this.pump.say(chunk.text);
           } else if (chunk.type === 'tool-call') {
@@ -370,13 +376,21 @@ class Turn {
     }
   }
 
+  /**
+   * Whether text about to be spoken must be separated from what was said before it in this reply: the LLM's
+   * rounds, a filler and a keypad line are written apart, and text-to-speech reads "check.The" as one word.
+   */
+  private needsSpaceBefore(text: string): boolean {
+    if (/^\s/.test(text)) return false;
+    return this.pump.saidAnything ? !this.pump.endsWithSpace : this.priorSpoken !== '' && !/\s$/.test(this.priorSpoken);
+  }
+
   private sayFiller(): void {
     const filler = this.session.filler;
     if (!filler || this.stopReason) return;
     if (filler.playUrl) this.pump.send({ type: 'play', source: filler.playUrl });
     else {
-      const saidBefore = this.pump.saidAnything ? !this.pump.endsWithSpace : this.priorSpoken !== '' && !/\s$/.test(this.priorSpoken);
-      this.pump.say(`${saidBefore ? ' ' : ''}${filler.text} `);
+      this.pump.say(`${this.needsSpaceBefore(filler.text) ? ' ' : ''}${filler.text} `);
     }
   }
 
@@ -546,7 +560,7 @@ class Turn {
       tokens: (this.record.tokens ?? 0) + this.pump.tokens,
       tools: [...(this.record.tools ?? []), ...this.toolTimings],
     };
-    for (const key of ['llmRequestSentAt', 'llmFirstTokenAt', 'llmLastTokenAt', 'llmRounds', 'error', 'interruptedAt'] as const) {
+    for (const key of ['llmRequestSentAt', 'llmFirstTokenAt', 'llmFirstTextAt', 'llmLastTokenAt', 'llmRounds', 'error', 'interruptedAt'] as const) {
       if (this.record[key] !== undefined) (t as Record<string, unknown>)[key] = this.record[key];
     }
     const firstPosted = this.record.firstTokenPostedAt ?? this.pump.firstTextPostedAt;

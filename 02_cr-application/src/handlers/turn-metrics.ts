@@ -7,11 +7,12 @@ export function recordTurnMetrics(record: TurnRecord): void {
   if (record.firstTokenPostedAt !== undefined) metrics.addMetric('TimeToFirstTokenPosted', ms, record.firstTokenPostedAt - record.promptReceivedAt);
   if (record.llmFirstTokenAt !== undefined && record.llmRequestSentAt !== undefined) {
     metrics.addMetric('LlmTimeToFirstToken', ms, record.llmFirstTokenAt - record.llmRequestSentAt);
-    if (record.firstTokenPostedAt !== undefined) {
-      // Ours: everything between the prompt and the first word on the wire that is not the LLM thinking.
-      const overhead = record.firstTokenPostedAt - record.promptReceivedAt - (record.llmFirstTokenAt - record.llmRequestSentAt);
-      metrics.addMetric('EngineOverhead', ms, Math.max(0, overhead));
-    }
+  }
+  // Ours: from the prompt to the LLM request, plus from the LLM's first text to that text on the wire. Tool time
+  // and LLM time are not ours; a turn whose first words were a keypad line or a filler has no posting phase.
+  if (record.llmRequestSentAt !== undefined && record.llmFirstTextAt !== undefined && record.firstTokenPostedAt !== undefined) {
+    const posting = record.firstTokenPostedAt - record.llmFirstTextAt;
+    if (posting >= 0) metrics.addMetric('EngineOverhead', ms, record.llmRequestSentAt - record.promptReceivedAt + posting);
   }
   if (record.lastTokenPostedAt !== undefined && record.llmLastTokenAt !== undefined) {
     metrics.addMetric('LastTokenLag', ms, Math.max(0, record.lastTokenPostedAt - record.llmLastTokenAt));
