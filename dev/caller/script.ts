@@ -215,27 +215,36 @@ export async function runScript(
   return result;
 }
 
-/** Waits until the reply in progress has streamed `n` words (or ended) and returns them. */
-function wordsHeard(call: RelayCall, n: number, timeoutMs: number): Promise<{ text: string; firstTokenAt?: number }> {
+/**
+ * Waits until the caller has heard `n` words of the reply in progress and returns them. Speech is slower than
+ * streaming: the caller hears word n about n * 60 / wpm seconds after the first token, by which time the text is
+ * usually complete (the common real case: an interrupt after the reply was stored). A reply that ends sooner is
+ * cut as soon as it ends.
+ */
+function wordsHeard(call: RelayCall, n: number, timeoutMs: number, wpm = 190): Promise<{ text: string; firstTokenAt?: number }> {
   return new Promise((resolve) => {
     let text = '';
     let firstTokenAt: number | undefined;
+    let spoken: NodeJS.Timeout | undefined;
     const finish = () => {
       clearTimeout(timer);
+      clearTimeout(spoken);
       call.off('token', onToken);
       call.off('reply', onReply);
       const words = text.trim().split(/\s+/).filter(Boolean).slice(0, n);
       resolve(firstTokenAt === undefined ? { text: words.join(' ') } : { text: words.join(' '), firstTokenAt });
     };
     const onToken = (token: string, at: number) => {
-      firstTokenAt ??= at;
+      if (firstTokenAt === undefined) {
+        firstTokenAt = at;
+        spoken = setTimeout(finish, (n * 60_000) / wpm);
+      }
       text += token;
-      if (text.trim().split(/\s+/).filter(Boolean).length > n) finish();
     };
     const onReply = () => finish();
     const timer = setTimeout(finish, timeoutMs);
     call.on('token', onToken);
-    call.once('reply', onReply);
+    call.on('reply', onReply);
   });
 }
 
