@@ -128,6 +128,18 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     const store: Store = options.onTurn
       ? { ...baseStore, putTurnRecord: async (record) => { await baseStore.putTurnRecord(record); options.onTurn?.(record); } }
       : baseStore;
+    // Handler invocations still running at shutdown (a turn saving its reply) finish before the database stops:
+    // Ctrl-C loses nothing. Registered before the gateway's stop, so it runs after it (cleanup runs in reverse).
+    const inflight = new Set<Promise<unknown>>();
+    const track = <T>(work: Promise<T>): Promise<T> => {
+      inflight.add(work);
+      void work.finally(() => inflight.delete(work)).catch(() => undefined);
+      return work;
+    };
+    cleanup.push(async () => {
+      const deadline = new Promise((resolve) => setTimeout(resolve, 15_000).unref());
+      await Promise.race([Promise.allSettled([...inflight]), deadline]);
+    });
     let routes: WebSocketRoutes | undefined;
     let http: { callSetup: (e: never) => Promise<unknown>; connectAction: (e: never) => Promise<unknown> } | undefined;
     const notReady = () => Promise.reject(new Error('runtime still starting'));
@@ -137,13 +149,13 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       stage: 'ws',
       postLatencyMs: settings.POST_LATENCY_MS,
       websocket: {
-        connect: (event) => (routes ? routes.connect(event) : notReady()),
-        message: (event) => (routes ? routes.message(event) : notReady()),
-        disconnect: (event) => (routes ? routes.disconnect(event) : notReady()),
+        connect: (event) => (routes ? track(routes.connect(event)) : notReady()),
+        message: (event) => (routes ? track(routes.message(event)) : notReady()),
+        disconnect: (event) => (routes ? track(routes.disconnect(event)) : notReady()),
       },
       httpRoutes: [
-        { method: 'POST', path: '/call-setup', handler: (event) => (http ? (http.callSetup(event as never) as never) : notReady()) },
-        { method: 'POST', path: '/connect-action', handler: (event) => (http ? (http.connectAction(event as never) as never) : notReady()) },
+        { method: 'POST', path: '/call-setup', handler: (event) => (http ? (track(http.callSetup(event as never)) as never) : notReady()) },
+        { method: 'POST', path: '/connect-action', handler: (event) => (http ? (track(http.connectAction(event as never)) as never) : notReady()) },
       ],
     });
     cleanup.push(() => gateway.stop());

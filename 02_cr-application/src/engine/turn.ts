@@ -525,15 +525,15 @@ class Turn {
         return;
       }
       case 'superseded':
-      case 'hangup': {
-        // No word from Twilio on what was heard: what was posted is the best record of what was said.
+      case 'hangup':
+      case 'ended': {
+        // No word from Twilio on what was heard (a newer prompt, a 410, or the session ended under us by the
+        // caller hanging up): what was posted is the best record of what was said.
         if (spoken.trim()) {
           await store.appendMessages(this.sessionId, [{ messageId, role: 'assistant', content: spoken.trim(), turn: this.turn, interrupted: true }]);
         }
         return;
       }
-      case 'ended':
-        return;
     }
   }
 
