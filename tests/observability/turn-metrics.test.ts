@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { TurnRecord } from '../../layers/data/turns.ts';
+
+/**
+ * The EMF lines a turn publishes: CloudWatch builds the latency metrics from exactly these. The suite turns metrics
+ * off globally; this file turns them back on before the metrics module is loaded.
+ */
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+async function publish(record: TurnRecord): Promise<Record<string, unknown>[]> {
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+  vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'ConversationRelayTest');
+  vi.resetModules();
+  const { recordTurnMetrics, flushMetrics } = await import('../../02_cr-application/src/handlers/turn-metrics.ts');
+  const lines: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  recordTurnMetrics(record);
+  flushMetrics();
+  vi.restoreAllMocks();
+  return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const base: TurnRecord = { sessionId: 's', turn: 1, useCaseId: 'default', callSid: 'CA1', kind: 'prompt', promptReceivedAt: 1_000, outcome: 'completed' };
+
+describe('turn metrics (CloudWatch EMF)', () => {
+  it('publishes time to first word, LLM time to first token, our overhead, tail lag, tools and posts', async () => {
+    const [emf] = await publish({
+      ...base,
+      llmRequestSentAt: 1_004,
+      llmFirstTokenAt: 1_204,
+      llmFirstTextAt: 1_204,
+      firstTokenPostedAt: 1_207,
+      llmLastTokenAt: 1_900,
+      lastTokenPostedAt: 1_910,
+      posts: 12,
+      tools: [{ name: 'check_availability', startedAt: 1_300, durationMs: 80, ok: true }],
+    });
+    expect(emf).toMatchObject({
+      TimeToFirstTokenPosted: 207,
+      LlmTimeToFirstToken: 200,
+      EngineOverhead: 7,
+      LastTokenLag: 10,
+      ToolDuration: 80,
+      PostsPerTurn: 12,
+    });
+    const directives = (emf!._aws as { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics[0]!;
+    expect(directives.Namespace).toBe('ConversationRelayTest');
+    expect(directives.Metrics).toContainEqual({ Name: 'EngineOverhead', Unit: 'Milliseconds' });
+  });
+
+  it('does not count tool time as our overhead when the first words came after a tool round', async () => {
+    const [emf] = await publish({
+      ...base,
+      llmRequestSentAt: 1_003,
+      llmFirstTokenAt: 1_200, // a tool-call chunk
+      llmFirstTextAt: 1_900, // the answer after the tool round
+      firstTokenPostedAt: 1_902,
+      outcome: 'interrupted',
+    });
+    expect(emf).toMatchObject({ EngineOverhead: 5, Interruptions: 1 });
+  });
+
+  it('publishes nothing for an invocation that measured nothing', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    vi.resetModules();
+    const { flushMetrics } = await import('../../02_cr-application/src/handlers/turn-metrics.ts');
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    flushMetrics();
+    expect(write).not.toHaveBeenCalled();
+  });
+});
