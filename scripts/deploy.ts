@@ -1,14 +1,17 @@
 import { execFile, spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterDeploy, describePlan, planFor, readProfile, shellLine, type Command, type Plan } from './lib/deploy-plan.ts';
+import { z } from 'zod';
+import { afterDeploy, describeLoads, describePlan, planFor, readProfile, shellLine, type Command, type Plan } from './lib/deploy-plan.ts';
 import { describeMissing, loadStacks } from './lib/stacks.ts';
+import { discoverUseCases } from './lib/use-case-folders.ts';
 
 /**
  * `npm run deploy [-- --stack FOLDER|NAME] [--dry-run]` and `npm run destroy [-- ...]`: every stack, in the
  * order their exports and imports require, with `sam build` + `sam deploy` (non-interactive, a no-op when
- * nothing changed) or `sam delete` in reverse order, using the profile named in aws-profile.profile.
+ * nothing changed) or `sam delete` in reverse order, using the profile named in aws-profile.profile. A deploy
+ * ends by loading the config of each deployed use-case stack into the deployed table (`use-cases:load --only`).
  */
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -34,10 +37,38 @@ export function parseArgs(argv: string[]): Args {
   return args;
 }
 
-function runCommand(command: Command): Promise<void> {
+// What a stack output or parameter read back must look like: one word ("None" is the CLI's way of saying absent).
+const StackValue = z
+  .string()
+  .trim()
+  .regex(/^\S+$/, 'expected one value')
+  .refine((v) => v !== 'None', 'not found in the deployed stack');
+
+/** A command's trimmed stdout; the same command is read once per run. */
+async function readValue(command: Command, cache: Map<string, Promise<string>>): Promise<string> {
+  const line = shellLine(command);
+  let value = cache.get(line);
+  if (!value) {
+    const [cmd, ...rest] = command.argv;
+    value = promisify(execFile)(cmd!, rest, { cwd: join(ROOT, command.cwd) }).then(({ stdout }) => {
+      const parsed = StackValue.safeParse(stdout);
+      if (!parsed.success) throw new Error(`"${line}" printed "${stdout.trim()}": ${parsed.error.issues[0]?.message}`);
+      return parsed.data;
+    });
+    cache.set(line, value);
+  }
+  return value;
+}
+
+async function runCommand(command: Command, cache = new Map<string, Promise<string>>()): Promise<void> {
   console.log(`\n$ ${shellLine(command)}`);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [name, value] of Object.entries(command.env ?? {})) {
+    env[name] = typeof value === 'string' ? value : await readValue(value, cache);
+    if (typeof value !== 'string') console.log(`# ${name}=${env[name]}`);
+  }
   return new Promise((ok, fail) => {
-    const child = spawn(command.argv[0]!, command.argv.slice(1), { cwd: join(ROOT, command.cwd), stdio: 'inherit' });
+    const child = spawn(command.argv[0]!, command.argv.slice(1), { cwd: join(ROOT, command.cwd), stdio: 'inherit', env });
     child.on('error', (err) => fail(new Error(`${command.argv[0]}: ${err.message} (is it installed and on PATH?)`)));
     child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`"${shellLine(command)}" exited with ${code}`))));
   });
@@ -59,7 +90,9 @@ async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
   const { stacks, missing } = loadStacks(ROOT);
   if (missing.length) console.warn(`# ${describeMissing(missing)}`);
-  const plan = planFor(stacks, { mode: args.mode, profile: readProfile(ROOT), ...(args.only ? { only: args.only } : {}) });
+  // The same discovery the loader runs: the folder tells which stack is a use case, the module tells its id.
+  const useCases = args.mode === 'deploy' ? (await discoverUseCases(ROOT)).map((u) => ({ folder: basename(u.dir), id: u.id })) : [];
+  const plan = planFor(stacks, { mode: args.mode, profile: readProfile(ROOT), useCases, ...(args.only ? { only: args.only } : {}) });
   if (args.dryRun) {
     console.log(describePlan(plan, missing.map((m) => m.folder)));
     return;
@@ -67,6 +100,11 @@ async function main(argv: string[]): Promise<void> {
   for (const step of plan.steps) {
     console.log(`\n== ${args.mode} ${step.stack.folder} (stack ${step.stack.stackName})`);
     for (const command of step.commands) await runCommand(command);
+  }
+  if (plan.useCaseLoads.length) {
+    console.log(`\n== ${describeLoads(plan)}`);
+    const cache = new Map<string, Promise<string>>();
+    for (const load of plan.useCaseLoads) await runCommand(load.command, cache);
   }
   if (args.mode === 'destroy') {
     console.log('\nRemoved. The SSM parameters holding the secrets are kept; delete them with `aws ssm delete-parameter --name ...`.');

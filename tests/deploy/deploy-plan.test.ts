@@ -1,11 +1,14 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getUseCase, listUseCases } from '../../layers/data/use-cases.ts';
 import { deployOrder } from '../../scripts/lib/deploy-order.ts';
 import { readProfile } from '../../scripts/lib/deploy-plan.ts';
+import { discoverUseCases } from '../../scripts/lib/use-case-folders.ts';
+import { createTestTable, type TestTable } from '../support/dynamo.ts';
 import { repoStacks, ROOT } from './support.ts';
 
 const run = promisify(execFile);
@@ -22,6 +25,21 @@ async function deploy(args: string[], env: NodeJS.ProcessEnv = process.env) {
 const { stacks, missing } = repoStacks();
 const order = deployOrder(stacks).order;
 const profile = readProfile(ROOT);
+// Use-case stacks in deploy order, with the id the loader's --only takes (from the folder's src/index.ts).
+const useCaseIds = new Map((await discoverUseCases(ROOT)).map((u) => [basename(u.dir), u.id]));
+const useCaseStacks = order.filter((s) => useCaseIds.has(s.folder)).map((stack) => ({ stack, id: useCaseIds.get(stack.folder)! }));
+const tableStack = stacks.find((s) => s.template.Outputs?.TableName)!;
+
+/** The exact line the dry run prints and the real run executes after the stacks, for one use-case stack. */
+function loadLine(stackName: string, id: string): string {
+  const describe = (name: string, query: string) => `"$(aws cloudformation describe-stacks --stack-name ${name} --query "${query}" --output text --profile ${profile})"`;
+  return [
+    `TABLE_NAME=${describe(tableStack.stackName, "Stacks[0].Outputs[?OutputKey=='TableName'].OutputValue")}`,
+    `ENVIRONMENT_NAME=${describe(stackName, "Stacks[0].Parameters[?ParameterKey=='EnvironmentName'].ParameterValue")}`,
+    `AWS_PROFILE=${profile} DYNAMODB_ENDPOINT='' npm run use-cases:load -- --only ${id}`,
+  ].join(' ');
+}
+const loadLines = (stdout: string) => stdout.split('\n').filter((l) => l.includes('use-cases:load'));
 
 describe('npm run deploy / destroy', () => {
   it('--dry-run prints sam build + sam deploy per stack, in the derived order, non-interactive and idempotent', async () => {
@@ -38,6 +56,16 @@ describe('npm run deploy / destroy', () => {
     if (missing.length) expect(stdout).toContain(`# skipped, no template.yaml yet: ${missing.map((m) => m.folder).join(', ')}`);
   });
 
+  it('--dry-run then loads every deployed use case into the table the table stack outputs, after the last stack', async () => {
+    expect(tableStack).toBeDefined();
+    expect(useCaseStacks.length).toBeGreaterThan(0);
+    const { stdout } = await deploy(['--dry-run']);
+    expect(loadLines(stdout)).toEqual(useCaseStacks.map(({ stack, id }) => loadLine(stack.stackName, id)));
+    const lines = stdout.split('\n');
+    const lastSam = lines.findLastIndex((l) => l.startsWith('(cd '));
+    expect(lines.findIndex((l) => l.includes('use-cases:load'))).toBeGreaterThan(lastSam);
+  });
+
   it('--dry-run ends with how to read the webhook URL and store every secret parameter the templates name', async () => {
     const { stdout } = await deploy(['--dry-run']);
     const secretParams = new Set(
@@ -46,6 +74,10 @@ describe('npm run deploy / destroy', () => {
     for (const name of secretParams) {
       expect(stdout).toMatch(new RegExp(`^aws ssm put-parameter --name ${name} --type SecureString --value "\\$[A-Z_]+" --overwrite --profile ${profile} `, 'm'));
     }
+    // The names docs/DEPLOY.md and .env.example use; a derived OPEN_AI_API_KEY would store an empty value.
+    const printed = [...stdout.matchAll(/--value "\$([A-Z_]+)"/g)].map((m) => m[1]);
+    expect(printed).toContain('OPENAI_API_KEY');
+    expect(printed).not.toContain('OPEN_AI_API_KEY');
     const hook = stacks.find((s) => s.template.Outputs?.CallSetupUrl);
     if (hook) {
       expect(stdout).toContain(
@@ -68,27 +100,75 @@ describe('npm run deploy / destroy', () => {
     expect(unknown.stderr).toContain('--stack 99_nope: no such stack');
   });
 
-  it('destroy --dry-run deletes in reverse order without prompts', async () => {
+  it('--stack of a use-case stack loads only that use case; of any other stack, nothing', async () => {
+    const { stack, id } = useCaseStacks[useCaseStacks.length - 1]!;
+    for (const ref of [stack.folder, stack.stackName]) {
+      const { stdout } = await deploy(['--dry-run', '--stack', ref]);
+      expect(loadLines(stdout)).toEqual([loadLine(stack.stackName, id)]);
+    }
+    for (const other of order.filter((s) => !useCaseIds.has(s.folder))) {
+      const { code, stdout } = await deploy(['--dry-run', '--stack', other.folder]);
+      expect(code).toBe(0);
+      expect(loadLines(stdout), other.folder).toEqual([]);
+    }
+  });
+
+  it('destroy --dry-run deletes in reverse order without prompts, and loads nothing', async () => {
     const { stdout } = await deploy(['--destroy', '--dry-run']);
     expect(stdout.split('\n').filter((l) => l.startsWith('(cd '))).toEqual(
       [...order].reverse().map((s) => `(cd ${s.folder} && sam delete --config-file samconfig.toml --stack-name ${s.stackName} --profile ${profile} --no-prompts)`),
     );
+    expect(loadLines(stdout)).toEqual([]);
   });
 
   describe('a real run, with stand-in sam and aws executables on PATH', () => {
     const bin = mkdtempSync(join(tmpdir(), 'cr-deploy-bin-'));
     const log = join(bin, 'calls.log');
-    afterAll(() => rmSync(bin, { recursive: true, force: true }));
+    const ENVIRONMENT = 'standin';
+    let table: TestTable;
+    let env: NodeJS.ProcessEnv;
     writeFileSync(join(bin, 'sam'), `#!/bin/sh\necho "$(basename "$(pwd)")|sam $*" >> "${log}"\n`);
+    // Answers the three reads the deploy makes: the table name, a use-case stack's EnvironmentName, the webhook URL.
     writeFileSync(
       join(bin, 'aws'),
-      `#!/bin/sh\necho "$(basename "$(pwd)")|aws $*" >> "${log}"\ncase "$*" in *describe-stacks*) echo "https://abc123.execute-api.eu-west-1.amazonaws.com/call-setup";; esac\n`,
+      `#!/bin/sh\necho "$(basename "$(pwd)")|aws $*" >> "${log}"\ncase "$*" in\n` +
+        `  *OutputKey==\\'TableName\\'*) echo "$STANDIN_TABLE_NAME";;\n` +
+        `  *ParameterKey==\\'EnvironmentName\\'*) echo "${ENVIRONMENT}";;\n` +
+        `  *describe-stacks*) echo "https://abc123.execute-api.eu-west-1.amazonaws.com/call-setup";;\n` +
+        `esac\n`,
     );
     chmodSync(join(bin, 'sam'), 0o755);
     chmodSync(join(bin, 'aws'), 0o755);
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
 
-    it('runs each command in its stack folder, in order, then prints the webhook URL read from the outputs', async () => {
+    beforeAll(async () => {
+      table = await createTestTable();
+      // The loader talks to "AWS" with the deploy's profile; the SDK's endpoint variable points that at the local
+      // table, and a profile of its own keeps this machine's credentials out of it.
+      const section = profile === 'default' ? 'default' : `profile ${profile}`;
+      writeFileSync(join(bin, 'credentials'), `[${profile}]\naws_access_key_id = local\naws_secret_access_key = local\n`);
+      writeFileSync(join(bin, 'config'), `[${section}]\nregion = local\n`);
+      env = {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        STANDIN_TABLE_NAME: table.name,
+        AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
+        AWS_SHARED_CREDENTIALS_FILE: join(bin, 'credentials'),
+        AWS_CONFIG_FILE: join(bin, 'config'),
+        AWS_REGION: 'local',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        // A local setting left in the shell must not divert the deploy's load away from the deployed table.
+        DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
+      };
+      delete env.AWS_ACCESS_KEY_ID;
+      delete env.AWS_SECRET_ACCESS_KEY;
+      delete env.AWS_SESSION_TOKEN;
+    });
+    afterAll(async () => {
+      await table?.drop();
+      rmSync(bin, { recursive: true, force: true });
+    });
+
+    it('runs each command in its stack folder, in order, loads the use cases into the deployed table, then prints the webhook URL', { timeout: 180_000 }, async () => {
       writeFileSync(log, '');
       const { code, stdout, stderr } = await deploy([], env);
       expect(code, stderr).toBe(0);
@@ -100,10 +180,34 @@ describe('npm run deploy / destroy', () => {
           `${s.folder}|sam deploy --config-file samconfig.toml --profile ${profile} --no-confirm-changeset --no-fail-on-empty-changeset`,
         ]),
       );
+      // The table name is read once; each use-case stack's EnvironmentName is read from that stack.
+      const awsCalls = calls.filter((c) => c.includes('|aws '));
+      expect(awsCalls.filter((c) => c.includes(`--stack-name ${tableStack.stackName} `) && c.includes("'TableName'"))).toHaveLength(1);
+      for (const { stack } of useCaseStacks) {
+        expect(awsCalls.filter((c) => c.includes(`--stack-name ${stack.stackName} `) && c.includes("'EnvironmentName'")), stack.folder).toHaveLength(1);
+      }
+      // What ran is what the dry run prints.
+      for (const { stack, id } of useCaseStacks) expect(stdout).toContain(`$ ${loadLine(stack.stackName, id)}`);
+
+      const loaded = await listUseCases(table);
+      expect(loaded.map((u) => u.id).sort()).toEqual(useCaseStacks.map((u) => u.id).sort());
+      for (const { id } of useCaseStacks) {
+        const config = await getUseCase(table, id);
+        expect(config.tools?.length, id).toBeGreaterThan(0);
+        for (const tool of config.tools ?? []) expect(tool.functionName, `${id} ${tool.name}`).toBe(`cr-${ENVIRONMENT}-tools-${id}`);
+      }
       if (stacks.some((s) => s.template.Outputs?.CallSetupUrl)) {
-        expect(calls.some((c) => c.includes('|aws cloudformation describe-stacks'))).toBe(true);
         expect(stdout).toContain('\nhttps://abc123.execute-api.eu-west-1.amazonaws.com/call-setup\n');
       }
+    });
+
+    it('deploying one stack that is not a use case loads nothing', { timeout: 60_000 }, async () => {
+      const other = order.find((s) => !useCaseIds.has(s.folder))!;
+      writeFileSync(log, '');
+      const { code, stdout, stderr } = await deploy(['--stack', other.folder], env);
+      expect(code, stderr).toBe(0);
+      expect(readFileSync(log, 'utf8')).not.toMatch(/'(TableName|EnvironmentName)'/);
+      expect(stdout).not.toContain('use-cases:load');
     });
 
     it('stops at the first failing command', async () => {

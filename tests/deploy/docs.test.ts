@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './support.ts';
+import { planFor, readProfile } from '../../scripts/lib/deploy-plan.ts';
+import { repoStacks, ROOT } from './support.ts';
 
 // Every command the deploy guide tells a reader to type is one that exists here.
 describe('docs/DEPLOY.md', () => {
@@ -30,5 +31,13 @@ describe('docs/DEPLOY.md', () => {
     }
     expect(lines.length).toBeGreaterThan(5);
     expect(problems).toEqual([]);
+  });
+
+  it('exports every variable the printed secret commands read', () => {
+    const exported = new Set(lines.filter((l) => l.startsWith('export ')).flatMap((l) => [...l.matchAll(/([A-Z_]+)=/g)].map((m) => m[1]!)));
+    const plan = planFor(repoStacks().stacks, { mode: 'deploy', profile: readProfile(ROOT) });
+    expect(plan.secrets.length).toBeGreaterThan(0);
+    expect(plan.secrets.map((s) => s.envVar).filter((v) => !exported.has(v))).toEqual([]);
+    for (const s of plan.secrets) expect(s.command.argv).toContain(`"$${s.envVar}"`);
   });
 });
