@@ -124,18 +124,34 @@ export function designVerdicts(result: DesignBenchResult): Verdict[] {
   const verdicts: Verdict[] = [];
   const { settings, dynamoRead } = result;
 
-  // 1. Own overhead p50 within one DynamoDB read + 2 ms. The read as the handler saw it inside the turn is the
-  // yardstick (same moment, same table, same history length); the back-to-back read is shown beside it.
-  const worst1 = settings.map((s) => ({ s, own: p(s.ours, 'ownOverheadMs', 50)!, read: p(s.ours, 'readMs', 50)!, first: p(s.ours, 'overheadMs', 50)! }));
-  const missed1 = worst1.filter((w) => !(w.own <= w.read + 2));
+  // 1. Overhead p50 within one DynamoDB read + 2 ms. The read as the handler saw it inside the turn is the yardstick
+  // (same moment, same table, same history length); the back-to-back read is shown beside it. Judged twice: by
+  // the issue's definition (posting only), and with the time before the LLM request, where the read itself is.
+  const rows = settings.map((s) => ({
+    read: p(s.ours, 'readMs', 50)!,
+    first: p(s.ours, 'overheadMs', 50)!,
+    own: p(s.ours, 'ownOverheadMs', 50)!,
+    dispatch: p(s.ours, 'llmDispatchMs', 50)!,
+    naiveDispatch: p(s.naive, 'llmDispatchMs', 50)!,
+  }));
+  const yardstick =
+    `one Query inside the turn p50 ${range(rows.map((r) => r.read))} ms (back-to-back on the same dynalite: Query ${fmt(dynamoRead.queryP50, 2)} ms ` +
+    `over ${dynamoRead.historyMessages} messages, GetItem ${fmt(dynamoRead.getItemP50, 2)} ms)`;
+  const missedFirst = rows.filter((r) => !(r.first <= r.read + 2));
   verdicts.push({
-    target: 'Our overhead to first token: p50 within one local DynamoDB read + 2 ms',
-    met: missed1.length === 0,
+    target: 'Our overhead to first token (first token posted - LLM first token sent): p50 within one local DynamoDB read + 2 ms',
+    met: missedFirst.length === 0,
+    detail: `p50 ${range(rows.map((r) => r.first))} ms across settings against ${yardstick}`,
+  });
+  const missedOwn = rows.filter((r) => !(r.own <= r.read + 2));
+  verdicts.push({
+    target: 'The same, counting the time before the LLM request (prompt to LLM request + the above)',
+    met: missedOwn.length === 0,
     detail:
-      `first token posted - LLM first token sent, p50: ${range(worst1.map((w) => w.first))} ms across settings; with the time before the LLM request ` +
-      `(own overhead) p50 ${range(worst1.map((w) => w.own))} ms against one Query inside the turn p50 ${range(worst1.map((w) => w.read))} ms ` +
-      `(back-to-back on the same dynalite: Query ${fmt(dynamoRead.queryP50, 2)} ms over ${dynamoRead.historyMessages} messages, GetItem ${fmt(dynamoRead.getItemP50, 2)} ms)` +
-      (missed1.length ? `; over the read + 2 ms in ${missed1.length} of ${settings.length} settings (worst by ${fmt(Math.max(...missed1.map((w) => w.own - w.read - 2)))} ms)` : ''),
+      `p50 ${range(rows.map((r) => r.own))} ms` +
+      (missedOwn.length ? `, over the read + 2 ms in ${missedOwn.length} of ${settings.length} settings (worst by ${fmt(Math.max(...missedOwn.map((r) => r.own - r.read - 2)))} ms)` : '') +
+      `. Between the handler calling its LLM edge and the request reaching the LLM server: ours p50 ${range(rows.map((r) => r.dispatch))} ms, ` +
+      `naive ${range(rows.map((r) => r.naiveDispatch))} ms (ours starts its turn claim and history write in that window)`,
   });
 
   // 2. Tail lag p95 <= 2 post latencies + 5 ms at every length; the naive baseline falls further behind with length.

@@ -127,7 +127,7 @@ describe('ours against the naive baseline, tiny settings', () => {
     const posts = tables.find((t) => t.title.startsWith('Posts per turn'))!;
     // Naive posts per turn: the token count plus the closing frame, in both percentile columns.
     expect(posts.rows.map((r) => [r[3], r[6]])).toEqual([['4', '4'], ['7', '7'], ['4', '4'], ['7', '7']]);
-    expect(designVerdicts(result).map((v) => typeof v.met)).toEqual(['boolean', 'boolean', 'boolean']);
+    expect(designVerdicts(result).map((v) => typeof v.met)).toEqual(['boolean', 'boolean', 'boolean', 'boolean']);
   });
 
   it('gives each reply distinct tokens, so a reordering cannot go unnoticed', () => {
