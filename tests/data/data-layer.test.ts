@@ -26,23 +26,9 @@ import {
   type NewSession,
 } from '../../layers/data/index.ts';
 import { backends, createTestTable, type TestTable } from '../support/dynamo.ts';
+import { sessionFixture } from '../support/sessions.ts';
 
-function newSession(id: string, overrides: Partial<NewSession> = {}): NewSession {
-  return {
-    sessionId: id,
-    callSid: `CA${id}`,
-    from: '+14065550100',
-    to: '+14065550199',
-    useCaseId: 'default',
-    systemPrompt: 'You are helpful.',
-    tools: [],
-    dtmfMap: {},
-    llm: { maxToolRounds: 4 },
-    filler: { afterMs: 800, text: 'One moment.' },
-    timeZone: 'America/Denver',
-    ...overrides,
-  };
-}
+const newSession = (id: string, overrides: Partial<NewSession> = {}) => sessionFixture(id, { useCaseId: 'default', ...overrides });
 
 describe.each(backends())('data layer on %s', (backend) => {
   let table: TestTable;

@@ -3,6 +3,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { startGateway, type Gateway } from '../../dev/gateway/index.ts';
 import { startLlmServer, type LlmServer, type Responder, type Timing } from '../../dev/llm/index.ts';
 import { createSession, getSession, type NewSession, type ToolManifestEntry } from '../../layers/data/index.ts';
+import { sessionFixture } from '../support/sessions.ts';
 import type { ToolInvocation, ToolOutcome } from '../../layers/tools/contract.ts';
 import { connectionsSinkFactory } from '../../02_cr-application/src/edges/connections-sink.ts';
 import { createDynamoStore } from '../../02_cr-application/src/edges/dynamo-store.ts';
@@ -161,23 +162,6 @@ export function connectSigned(gateway: Gateway, sessionId: string, token = AUTH_
   return connectClient(url, { 'X-Twilio-Signature': getExpectedTwilioSignature(token, url, {}) });
 }
 
-export function sessionFixture(sessionId: string, overrides: Partial<NewSession> = {}): NewSession {
-  return {
-    sessionId,
-    callSid: `CA${sessionId}`,
-    from: '+14065550100',
-    to: '+14065550199',
-    useCaseId: 'test',
-    systemPrompt: 'You are a helpful assistant on a phone call.',
-    tools: [],
-    dtmfMap: {},
-    llm: { maxToolRounds: 4 },
-    filler: { afterMs: 5_000, text: 'One moment please.' },
-    timeZone: 'America/Denver',
-    ...overrides,
-  };
-}
-
 function callFor(sessionId: string, connectionId: string, client: TestClient): Call {
   const parse = () =>
     client.frames.map((f) => {
@@ -230,3 +214,5 @@ export function tool(name: string, overrides: Partial<ToolManifestEntry> = {}): 
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export { waitFor };
+
+export { sessionFixture };

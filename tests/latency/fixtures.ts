@@ -1,3 +1,4 @@
+import { sessionFixture } from '../support/sessions.ts';
 import { createSession, putTurnRecord, type NewSession, type Table, type TurnRecord } from '../../layers/data/index.ts';
 
 /**
@@ -7,21 +8,7 @@ import { createSession, putTurnRecord, type NewSession, type Table, type TurnRec
  */
 export const DAY = 86_400_000;
 
-function session(id: string, callSid: string, useCaseId: string): NewSession {
-  return {
-    sessionId: id,
-    callSid,
-    from: '+14065550100',
-    to: '+14065550199',
-    useCaseId,
-    systemPrompt: 'You are helpful.',
-    tools: [],
-    dtmfMap: {},
-    llm: { maxToolRounds: 4 },
-    filler: { afterMs: 800, text: 'One moment.' },
-    timeZone: 'America/Denver',
-  };
-}
+const session = (id: string, callSid: string, useCaseId: string): NewSession => sessionFixture(id, { callSid, useCaseId });
 
 type Offsets = Partial<Record<'req' | 'first' | 'posted' | 'llmLast' | 'lastPosted' | 'interrupted', number>>;
 

@@ -2,27 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnectActionHandler, type Deps } from '../../03_twiml-api/src/handlers/connect-action.ts';
 import { readHandoff } from '../../03_twiml-api/src/handoff.ts';
 import { createSession, createTable, getSession, type NewSession } from '../../layers/data/index.ts';
+import { sessionFixture } from '../support/sessions.ts';
 import { createTestTable, type TestTable } from '../support/dynamo.ts';
 import { AUTH_TOKEN, captureLogger, closedPort, expectApology, HOST, parseTwiml, twilioPost } from './support.ts';
 
 const AGENT = '+14065550900';
 const CALL_SID = 'CAfedcba9876543210fedcba9876543210';
 
-function newSession(sessionId: string): NewSession {
-  return {
-    sessionId,
-    callSid: CALL_SID,
-    from: '+14065550101',
-    to: '+14065550199',
-    useCaseId: 'apartment-search',
-    systemPrompt: 'You lease apartments.',
-    tools: [],
-    dtmfMap: {},
-    llm: { maxToolRounds: 4 },
-    filler: { afterMs: 800, text: 'One moment please.' },
-    timeZone: 'America/Denver',
-  };
-}
+const newSession = (sessionId: string): NewSession =>
+  sessionFixture(sessionId, { callSid: CALL_SID, from: '+14065550101', useCaseId: 'apartment-search', systemPrompt: 'You lease apartments.' });
 
 function deps(table: TestTable, overrides: Partial<Deps> = {}) {
   const log = captureLogger();
