@@ -21,7 +21,7 @@ export async function handleFrame(ctx: FrameContext, raw: string | null | undefi
   try {
     switch (message.type) {
       case 'setup':
-        return onSetup(ctx, message);
+        return await onSetup(ctx, message);
       case 'prompt':
         return await onPrompt(ctx, message);
       case 'dtmf':

@@ -3,10 +3,18 @@ import type { FrameContext, FrameResult } from './context.ts';
 
 /**
  * `setup` opens every call. The session was written at call setup and bound at $connect, so nothing is stored
- * here; the call SID joins the log keys so every later line of this invocation names the call.
+ * here; the call SID joins the log keys so every later line of this invocation names the call. The caller has
+ * not spoken yet, so this is the moment to resolve the connection's session into the container's directory: the
+ * first prompt handled by this container then makes its one Query only.
  */
-export function onSetup(ctx: FrameContext, message: SetupMessage): FrameResult {
+export async function onSetup(ctx: FrameContext, message: SetupMessage): Promise<FrameResult> {
   ctx.log.appendKeys({ callSid: message.callSid });
   ctx.log.info('call set up', { twilioSessionId: message.sessionId, direction: message.direction, callStatus: message.callStatus });
+  try {
+    await ctx.directory.sessionFor(ctx.connectionId);
+  } catch (err) {
+    // Only a warm-up: the first prompt reads the pointer itself if this failed.
+    ctx.log.warn('could not resolve the session at setup', { error: err as Error });
+  }
   return { kind: 'noted' };
 }
