@@ -43,12 +43,12 @@ describe('functions: conventions, entry points, bundles, run-time dependencies',
       const name = `${stack.folder}/${fn.functionId}`;
       const meta = fn.resource.Metadata as { BuildMethod?: string; BuildProperties?: Record<string, unknown> } | undefined;
 
-      it(`${name}: nodejs22.x on arm64, built by SAM with esbuild as minified ESM with the createRequire banner`, () => {
+      it(`${name}: nodejs22.x on arm64, built by SAM with esbuild as minified ESM (ES module builds of dependencies) with the createRequire banner`, () => {
         expect(fn.properties.Runtime).toBe('nodejs22.x');
         expect(fn.properties.Architectures).toEqual(['arm64']);
         expect(fn.properties.CodeUri).toBe('../');
         expect(meta?.BuildMethod).toBe('esbuild');
-        expect(meta?.BuildProperties).toMatchObject({ Format: 'esm', Minify: true, Target: 'es2022', OutExtension: ['.js=.mjs'], Banner: [BANNER] });
+        expect(meta?.BuildProperties).toMatchObject({ Format: 'esm', Minify: true, Target: 'es2022', MainFields: 'module,main', OutExtension: ['.js=.mjs'], Banner: [BANNER] });
         const entries = (meta?.BuildProperties?.EntryPoints ?? []) as string[];
         expect(entries.length).toBeGreaterThan(0);
         for (const e of entries) expect(e.startsWith(`${stack.folder}/`), `${e} is under ${stack.folder}/`).toBe(true);
