@@ -69,9 +69,9 @@ export async function startStand(table: Table): Promise<Stand> {
   const llmClient = (): Llm => {
     const client = createOpenAiLlm({ baseURL: llm.baseUrl, apiKey: async () => 'bench', defaultModel: 'bench-model' });
     return {
-      stream(request, signal) {
+      stream(request, signal, events) {
         probe.llmCalledAt = preciseNow();
-        return client.stream(request, signal);
+        return client.stream(request, signal, events);
       },
     };
   };

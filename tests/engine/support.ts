@@ -3,6 +3,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { startGateway, type Gateway } from '../../dev/gateway/index.ts';
 import { startLlmServer, type LlmServer, type Responder, type Timing } from '../../dev/llm/index.ts';
 import { createSession, getSession, type NewSession, type ToolManifestEntry } from '../../layers/data/index.ts';
+import { createTable } from '../../layers/data/table.ts';
 import { sessionFixture } from '../support/sessions.ts';
 import type { ToolInvocation, ToolOutcome } from '../../layers/tools/contract.ts';
 import { connectionsSinkFactory } from '../../02_cr-application/src/edges/connections-sink.ts';
@@ -18,6 +19,7 @@ import { createDisconnectHandler } from '../../02_cr-application/src/handlers/di
 import { connectClient, waitFor, type TestClient } from '../gateway/support.ts';
 import { startFakeLambda, type FakeLambda } from '../messaging/fake-lambda.ts';
 import { createTestTable, type TestTable } from '../support/dynamo.ts';
+import { startTableRecorder, type TableRecorder } from './table-recorder.ts';
 
 /**
  * The engine as it runs in AWS, on this machine: the real handlers behind the local API Gateway (real WebSocket,
@@ -42,6 +44,8 @@ export interface EngineHarness {
   toolFunctions: Record<string, ToolFunction>;
   /** Every value a route handler returned (to prove none ever carried a body or failed). */
   routeResults: unknown[];
+  /** With `recordTable`: every request the handlers made to the table, as it arrived there. */
+  tableRecorder: TableRecorder | undefined;
   startCall(overrides?: Partial<NewSession>): Promise<Call>;
   stop(): Promise<void>;
 }
@@ -53,6 +57,8 @@ export interface HarnessOptions {
   config?: Partial<EngineConfig>;
   /** Hand slow tool rounds to an async invocation of the $default function (through the Lambda endpoint). */
   continuation?: boolean;
+  /** The handlers reach the table through a proxy that records when each request arrived. */
+  recordTable?: boolean;
 }
 
 export interface Call {
@@ -80,7 +86,9 @@ export async function startEngine(options: HarnessOptions = {}): Promise<EngineH
   const lambda = await startFakeLambda(lambdaFunctions);
   const lambdaClient = new LambdaClient({ endpoint: lambda.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   const routeResults: unknown[] = [];
-  const store = createDynamoStore(table);
+  const tableRecorder = options.recordTable ? await startTableRecorder(table.endpoint) : undefined;
+  const recordedTable = tableRecorder && createTable({ name: table.name, endpoint: tableRecorder.endpoint, region: 'local' });
+  const store = createDynamoStore(recordedTable ?? table);
 
   let gatewayRef: Gateway | undefined;
   let sinkFactory: ReturnType<typeof connectionsSinkFactory> | undefined;
@@ -133,6 +141,7 @@ export async function startEngine(options: HarnessOptions = {}): Promise<EngineH
     lambda,
     toolFunctions,
     routeResults,
+    tableRecorder,
     async startCall(overrides = {}) {
       const sessionId = `s-${Date.now().toString(36)}-${++calls}`;
       await createSession(table, sessionFixture(sessionId, overrides));
@@ -147,6 +156,8 @@ export async function startEngine(options: HarnessOptions = {}): Promise<EngineH
       await llm.stop();
       lambdaClient.destroy();
       await lambda.close();
+      recordedTable?.doc.destroy();
+      await tableRecorder?.close();
       await table.drop();
     },
   };

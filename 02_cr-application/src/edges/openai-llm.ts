@@ -1,6 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import diagnostics from 'node:diagnostics_channel';
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { LlmError, type Llm, type LlmChunk, type LlmMessage, type LlmRequest } from '../engine/ports.ts';
+import { LlmError, type Llm, type LlmChunk, type LlmMessage, type LlmRequest, type LlmStreamEvents } from '../engine/ports.ts';
 
 export interface OpenAiLlmOptions {
   /** OPENAI_BASE_URL: any OpenAI-compatible server; unset for OpenAI itself. */
@@ -56,6 +58,47 @@ function toLlmError(err: unknown): unknown {
 }
 
 /**
+ * When a request is on the wire. The `openai` SDK's promise resolves only with the response headers, too late for
+ * the engine, which wants its table writes to start the moment the LLM request has left and not a moment before
+ * (their SDK work would otherwise delay it on this one thread). Node's fetch (undici) publishes each request it
+ * creates and the moment its body has been written to the socket on diagnostics channels; the request made while
+ * a stream's `create()` runs is that stream's (AsyncLocalStorage carries the owner through the SDK's awaits).
+ */
+const requestOwner = new AsyncLocalStorage<() => void>();
+const sentListeners = new WeakMap<object, () => void>();
+let watchingRequests = false;
+
+function watchRequestsSent(): void {
+  if (watchingRequests) return;
+  watchingRequests = true;
+  diagnostics.subscribe('undici:request:create', (message) => {
+    const onSent = requestOwner.getStore();
+    const request = (message as { request?: object }).request;
+    if (onSent && request) sentListeners.set(request, onSent);
+  });
+  diagnostics.subscribe('undici:request:bodySent', (message) => {
+    const request = (message as { request?: object }).request;
+    const onSent = request && sentListeners.get(request);
+    if (!request || !onSent) return;
+    sentListeners.delete(request);
+    onSent();
+  });
+}
+
+function onceSafe(events: LlmStreamEvents | undefined): () => void {
+  let called = false;
+  return () => {
+    if (called || !events?.onRequestSent) return;
+    called = true;
+    try {
+      events.onRequestSent();
+    } catch {
+      // The engine's hook never throws; undici's write path must not see it if it did.
+    }
+  };
+}
+
+/**
  * Streaming chat completions through the `openai` SDK against OpenAI or any compatible server. The SDK's own
  * retries are off: the engine decides (one fast retry before the first token, only when there is time).
  */
@@ -70,11 +113,14 @@ export function createOpenAiLlm(options: OpenAiLlmOptions): Llm {
       },
     ));
   return {
-    async *stream(request, signal): AsyncGenerator<LlmChunk> {
+    async *stream(request, signal, events): AsyncGenerator<LlmChunk> {
       const openai = await getClient();
+      watchRequestsSent();
       let stream;
       try {
-        stream = await openai.chat.completions.create(toOpenAiRequest(request, options.defaultModel), { signal, maxRetries: 0 });
+        stream = await requestOwner.run(onceSafe(events), () =>
+          openai.chat.completions.create(toOpenAiRequest(request, options.defaultModel), { signal, maxRetries: 0 }),
+        );
       } catch (err) {
         throw toLlmError(err);
       }

@@ -71,9 +71,19 @@ export class LlmError extends Error {
   }
 }
 
+/** What an LLM edge can tell the engine about its request while the reply is still to come. */
+export interface LlmStreamEvents {
+  /**
+   * The request has been handed to the network (its body written to the socket). Called at most once, possibly
+   * never (an edge that cannot tell, a request that failed before it was sent): the engine then goes on at the
+   * first chunk, the end of the stream or the failure, whichever comes first. Must not throw.
+   */
+  onRequestSent?(): void;
+}
+
 /** Streaming chat completion. Aborting the signal ends the stream (and the HTTP request) promptly. */
 export interface Llm {
-  stream(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmChunk>;
+  stream(request: LlmRequest, signal: AbortSignal, events?: LlmStreamEvents): AsyncIterable<LlmChunk>;
 }
 
 // ----- Sink ----------------------------------------------------------------------------------------------------

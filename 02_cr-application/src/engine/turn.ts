@@ -98,7 +98,7 @@ class Turn {
   private claimed: Promise<unknown> = Promise.resolve();
   private readonly history: LlmMessage[];
   private readonly toolTimings: ToolTiming[] = [];
-  private onFirstRequest: (() => void) | undefined;
+  private onFirstRequest: ((after?: Promise<void>) => void) | undefined;
   private replyMessageId: string | undefined;
   private finalText = '';
   private failed = false;
@@ -163,7 +163,8 @@ class Turn {
       this.history.push({ role: 'assistant', content: input.say });
       this.pump.say(input.askLlm ? `${input.say} ` : input.say);
     }
-    const claim = () => this.claimAndSaveUser(input.session.turnCount, input.promptReceivedAt, [userMessage, ...(sayMessage ? [sayMessage] : [])]);
+    const claim = (after?: Promise<void>) =>
+      this.claimAndSaveUser(input.session.turnCount, input.promptReceivedAt, [userMessage, ...(sayMessage ? [sayMessage] : [])], after);
     if (!input.askLlm) {
       claim();
       return this.finish();
@@ -175,9 +176,11 @@ class Turn {
     return this.finish();
   }
 
-  private claimAndSaveUser(readTurnCount: number, promptAt: number, messages: NewMessage[]): void {
+  /** `after`: the claim starts once it resolves; `claimed` is set at once, so the turn's end always waits for it. */
+  private claimAndSaveUser(readTurnCount: number, promptAt: number, messages: NewMessage[], after?: Promise<void>): void {
     const { store } = this.ctx;
     this.claimed = (async () => {
+      await after;
       let read = readTurnCount;
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
@@ -282,16 +285,29 @@ class Turn {
       const assembler = new ToolCallAssembler();
       let text = '';
       let gotFirst = false;
+      // The turn's claim and the caller's message start once the request is on the wire: started earlier, their
+      // SDK work (marshalling, signing) would run first on this one thread and delay the request. An edge that
+      // cannot tell goes on at the first chunk, the end of the stream or a failure.
+      const calledAt = clock.now();
+      const first = this.onFirstRequest;
+      this.onFirstRequest = undefined;
+      let sent = false;
+      const requestSent = (onWire: boolean) => {
+        if (sent) return;
+        sent = true;
+        this.record.llmRequestSentAt ??= onWire ? clock.now() : calledAt;
+        // On the wire: the claim also lets the event loop poll once first, so I/O that is already here (the LLM
+        // server's side of the request when it shares this process, as locally and in the bench) is not held up
+        // by the claim's ~2 ms of SDK work. It costs the claim a loop turn; the LLM's first token is far later.
+        first?.(onWire ? afterIoPoll() : undefined);
+      };
       try {
-        this.record.llmRequestSentAt ??= clock.now();
         this.record.llmRounds = (this.record.llmRounds ?? 0) + 1;
-        const iterator = llm.stream(request, attemptAbort.signal)[Symbol.asyncIterator]();
+        const iterator = llm.stream(request, attemptAbort.signal, { onRequestSent: () => requestSent(true) })[Symbol.asyncIterator]();
         let next = iterator.next();
-        const first = this.onFirstRequest;
-        this.onFirstRequest = undefined;
-        first?.();
         for (;;) {
           const step = await next;
+          requestSent(false);
           if (step.done || this.stopReason) break;
           const chunk = step.value;
           if (!gotFirst && chunk.type !== 'finish') {
@@ -333,6 +349,7 @@ class Turn {
         this.pump.say(apology);
         return { text: text + apology, toolCalls: [] };
       } finally {
+        requestSent(false);
         clearTimeout(firstTokenTimer);
         this.abort.signal.removeEventListener('abort', onTurnAbort);
       }
@@ -569,6 +586,11 @@ class Turn {
     if (lastPosted !== undefined) t.lastTokenPostedAt = lastPosted;
     return t;
   }
+}
+
+/** Resolves after the event loop has been through its I/O poll at least once (two check phases). */
+function afterIoPoll(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 function errorText(err: unknown): string {
