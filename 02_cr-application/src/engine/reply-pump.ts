@@ -6,6 +6,13 @@ import type { Clock, PostResult, Sink } from './ports.ts';
  * arrives while a post is in flight is coalesced into the next post. So there is at most one PostToConnection in
  * flight, order is kept, a slow post never makes later words wait behind one post each, and no timer or per-token
  * `await` is involved: callers push synchronously and the pump drains on each post's completion.
+ *
+ * A drain runs once the current I/O callbacks are done (`setImmediate`, the event loop's check phase), not in the
+ * middle of them: the chunks decoded from one network read (often the reply's last words, the LLM's finish and
+ * the end of the stream together) then leave in one post, and the reply's end travels with its last words instead
+ * of as an empty post of its own. The wait is the rest of the current loop turn, measured as no change to the
+ * overhead to the first token; a microtask would run before the rest of the read is decoded, and a timer would add
+ * a fixed delay to every post.
  * Exactly one `last: true` ends the reply (unless it is stopped: an interrupted or superseded reply must not say
  * anything more, and a hung-up caller cannot hear it).
  */
@@ -34,11 +41,15 @@ export class ReplyPump {
 
   private readonly queue: Item[] = [];
   private inFlight = false;
+  private drainScheduled = false;
   private ending = false;
   private finished = false;
   private idleWaiters: (() => void)[] = [];
   private resolveDone!: () => void;
   private readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+  private resolveEndHandedOver!: () => void;
+  /** Resolves once the post carrying `last: true` has been handed to the sink (or the pump stopped). */
+  readonly endHandedOver = new Promise<void>((resolve) => (this.resolveEndHandedOver = resolve));
 
   constructor(
     private readonly sink: Sink,
@@ -60,14 +71,14 @@ export class ReplyPump {
     const tail = this.queue[this.queue.length - 1];
     if (tail?.kind === 'text') tail.text += text;
     else this.queue.push({ kind: 'text', text, last: false });
-    this.drain();
+    this.scheduleDrain();
   }
 
   /** Queues a non-text frame (play, sendDigits, language), kept in order with the text around it. */
   send(message: OutboundMessage): void {
     if (this.stopped || this.ending) return;
     this.queue.push({ kind: 'frame', message });
-    this.drain();
+    this.scheduleDrain();
   }
 
   /** Ends the reply: the remaining text goes out with `last: true`. Resolves once it is posted, or on stop. */
@@ -77,7 +88,7 @@ export class ReplyPump {
       const tail = this.queue[this.queue.length - 1];
       if (tail?.kind === 'text') tail.last = true;
       else this.queue.push({ kind: 'text', text: '', last: true });
-      this.drain();
+      this.scheduleDrain();
     }
     if (this.stopped) this.resolveDone();
     return this.done;
@@ -89,6 +100,7 @@ export class ReplyPump {
     this.stopReason = reason;
     this.queue.length = 0;
     this.resolveDone();
+    this.resolveEndHandedOver();
     this.wakeIdle();
   }
 
@@ -109,6 +121,15 @@ export class ReplyPump {
     return this.finished;
   }
 
+  private scheduleDrain(): void {
+    if (this.drainScheduled || this.inFlight || this.stopped) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
   private drain(): void {
     if (this.inFlight || this.stopped) return;
     const item = this.queue.shift();
@@ -119,6 +140,7 @@ export class ReplyPump {
     this.inFlight = true;
     const message: OutboundMessage = item.kind === 'text' ? { type: 'text', token: item.text, last: item.last } : item.message;
     void this.sink.post(this.connectionId, message).then((result) => this.posted(item, message, result));
+    if (item.kind === 'text' && item.last) this.resolveEndHandedOver();
   }
 
   private posted(item: Item, message: OutboundMessage, result: PostResult): void {
@@ -155,6 +177,6 @@ export class ReplyPump {
       this.resolveDone();
     }
     this.hooks.onPosted?.();
-    this.drain();
+    this.scheduleDrain();
   }
 }

@@ -285,6 +285,7 @@ class Turn {
       const assembler = new ToolCallAssembler();
       let text = '';
       let gotFirst = false;
+      let replyComplete = false;
       // The turn's claim and the caller's message start once the request is on the wire: started earlier, their
       // SDK work (marshalling, signing) would run first on this one thread and delay the request. An edge that
       // cannot tell goes on at the first chunk, the end of the stream or a failure.
@@ -326,6 +327,11 @@ class Turn {
             this.pump.say(chunk.text);
           } else if (chunk.type === 'tool-call') {
             assembler.add(chunk);
+          } else if (chunk.reason !== 'tool_calls' && assembler.size === 0 && text !== '') {
+            // The reply is complete: end it now, so its last words and `last: true` leave together, rather than
+            // once the HTTP response has ended (the SDK reads on after the finish until the body ends).
+            replyComplete = true;
+            void this.pump.end();
           }
           next = iterator.next();
         }
@@ -336,6 +342,11 @@ class Turn {
         return { text, toolCalls: assembler.size > 0 ? assembler.result(`${this.sessionId}_${this.turn}`) : [] };
       } catch (err) {
         if (this.stopReason) return { text, toolCalls: [] };
+        if (replyComplete) {
+          // The LLM had finished and the caller heard the whole reply: nothing to apologise for.
+          this.log.warn('LLM stream failed after its finish; the reply was complete', { error: err as Error });
+          return { text, toolCalls: [] };
+        }
         const retryable = firstTokenTimedOut || !(err instanceof LlmError) || err.retryable;
         const timeLeft = this.ctx.deadlineAt - clock.now() > config.firstTokenTimeoutMs + config.llmRoundReserveMs / 2;
         if (!gotFirst && attempt === 1 && retryable && timeLeft) {
@@ -489,8 +500,10 @@ class Turn {
         this.pump.say(this.finalText);
       }
       const ending = this.pump.end();
-      // The reply is stored while its last piece is being posted, so a quick next prompt finds it in the history.
-      stored = this.claimed.then(() => this.storeReply(undefined, ''));
+      // The reply is stored while its last piece is being posted, so a quick next prompt finds it in the history;
+      // but only once that post has been handed over and the loop has polled once, so the store's SDK work does
+      // not run ahead of it and make the last words late.
+      stored = this.pump.endHandedOver.then(afterIoPoll).then(() => this.claimed).then(() => this.storeReply(undefined, ''));
       await ending;
     }
     this.watch.close();
