@@ -23,7 +23,8 @@ async function publish(record: TurnRecord): Promise<Record<string, unknown>[]> {
   recordTurnMetrics(record);
   flushMetrics();
   vi.restoreAllMocks();
-  return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  // Per-tool lines (their own `tool` dimension) are published as they are recorded; the turn's line comes last.
+  return lines.map((l) => JSON.parse(l) as Record<string, unknown>).sort((a, b) => Number(a.tool !== undefined) - Number(b.tool !== undefined));
 }
 
 const base: TurnRecord = { sessionId: 's', turn: 1, useCaseId: 'default', callSid: 'CA1', kind: 'prompt', promptReceivedAt: 1_000, outcome: 'completed' };

@@ -9,9 +9,7 @@ export function awsConnectDeps(env: NodeJS.ProcessEnv = process.env): ConnectDep
   return {
     // Only what $connect does, so the bundle (and the role) holds nothing else.
     store: {
-      bindConnection: async (sessionId, connectionId) => {
-        await bindConnection(awsTable(), sessionId, connectionId);
-      },
+      bindConnection: async (sessionId, connectionId) => ({ callSid: (await bindConnection(awsTable(), sessionId, connectionId)).callSid }),
     },
     verifySignature: twilioHandshakeVerifier(async () => {
       const publicUrl = env.WEBSOCKET_URL;

@@ -1,6 +1,6 @@
 import type { DisconnectDeps } from '../handlers/disconnect.ts';
 import { awsTable } from './aws-table.ts';
-import { endSession, sessionIdForConnection } from '../../../layers/data/sessions.ts';
+import { endSession, getSession, sessionIdForConnection } from '../../../layers/data/sessions.ts';
 
 /** $disconnect's dependencies in AWS; built on the first invocation. */
 export function awsDisconnectDeps(): DisconnectDeps {
@@ -9,6 +9,7 @@ export function awsDisconnectDeps(): DisconnectDeps {
     store: {
       sessionIdForConnection: (connectionId) => sessionIdForConnection(awsTable(), connectionId),
       endSession: (sessionId, reason, extra) => endSession(awsTable(), sessionId, reason, extra ?? {}),
+      callSidOf: async (sessionId) => (await getSession(awsTable(), sessionId))?.callSid,
     },
   };
 }

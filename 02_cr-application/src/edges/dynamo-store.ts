@@ -13,6 +13,7 @@ import {
   updateSession,
   endSession,
   putTurnRecord,
+  getSession,
   type Table,
 } from '../../../layers/data/index.ts';
 import type { Store } from '../engine/ports.ts';
@@ -21,9 +22,11 @@ import type { Store } from '../engine/ports.ts';
 export function createDynamoStore(table: Table): Store {
   return {
     bindConnection: async (sessionId, connectionId) => {
-      await bindConnection(table, sessionId, connectionId);
+      const session = await bindConnection(table, sessionId, connectionId);
+      return { callSid: session.callSid };
     },
     sessionIdForConnection: (connectionId) => sessionIdForConnection(table, connectionId),
+    callSidOf: async (sessionId) => (await getSession(table, sessionId))?.callSid,
     loadConversation: (sessionId) => loadConversation(table, sessionId),
     claimReplyTurn: (sessionId, readTurnCount, promptAt) => claimReplyTurn(table, sessionId, readTurnCount, promptAt),
     readTurnControl: (sessionId) => readTurnControl(table, sessionId),

@@ -11,8 +11,11 @@ import type { ToolInvoker } from '../../../layers/tools/contract.ts';
 
 /** The single table, as the engine uses it (layers/data bound to one table). */
 export interface Store {
-  bindConnection(sessionId: string, connectionId: string): Promise<void>;
+  /** Binds the connection to its session; answers with the bound session's call SID (for the logs). */
+  bindConnection(sessionId: string, connectionId: string): Promise<{ callSid: string }>;
   sessionIdForConnection(connectionId: string): Promise<string | undefined>;
+  /** The session's call SID, for the logs of a handler that knows only the session (one GetItem). */
+  callSidOf(sessionId: string): Promise<string | undefined>;
   /** The per-turn read: session + history, one Query. */
   loadConversation(sessionId: string): Promise<Conversation>;
   claimReplyTurn(sessionId: string, readTurnCount: number, promptAt: number): Promise<number>;

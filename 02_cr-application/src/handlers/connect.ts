@@ -1,16 +1,17 @@
 import { ConditionFailedError } from '../../../layers/data/errors.ts';
 import { awsConnectDeps } from '../edges/aws-connect-deps.ts';
-import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
+import { logger as sharedLogger } from '../../../layers/observability/logger.ts';
 import type { Store } from '../engine/ports.ts';
 import type { HandshakeVerifier } from '../edges/handshake-verifier.ts';
-import { CALL_LOG_KEYS, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
+import { countTableErrors } from './counted-edges.ts';
+import { addInvocationContext, CALL_LOG_KEYS, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
 import { countMetric, flushMetrics } from './turn-metrics.ts';
 
 export interface ConnectDeps {
   store: Pick<Store, 'bindConnection'>;
   /** X-Twilio-Signature check of the handshake; tests pass a verifier with a test token and sign for real. */
   verifySignature: HandshakeVerifier;
-  log?: AppLogger;
+  log?: HandlerLogger;
 }
 
 /**
@@ -20,9 +21,13 @@ export interface ConnectDeps {
  */
 export function createConnectHandler(deps: ConnectDeps) {
   const log = deps.log ?? sharedLogger;
-  return async function connect(event: WebSocketEvent): Promise<RouteResult> {
+  const store = countTableErrors(deps.store);
+  let coldStart = true;
+  return async function connect(event: WebSocketEvent, context?: LambdaContextLike): Promise<RouteResult> {
     const connectionId = event.requestContext.connectionId;
     log.removeKeys(CALL_LOG_KEYS);
+    addInvocationContext(log, context, coldStart);
+    coldStart = false;
     log.appendKeys({ connectionId });
     try {
       let signed = false;
@@ -43,7 +48,8 @@ export function createConnectHandler(deps: ConnectDeps) {
       }
       log.appendKeys({ sessionId });
       try {
-        await deps.store.bindConnection(sessionId, connectionId);
+        const { callSid } = await store.bindConnection(sessionId, connectionId);
+        log.appendKeys({ callSid });
       } catch (err) {
         if (err instanceof ConditionFailedError) {
           log.warn('handshake refused: session unknown, expired or already connected');
@@ -57,6 +63,7 @@ export function createConnectHandler(deps: ConnectDeps) {
       return { statusCode: 200 };
     } catch (err) {
       log.error('unexpected $connect failure; refusing', { error: err as Error });
+      countMetric('HandlerErrors');
       return { statusCode: 404 };
     } finally {
       flushMetrics();
@@ -67,9 +74,9 @@ export function createConnectHandler(deps: ConnectDeps) {
 let connectHandler: ReturnType<typeof createConnectHandler> | undefined;
 
 /** The Lambda entry point: AWS deps built once per container, on the first invocation. */
-export const handler = async (event: WebSocketEvent): Promise<RouteResult> => {
+export const handler = async (event: WebSocketEvent, context?: LambdaContextLike): Promise<RouteResult> => {
   if (!connectHandler) {
     connectHandler = createConnectHandler(awsConnectDeps());
   }
-  return connectHandler(event);
+  return connectHandler(event, context);
 };

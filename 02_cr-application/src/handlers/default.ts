@@ -1,6 +1,6 @@
 import type { ChatMessage, Session, TurnControlFields } from '../../../layers/data/index.ts';
 import { awsDefaultDeps } from '../edges/aws-default-deps.ts';
-import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
+import { logger as sharedLogger } from '../../../layers/observability/logger.ts';
 import { metrics } from '../../../layers/observability/metrics.ts';
 import { handleFrame } from '../engine/conversation.ts';
 import type { FrameContext } from '../engine/messages/context.ts';
@@ -10,8 +10,9 @@ import { SessionDirectory } from '../engine/session-directory.ts';
 import { deadlineFor } from '../engine/turn-budget.ts';
 import { defaultEngineConfig, resumeTurn, type EngineConfig, type TurnContext, type TurnEnd } from '../engine/turn.ts';
 import { ContinueTurnEventSchema, isContinueTurnEvent, type ContinueTurnEvent } from '../edges/lambda-continuation.ts';
-import { flushMetrics, recordTurnMetrics } from './turn-metrics.ts';
-import { CALL_LOG_KEYS, frameText, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
+import { countPostErrors, countTableErrors } from './counted-edges.ts';
+import { countMetric, flushMetrics, recordTurnMetrics } from './turn-metrics.ts';
+import { addInvocationContext, CALL_LOG_KEYS, frameText, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
 
 export interface DefaultDeps {
   store: Store;
@@ -23,7 +24,7 @@ export interface DefaultDeps {
   continuation?: TurnContinuation;
   clock?: Clock;
   config?: Partial<EngineConfig>;
-  log?: AppLogger;
+  log?: HandlerLogger;
 }
 
 /** How long a continued turn may run when no Lambda context says (locally). */
@@ -37,7 +38,8 @@ export function createDefaultHandler(deps: DefaultDeps) {
   const log = deps.log ?? sharedLogger;
   const clock = deps.clock ?? systemClock;
   const config: EngineConfig = { ...defaultEngineConfig, ...deps.config };
-  const directory = new SessionDirectory(deps.store);
+  const store = countTableErrors(deps.store);
+  const directory = new SessionDirectory(store);
   let coldStart = true;
 
   return async function onDefault(event: WebSocketEvent | ContinueTurnEvent, context?: LambdaContextLike): Promise<RouteResult> {
@@ -45,6 +47,7 @@ export function createDefaultHandler(deps: DefaultDeps) {
     const isColdStart = coldStart;
     coldStart = false;
     log.removeKeys(CALL_LOG_KEYS);
+    addInvocationContext(log, context, isColdStart);
     try {
       if (isColdStart) metrics.captureColdStartMetric();
       const remaining = context?.getRemainingTimeInMillis?.();
@@ -73,6 +76,7 @@ export function createDefaultHandler(deps: DefaultDeps) {
       if (result.kind === 'turn') report(result.end);
     } catch (err) {
       log.error('unexpected $default failure', { error: err as Error });
+      countMetric('HandlerErrors');
     } finally {
       flushMetrics();
     }
@@ -81,9 +85,9 @@ export function createDefaultHandler(deps: DefaultDeps) {
 
   function turnContext(endpoint: ConnectionsEndpoint, deadlineAt: number, isColdStart: boolean): TurnContext {
     return {
-      store: deps.store,
+      store,
       llm: deps.llm,
-      sink: deps.sinkFor(endpoint),
+      sink: countPostErrors(deps.sinkFor(endpoint)),
       tools: deps.tools,
       clock,
       log,

@@ -17,7 +17,14 @@ export function recordTurnMetrics(record: TurnRecord): void {
   if (record.lastTokenPostedAt !== undefined && record.llmLastTokenAt !== undefined) {
     metrics.addMetric('LastTokenLag', ms, Math.max(0, record.lastTokenPostedAt - record.llmLastTokenAt));
   }
-  for (const tool of record.tools ?? []) metrics.addMetric('ToolDuration', ms, tool.durationMs);
+  for (const tool of record.tools ?? []) {
+    metrics.addMetric('ToolDuration', ms, tool.durationMs);
+    // Per tool as well, with a `tool` dimension: one custom metric per tool name, a small fixed set per use case
+    // (never a per-call value). A dimension of its own needs its own EMF line (Powertools' single metric).
+    const perTool = metrics.singleMetric();
+    perTool.addDimension('tool', tool.name);
+    perTool.addMetric('ToolDuration', ms, tool.durationMs);
+  }
   if (record.posts !== undefined) metrics.addMetric('PostsPerTurn', MetricUnit.Count, record.posts);
   if (record.outcome === 'interrupted') metrics.addMetric('Interruptions', MetricUnit.Count, 1);
   if (record.outcome === 'superseded') metrics.addMetric('SupersededTurns', MetricUnit.Count, 1);

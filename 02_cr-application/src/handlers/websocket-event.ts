@@ -1,3 +1,7 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import type { AppLogger } from '../../../layers/observability/logger.ts';
+
 /**
  * The parts of API Gateway's WebSocket proxy event the handlers read ($connect carries headers and the query
  * string; $default the frame in `body`). Declared here because @types/aws-lambda's WebSocket type omits them.
@@ -24,8 +28,19 @@ export interface RouteResult {
   statusCode: 200 | 401 | 403 | 404;
 }
 
-export interface LambdaContextLike {
-  getRemainingTimeInMillis?: () => number;
+/** Lambda's context in AWS; the local runtime passes none (or only a deadline). */
+export type LambdaContextLike = Partial<Context>;
+
+/** The shared Powertools logger is one; tests may pass a plain AppLogger without `addContext`. */
+export type HandlerLogger = AppLogger & Partial<Pick<Logger, 'addContext'>>;
+
+/**
+ * Every line of the invocation carries `cold_start`, and in AWS the request id and function (Powertools'
+ * `addContext`, which also tracks the cold start). Without a Lambda context (locally) the handler's own flag says.
+ */
+export function addInvocationContext(log: HandlerLogger, context: LambdaContextLike | undefined, coldStart: boolean): void {
+  if (context?.awsRequestId && log.addContext) log.addContext(context as Context);
+  else log.appendKeys({ cold_start: coldStart });
 }
 
 export function frameText(event: WebSocketEvent): string | undefined {
