@@ -143,6 +143,8 @@ export async function measureColdImports(options: ColdImportOptions): Promise<Co
       if (target === DEFAULT_FUNCTION) {
         result.defaultBundle = { ...(await profileImport(rebuilt.outfile)), packageBytes: packageBytes(rebuilt.metafile) };
       }
+      // Nothing to compare once the template itself builds with the ES module builds first.
+      if (rebuilt.mainFields === 'module,main') continue;
       const variant = await rebuild(target, join(outDir, 'analysis', `${target.functionId}-module-main`), { mainFields: ['module', 'main'] });
       const { times } = await timeImports(variant.outfile, options.runs);
       result.mainFields.push({
@@ -163,7 +165,7 @@ async function rebuild(
   target: { stack: string; functionId: string },
   outdir: string,
   override: { mainFields?: string[] },
-): Promise<{ outfile: string; bytes: number; metafile: Metafile }> {
+): Promise<{ outfile: string; bytes: number; metafile: Metafile; mainFields: string | undefined }> {
   const stack = loadStacks(REPO_ROOT).stacks.find((s) => s.folder === target.stack);
   const fn = stack && serverlessFunctions(stack).find((f) => f.functionId === target.functionId);
   if (!fn) throw new Error(`${target.stack}/${target.functionId} not found in its template`);
@@ -173,7 +175,7 @@ async function rebuild(
   const result = await build(options);
   const metafile = result.metafile!;
   const [out, info] = Object.entries(metafile.outputs).find(([, o]) => o.entryPoint)!;
-  return { outfile: resolve(spec.codeDir, out), bytes: info.bytes, metafile };
+  return { outfile: resolve(spec.codeDir, out), bytes: info.bytes, metafile, mainFields: spec.properties.MainFields };
 }
 
 const packageOf = (path: string): string => {

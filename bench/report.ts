@@ -151,7 +151,7 @@ export function designVerdicts(result: DesignBenchResult): Verdict[] {
       `p50 ${range(rows.map((r) => r.own))} ms` +
       (missedOwn.length ? `, over the read + 2 ms in ${missedOwn.length} of ${settings.length} settings (worst by ${fmt(Math.max(...missedOwn.map((r) => r.own - r.read - 2)))} ms)` : '') +
       `. Between the handler calling its LLM edge and the request reaching the LLM server: ours p50 ${range(rows.map((r) => r.dispatch))} ms, ` +
-      `naive ${range(rows.map((r) => r.naiveDispatch))} ms (ours starts its turn claim and history write in that window)`,
+      `naive ${range(rows.map((r) => r.naiveDispatch))} ms (ours starts its turn claim and history write once the request is on the wire)`,
   });
 
   // 2. Tail lag p95 <= 2 post latencies + 5 ms at every length; the naive baseline falls further behind with length.
