@@ -4,7 +4,7 @@ import { logger as sharedLogger } from '../../../layers/observability/logger.ts'
 import type { Store } from '../engine/ports.ts';
 import type { HandshakeVerifier } from '../edges/handshake-verifier.ts';
 import { countTableErrors } from './counted-edges.ts';
-import { addInvocationContext, CALL_LOG_KEYS, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
+import { invocationContext, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
 import { countMetric, flushMetrics } from './turn-metrics.ts';
 
 export interface ConnectDeps {
@@ -22,12 +22,10 @@ export interface ConnectDeps {
 export function createConnectHandler(deps: ConnectDeps) {
   const log = deps.log ?? sharedLogger;
   const store = countTableErrors(deps.store);
-  let coldStart = true;
+  const beginInvocation = invocationContext(log);
   return async function connect(event: WebSocketEvent, context?: LambdaContextLike): Promise<RouteResult> {
     const connectionId = event.requestContext.connectionId;
-    log.removeKeys(CALL_LOG_KEYS);
-    addInvocationContext(log, context, coldStart);
-    coldStart = false;
+    beginInvocation(context);
     log.appendKeys({ connectionId });
     try {
       let signed = false;

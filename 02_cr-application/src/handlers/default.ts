@@ -12,7 +12,7 @@ import { defaultEngineConfig, resumeTurn, type EngineConfig, type TurnContext, t
 import { ContinueTurnEventSchema, isContinueTurnEvent, type ContinueTurnEvent } from '../edges/lambda-continuation.ts';
 import { countPostErrors, countTableErrors } from './counted-edges.ts';
 import { countMetric, flushMetrics, recordTurnMetrics } from './turn-metrics.ts';
-import { addInvocationContext, CALL_LOG_KEYS, frameText, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
+import { frameText, invocationContext, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
 
 export interface DefaultDeps {
   store: Store;
@@ -40,14 +40,11 @@ export function createDefaultHandler(deps: DefaultDeps) {
   const config: EngineConfig = { ...defaultEngineConfig, ...deps.config };
   const store = countTableErrors(deps.store);
   const directory = new SessionDirectory(store);
-  let coldStart = true;
+  const beginInvocation = invocationContext(log);
 
   return async function onDefault(event: WebSocketEvent | ContinueTurnEvent, context?: LambdaContextLike): Promise<RouteResult> {
     const receivedAt = clock.now();
-    const isColdStart = coldStart;
-    coldStart = false;
-    log.removeKeys(CALL_LOG_KEYS);
-    addInvocationContext(log, context, isColdStart);
+    const isColdStart = beginInvocation(context);
     try {
       if (isColdStart) metrics.captureColdStartMetric();
       const remaining = context?.getRemainingTimeInMillis?.();

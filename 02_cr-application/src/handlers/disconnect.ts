@@ -3,7 +3,7 @@ import { logger as sharedLogger } from '../../../layers/observability/logger.ts'
 import type { Store } from '../engine/ports.ts';
 import { countTableErrors } from './counted-edges.ts';
 import { countMetric, flushMetrics } from './turn-metrics.ts';
-import { addInvocationContext, CALL_LOG_KEYS, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
+import { invocationContext, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
 
 export interface DisconnectDeps {
   store: Pick<Store, 'sessionIdForConnection' | 'endSession' | 'callSidOf'>;
@@ -14,12 +14,10 @@ export interface DisconnectDeps {
 export function createDisconnectHandler(deps: DisconnectDeps) {
   const log = deps.log ?? sharedLogger;
   const store = countTableErrors(deps.store);
-  let coldStart = true;
+  const beginInvocation = invocationContext(log);
   return async function disconnect(event: WebSocketEvent, context?: LambdaContextLike): Promise<RouteResult> {
     const connectionId = event.requestContext.connectionId;
-    log.removeKeys(CALL_LOG_KEYS);
-    addInvocationContext(log, context, coldStart);
-    coldStart = false;
+    beginInvocation(context);
     log.appendKeys({ connectionId });
     try {
       const sessionId = await store.sessionIdForConnection(connectionId);

@@ -35,12 +35,20 @@ export type LambdaContextLike = Partial<Context>;
 export type HandlerLogger = AppLogger & Partial<Pick<Logger, 'addContext'>>;
 
 /**
- * Every line of the invocation carries `cold_start`, and in AWS the request id and function (Powertools'
- * `addContext`, which also tracks the cold start). Without a Lambda context (locally) the handler's own flag says.
+ * Starts each invocation's log context for one route handler: the previous call's keys dropped, the Lambda context
+ * added (Powertools sets cold_start and the request id), or locally, where there is none, our own cold-start flag.
+ * Returns whether this invocation is the handler's first (a cold start).
  */
-export function addInvocationContext(log: HandlerLogger, context: LambdaContextLike | undefined, coldStart: boolean): void {
-  if (context?.awsRequestId && log.addContext) log.addContext(context as Context);
-  else log.appendKeys({ cold_start: coldStart });
+export function invocationContext(log: HandlerLogger): (context: LambdaContextLike | undefined) => boolean {
+  let first = true;
+  return (context) => {
+    const coldStart = first;
+    first = false;
+    log.removeKeys(CALL_LOG_KEYS);
+    if (context?.awsRequestId && log.addContext) log.addContext(context as Context);
+    else log.appendKeys({ cold_start: coldStart });
+    return coldStart;
+  };
 }
 
 export function frameText(event: WebSocketEvent): string | undefined {
