@@ -117,6 +117,32 @@ describe('tool rounds', () => {
     expect(call.textFrames().filter((f) => f.last)).toHaveLength(1);
   });
 
+  it('plays the filler audio when the use case gives one, before the answer, and does not play it for fast tools', async () => {
+    engine = await startEngine({
+      responder: (req) => (hasToolResults(req) ? { text: 'Found three apartments.' } : { toolCalls: [{ name: 'search', arguments: { city: 'Denver' } }] }),
+    });
+    let delay = 400;
+    engine.toolFunctions['cr-test-tools-search'] = async () => {
+      await sleep(delay);
+      return { ok: true, result: { count: 3 } };
+    };
+    const filler = { afterMs: 100, text: 'One moment.', playUrl: 'https://example.com/hold.mp3' };
+    const slow = await engine.startCall({ tools: [tool('search')], filler });
+    slow.send({ type: 'prompt', voicePrompt: 'Find me an apartment', last: true });
+    await slow.waitForReplies(1);
+    const types = slow.frames().map((f) => f.type);
+    expect(types.filter((t) => t === 'play')).toHaveLength(1);
+    expect(types.indexOf('play')).toBeLessThan(types.indexOf('text'));
+    expect(slow.frames().find((f) => f.type === 'play')).toMatchObject({ source: 'https://example.com/hold.mp3' });
+    expect(slow.replies()).toEqual(['Found three apartments.']);
+
+    delay = 0;
+    const fast = await engine.startCall({ tools: [tool('search')], filler });
+    fast.send({ type: 'prompt', voicePrompt: 'Find me an apartment', last: true });
+    await fast.waitForReplies(1);
+    expect(fast.frames().some((f) => f.type === 'play')).toBe(false);
+  });
+
   it('applies tool actions: digits, language, session changes, and ends the call with handoffData as a JSON string', async () => {
     engine = await startEngine({
       responder: (req) =>
