@@ -4,7 +4,7 @@ import { createLambdaMessageSender } from '../messaging/lambda-message-sender.ts
 import { logger } from '../observability/logger.ts';
 import type { ToolOutcome } from './contract.ts';
 import type { ToolDefinition, ToolDeps } from './define-tool.ts';
-import { describeIssues } from './define-tool.ts';
+import { describeIssues } from './describe-issues.ts';
 import { ToolInvocationSchema } from './invocation-schema.ts';
 import { createToolbox } from './toolbox.ts';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ToolManifestEntry, ToolOutcome } from '../../../layers/tools/contract.ts';
+import { describeIssues } from '../../../layers/tools/describe-issues.ts';
 
 /**
  * Checks the LLM's arguments against the tool's JSON schema before anything is invoked, so a malformed call
@@ -50,9 +51,7 @@ export function checkToolArguments(entry: ToolManifestEntry, raw: string): Check
       ok: false,
       error: {
         code: 'invalid_arguments',
-        message: `The arguments do not match the ${entry.name} schema: ${parsed.error.issues
-          .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-          .join('; ')}`,
+        message: `The arguments do not match the ${entry.name} schema: ${describeIssues(parsed.error.issues, args)}`,
       },
     },
   };
