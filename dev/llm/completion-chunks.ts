@@ -81,13 +81,14 @@ function interleaved(calls: PlannedToolCall[]): ToolCallDelta[] {
   return out;
 }
 
+/** The fields every chunk of one completion repeats. */
+function chunkHeader(plan: CompletionPlan) {
+  return { id: plan.id, object: 'chat.completion.chunk', created: plan.created, model: plan.model, system_fingerprint: null };
+}
+
 function chunk(plan: CompletionPlan, delta: Record<string, unknown>, finishReason: string | null = null) {
   return {
-    id: plan.id,
-    object: 'chat.completion.chunk',
-    created: plan.created,
-    model: plan.model,
-    system_fingerprint: null,
+    ...chunkHeader(plan),
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     // With include_usage, OpenAI sends `usage: null` on every chunk but the last.
     ...(plan.includeUsage ? { usage: null } : {}),
@@ -111,15 +112,7 @@ export function finishChunk(plan: CompletionPlan) {
 }
 
 export function usageChunk(plan: CompletionPlan) {
-  return {
-    id: plan.id,
-    object: 'chat.completion.chunk',
-    created: plan.created,
-    model: plan.model,
-    system_fingerprint: null,
-    choices: [],
-    usage: plan.usage,
-  };
+  return { ...chunkHeader(plan), choices: [], usage: plan.usage };
 }
 
 /** The non-streaming answer. */
