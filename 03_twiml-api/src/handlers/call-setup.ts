@@ -1,4 +1,3 @@
-import type { Context } from 'aws-lambda';
 import { loadSecrets } from '../../../layers/config/secrets.ts';
 import { twimlApiSettings } from '../../../layers/config/settings.ts';
 import { newSessionId, tableFromEnv, type Table } from '../../../layers/data/index.ts';
@@ -8,6 +7,7 @@ import { twimlResult, type HttpEvent, type HttpResult } from '../http.ts';
 import { publicBaseUrl } from '../public-url.ts';
 import { flatParams, readSignedRequest, single } from '../signed-request.ts';
 import { apologyTwiml } from '../twiml.ts';
+import { twimlLambdaEntry } from '../lambda-entry.ts';
 
 /**
  * POST /call-setup: Twilio's voice webhook. Signed requests only (403 otherwise, nothing written); answers with
@@ -63,29 +63,15 @@ export function createCallSetupHandler(deps: Deps): CallSetupHandler {
   };
 }
 
-/** AWS wiring, built once per container on first use, so a bad setting is logged and apologised for too. */
-let awsHandler: CallSetupHandler | undefined;
-function awsCallSetup(): CallSetupHandler {
-  if (!awsHandler) {
-    const settings = twimlApiSettings();
-    if (!settings.websocketUrl) throw new Error('WEBSOCKET_URL is not set: the ConversationRelay WebSocket URL (02_cr-application export)');
-    awsHandler = createCallSetupHandler({
-      table: tableFromEnv(),
-      authToken: async () => (await loadSecrets()).twilioAuthToken,
-      websocketUrl: settings.websocketUrl,
-      publicBaseUrl: settings.publicBaseUrl,
-      defaultUseCaseId: settings.defaultUseCaseId,
-    });
-  }
-  return awsHandler;
-}
-
-export const handler = async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
-  if (context) sharedLogger.addContext(context);
-  try {
-    return await awsCallSetup()(event);
-  } catch (err) {
-    sharedLogger.error('Call setup is misconfigured; the caller hears an apology', { error: err as Error });
-    return twimlResult(apologyTwiml());
-  }
-};
+/** AWS wiring, from the function's environment and SSM. */
+export const handler = twimlLambdaEntry('Call setup', () => {
+  const settings = twimlApiSettings();
+  if (!settings.websocketUrl) throw new Error('WEBSOCKET_URL is not set: the ConversationRelay WebSocket URL (02_cr-application export)');
+  return createCallSetupHandler({
+    table: tableFromEnv(),
+    authToken: async () => (await loadSecrets()).twilioAuthToken,
+    websocketUrl: settings.websocketUrl,
+    publicBaseUrl: settings.publicBaseUrl,
+    defaultUseCaseId: settings.defaultUseCaseId,
+  });
+});

@@ -1,4 +1,3 @@
-import type { Context } from 'aws-lambda';
 import { loadSecrets } from '../../../layers/config/secrets.ts';
 import { twimlApiSettings } from '../../../layers/config/settings.ts';
 import { tableFromEnv, type Table } from '../../../layers/data/index.ts';
@@ -7,6 +6,7 @@ import { afterSession, SessionEndedSchema } from '../after-session.ts';
 import { twimlResult, type HttpEvent, type HttpResult } from '../http.ts';
 import { flatParams, readSignedRequest, single } from '../signed-request.ts';
 import { apologyTwiml } from '../twiml.ts';
+import { twimlLambdaEntry } from '../lambda-entry.ts';
 
 /**
  * POST /connect-action?session=<id>: Twilio asks what to do once the ConversationRelay session has ended.
@@ -52,26 +52,13 @@ export function createConnectActionHandler(deps: Deps): ConnectActionHandler {
   };
 }
 
-let awsHandler: ConnectActionHandler | undefined;
-function awsConnectAction(): ConnectActionHandler {
-  if (!awsHandler) {
-    const settings = twimlApiSettings();
-    awsHandler = createConnectActionHandler({
-      table: tableFromEnv(),
-      authToken: async () => (await loadSecrets()).twilioAuthToken,
-      publicBaseUrl: settings.publicBaseUrl,
-      agentNumber: settings.agentNumber,
-    });
-  }
-  return awsHandler;
-}
-
-export const handler = async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
-  if (context) sharedLogger.addContext(context);
-  try {
-    return await awsConnectAction()(event);
-  } catch (err) {
-    sharedLogger.error('Connect action is misconfigured; the caller hears an apology', { error: err as Error });
-    return twimlResult(apologyTwiml());
-  }
-};
+/** AWS wiring, from the function's environment and SSM. */
+export const handler = twimlLambdaEntry('Connect action', () => {
+  const settings = twimlApiSettings();
+  return createConnectActionHandler({
+    table: tableFromEnv(),
+    authToken: async () => (await loadSecrets()).twilioAuthToken,
+    publicBaseUrl: settings.publicBaseUrl,
+    agentNumber: settings.agentNumber,
+  });
+});
