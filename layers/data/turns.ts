@@ -42,6 +42,8 @@ export interface TurnRecord {
   outcome: TurnOutcome;
   error?: string;
   coldStart?: boolean;
+  /** LLM tokens of the turn, summed over its rounds, as the provider reported them (cost per call is priced from these). */
+  llmUsage?: { inputTokens: number; outputTokens: number; cachedTokens: number };
 }
 
 export async function putTurnRecord(table: Table, record: TurnRecord, now = Date.now()): Promise<void> {

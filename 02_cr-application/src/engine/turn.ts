@@ -18,6 +18,7 @@ import {
   type TurnContinuation,
 } from './ports.ts';
 import { ReplyPump, type PumpStopReason } from './reply-pump.ts';
+import { addUsage } from './llm-usage.ts';
 import { ToolCallAssembler, type ToolCall } from './tool-calls.ts';
 import { runToolRound, timeoutFor, toolResultContent, type ToolResult } from './tool-round.ts';
 import { planToolRound } from './turn-budget.ts';
@@ -311,6 +312,12 @@ class Turn {
           requestSent(false);
           if (step.done || this.stopReason) break;
           const chunk = step.value;
+          if (chunk.type === 'usage') {
+            // What the request cost: summed into the turn record, never spoken.
+            this.record.llmUsage = addUsage(this.record.llmUsage, chunk.usage);
+            next = iterator.next();
+            continue;
+          }
           if (!gotFirst && chunk.type !== 'finish') {
             gotFirst = true;
             clearTimeout(firstTokenTimer);
@@ -590,7 +597,7 @@ class Turn {
       tokens: (this.record.tokens ?? 0) + this.pump.tokens,
       tools: [...(this.record.tools ?? []), ...this.toolTimings],
     };
-    for (const key of ['llmRequestSentAt', 'llmFirstTokenAt', 'llmFirstTextAt', 'llmLastTokenAt', 'llmRounds', 'error', 'interruptedAt'] as const) {
+    for (const key of ['llmRequestSentAt', 'llmFirstTokenAt', 'llmFirstTextAt', 'llmLastTokenAt', 'llmRounds', 'llmUsage', 'error', 'interruptedAt'] as const) {
       if (this.record[key] !== undefined) (t as Record<string, unknown>)[key] = this.record[key];
     }
     const firstPosted = this.record.firstTokenPostedAt ?? this.pump.firstTextPostedAt;
