@@ -21,6 +21,7 @@ export const USAGE = `Usage: npm run eval -- [options]
   --repeat N           run each eval N times and report its pass rate (models that vary)
   --min-pass-rate R    pass when each eval passes at least this share of its runs (default 1)
   --concurrency N      runs at once (default 2)
+  --reply-timeout MS   how long a caller waits for a reply, or for the app to end the call (default 20000)
   --junit FILE         write a JUnit XML report
   --html FILE          write an HTML report: transcripts with checks marked, judge reasons, latency, cost
   --target URL         call a deployed stack's call-setup webhook (its CallSetupUrl output) instead of a local app
@@ -47,6 +48,7 @@ export async function evalCli(argv: string[], io: CliIo): Promise<number> {
         repeat: { type: 'string', default: '1' },
         'min-pass-rate': { type: 'string', default: '1' },
         concurrency: { type: 'string', default: '2' },
+        'reply-timeout': { type: 'string', default: '20000' },
         junit: { type: 'string' },
         html: { type: 'string' },
         target: { type: 'string' },
@@ -66,6 +68,8 @@ export async function evalCli(argv: string[], io: CliIo): Promise<number> {
   const repeat = Number(values.repeat);
   const concurrency = Number(values.concurrency);
   const minPassRate = Number(values['min-pass-rate']);
+  const replyTimeoutMs = Number(values['reply-timeout']);
+  if (!Number.isInteger(replyTimeoutMs) || replyTimeoutMs < 1) return usageError(io, `--reply-timeout: expected milliseconds, got ${values['reply-timeout']}`);
   if (!Number.isInteger(repeat) || repeat < 1) return usageError(io, `--repeat: expected a whole number of runs, got ${values.repeat}`);
   if (!Number.isInteger(concurrency) || concurrency < 1) return usageError(io, `--concurrency: expected a whole number, got ${values.concurrency}`);
   if (!(minPassRate >= 0 && minPassRate <= 1)) return usageError(io, `--min-pass-rate: expected a share from 0 to 1, got ${values['min-pass-rate']}`);
@@ -127,6 +131,7 @@ export async function evalCli(argv: string[], io: CliIo): Promise<number> {
     openStand,
     repeat,
     concurrency,
+    replyTimeoutMs,
     prices: loadPrices(io.rootDir),
     sizes: functionSizes(io.rootDir),
     judge,
