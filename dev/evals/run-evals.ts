@@ -99,7 +99,7 @@ async function runOne(evalCase: EvalCase, attempt: number, options: RunOptions):
     const allSkipped = checks.length > 0 && checks.every((c) => c.status === 'skip');
     return done({ status: failed ? 'fail' : allSkipped ? 'skip' : 'pass', checks, log, cost: evidence.cost });
   } catch (err) {
-    return done({ status: 'fail', checks: [{ scope: 'call', what: 'the eval ran', status: 'fail', detail: (err as Error).stack ?? String(err) }] });
+    return done({ status: 'fail', checks: [{ scope: 'call', what: 'the eval ran', status: 'fail', detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }] });
   } finally {
     await stand?.stop();
   }
