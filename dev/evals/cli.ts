@@ -105,6 +105,7 @@ export async function evalCli(argv: string[], io: CliIo): Promise<number> {
 
   let openStand: () => Promise<Stand>;
   let targetName: string;
+  let targetTable: ReturnType<typeof createTable> | undefined;
   if (values.target) {
     const webhookUrl = values.target;
     if (!/^https?:\/\//.test(webhookUrl)) return usageError(io, `--target: expected the call-setup webhook URL (https://...), got ${webhookUrl}`);
@@ -116,7 +117,7 @@ export async function evalCli(argv: string[], io: CliIo): Promise<number> {
       return 2;
     }
     if (!authToken) return usageError(io, `--target: SSM parameter ${values['auth-token-param']} is empty`);
-    const table = values.table ? createTable({ name: values.table, region: io.env.AWS_REGION }) : undefined;
+    const table = (targetTable = values.table ? createTable({ name: values.table, region: io.env.AWS_REGION }) : undefined);
     openStand = async () => ({ dialer: { webhookUrl, authToken, to: DIALED_NUMBER }, table, defaultModel: llm.kind === 'offline' ? 'gpt-4o-mini' : llm.model, stop: async () => undefined });
     targetName = webhookUrl;
   } else {
@@ -138,7 +139,7 @@ export async function evalCli(argv: string[], io: CliIo): Promise<number> {
     simulator,
     ...(offlineNote ? { offlineNote } : {}),
     onResult: (run) => io.out(progressLine(run, repeat)),
-  });
+  }).finally(() => targetTable?.doc.destroy());
 
   const summaries = summarise(runs);
   io.out(`\n${summaryTable(summaries)}`);

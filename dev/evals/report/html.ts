@@ -92,7 +92,9 @@ export function renderEvalHtml(runs: EvalRun[], options: { generatedAt: string; 
       .join('') +
     '</tbody></table>';
   const sections = runs.map((run) => {
-    const callChecks = run.checks.filter((c) => c.step === undefined);
+    // Checks of a step that never ran (the call ended first) have no reply to sit under: they join the call's.
+    const steps = new Set(run.log?.transcript.map((l) => l.step) ?? []);
+    const callChecks = run.checks.filter((c) => c.step === undefined || !steps.has(c.step));
     return (
       `<section class="run" id="${escapeXml(anchor(run.evalCase.id, run.attempt))}" data-status="${run.status}">` +
       `<h2><span class="badge ${run.status}">${run.status}</span> ${escapeXml(run.evalCase.spec.name)}${options.repeat > 1 ? ` #${run.attempt}` : ''}</h2>` +

@@ -31,7 +31,7 @@ export function summaryTable(summaries: EvalSummary[]): string {
     ]),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r, i) => `  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')}${i === 0 ? '' : ''}`).join('\n');
+  return rows.map((r) => `  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')}`).join('\n');
 }
 
 /** Every failed check of every failed run, under the eval file that holds it. */
