@@ -38,7 +38,7 @@ describe('reply streaming through the real handlers', () => {
       ['user', 'Say twenty five words'],
       ['assistant', tokens.join('')],
     ]);
-    expect(session.turnCount).toBe(1);
+    expect(session.ledger).toMatchObject({ turnCount: 1, turns: { 1: { state: 'finished', committed: true } } });
     const [record] = await listTurnRecords(engine.table, call.sessionId);
     expect(record).toMatchObject({ turn: 1, kind: 'prompt', outcome: 'completed', tokens: 25 });
     for (const mark of ['promptReceivedAt', 'llmRequestSentAt', 'llmFirstTokenAt', 'firstTokenPostedAt', 'llmLastTokenAt', 'lastTokenPostedAt'] as const) {
