@@ -36,7 +36,8 @@ function normalise(word: string): string {
 
 function postedWords(text: string): Word[] {
   const words: Word[] = [];
-  for (const match of text.matchAll(/\S+/g)) {
+  // Split like the heard words: "two-bedroom" is spoken as two words.
+  for (const match of text.matchAll(/[^\s-]+/g)) {
     const norm = normalise(match[0]);
     if (!norm) continue;
     words.push({ norm, end: (match.index ?? 0) + match[0].length, numeric: /\d/.test(norm) });
