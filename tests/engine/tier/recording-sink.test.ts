@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { OutboundMessage } from '../../../layers/protocol/conversation-relay.ts';
+import type { TextMessage } from '../../../layers/protocol/conversation-relay.ts';
 import { createManualClock } from './manual-clock.ts';
 import { createRecordingSink } from './recording-sink.ts';
 import { settle } from './settle.ts';
 
-const token = (t: string, last = false): OutboundMessage => ({ type: 'text', token: t, last });
+const token = (t: string, last = false): TextMessage => ({ type: 'text', token: t, last });
 
 describe('recording sink', () => {
   it('records every post in order with the clock time, and splits what the caller heard into replies', async () => {
