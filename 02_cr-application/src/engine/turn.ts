@@ -294,7 +294,8 @@ class Turn {
   private historyFor(session: Session, messages: ChatMessage[], abandoned: number[] = []): LlmMessage[] {
     const rewrites = new Map(pendingHeard(session.ledger).map((p) => [p.replyMessageId, p]));
     const seen = new Set(messages.filter((m) => m.role === 'user').map((m) => m.turn));
-    const view = messages.map((m) => {
+    // This turn's own words may be in a history read again after its claim; they are added after the history.
+    const view = messages.filter((m) => !this.written.includes(m.messageId)).map((m) => {
       const pending = rewrites.get(m.messageId);
       return pending ? { ...m, content: heardReply(pending.spokenBefore, m.content ?? '', pending.heard, pending.heardMs) } : m;
     });
@@ -596,9 +597,12 @@ class Turn {
 
   private async finish(): Promise<TurnEnd> {
     const { store } = this.ctx;
-    // Every path claims before it gets here; a turn that somehow did not posts nothing rather than uncoordinated.
-    this.claim ??= Promise.resolve({ type: 'yielded', turn: this.tentativeTurn });
-    this.claimDecided();
+    if (!this.claim) {
+      // Every path claims before it gets here; a turn that somehow did not posts nothing rather than uncoordinated.
+      this.stop('superseded');
+      this.claim = Promise.resolve({ type: 'yielded', turn: this.tentativeTurn });
+      this.claimDecided();
+    }
     let stored: Promise<void> | undefined;
     if (!this.stopReason) {
       if (!this.pump.saidAnything && !this.priorSpoken && !this.finalText) {
