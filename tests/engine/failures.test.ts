@@ -111,7 +111,7 @@ describe('failures the caller must never hear as silence', () => {
     call.send({ type: 'prompt', voicePrompt: 'Talk', last: true });
     await waitFor(() => call.textFrames().length >= 3, 5_000, 'streaming');
     engine.gateway.markGone(call.connectionId);
-    await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).map((r) => r.outcome), { timeout: 5_000 }).toEqual(['hangup']);
+    await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).map((r) => r.outcome), { timeout: 15_000 }).toEqual(['hangup']);
     const gone = engine.gateway.posts.filter((p) => p.connectionId === call.connectionId && p.status === 410);
     expect(gone).toHaveLength(1);
     expect(engine.llm.requests[0]!.aborted).toBe(true);
