@@ -132,6 +132,8 @@ class Turn {
   /** Ids of the messages this turn has written (the newest goes on the ledger at commit). */
   private readonly written: string[] = [];
   private claim: Promise<Claim> | undefined;
+  /** The newest ledger this turn has seen (its claim, its watch): its commit starts from it, saving a read. */
+  private known: LedgerRead | undefined;
   /** Opens the pump once the claim is decided: no frame of this turn reaches the caller before it owns the reply. */
   private claimDecided!: () => void;
   private replyMessageId: string | undefined;
@@ -165,7 +167,7 @@ class Turn {
       onGone: () => this.stop('hangup'),
       onFailed: (error, message) => this.log.warn('post to connection failed', { error: error as Error, frameType: message.type }),
     });
-    this.watch = new TurnWatch(ctx.store, session.sessionId, ctx.clock, ctx.config.watchIntervalMs, ctx.log, (standing) => this.stopFor(standing));
+    this.watch = new TurnWatch(ctx.store, session.sessionId, ctx.clock, ctx.config.watchIntervalMs, ctx.log, (standing) => this.stopFor(standing), (read) => (this.known = read));
     this.pump.gate(new Promise<void>((resolve) => (this.claimDecided = resolve)));
   }
 
@@ -225,7 +227,8 @@ class Turn {
     this.claim = (async (): Promise<Claim> => {
       await after;
       try {
-        const { verdict } = await applyToLedger(store, this.sessionId, { type: 'claim', promptAt: input.promptReceivedAt, userText: input.userText }, known);
+        const { verdict, ledger, status } = await applyToLedger(store, this.sessionId, { type: 'claim', promptAt: input.promptReceivedAt, userText: input.userText }, known);
+        this.known = { ledger, status };
         if (verdict.type === 'yield') {
           this.stop('superseded');
           return { type: 'yielded', turn: verdict.turnCount };
@@ -261,10 +264,26 @@ class Turn {
     const abandoned: number[] = [];
     let session = input.session;
     let messages = input.messages;
+    // Poll the ledger (one small read) until the earlier turns have committed, then read the history once more.
+    let ledger = this.known?.ledger ?? session.ledger;
+    let rereads = 0;
     for (;;) {
-      const pending = uncommittedBefore(session.ledger, claim.turn);
-      const raced = historyRaced(session.ledger, messages.map((m) => m.messageId));
-      if (pending.length === 0 && !raced) break;
+      const pending = uncommittedBefore(ledger, claim.turn);
+      if (pending.length === 0) {
+        if (ledger.v !== session.ledger.v) {
+          try {
+            ({ session, messages } = await store.loadConversation(this.sessionId, config.maxHistoryMessages));
+          } catch (err) {
+            this.log.warn('history re-read failed; going on with what was read', { error: err as Error });
+            break;
+          }
+          ledger = session.ledger;
+        }
+        if (!historyRaced(ledger, messages.map((m) => m.messageId)) || ++rereads > 3) break;
+        // The messages were read before a commit the session item already showed: read them again.
+        ledger = { ...ledger, v: -1 };
+        continue;
+      }
       if (clock.now() - startedAt >= config.historyWaitMs) {
         this.log.warn('earlier turn never committed its history; going on with what the ledger carries', { turns: pending });
         for (const turn of pending) {
@@ -275,12 +294,8 @@ class Turn {
       }
       await sleep(clock, config.historyPollMs, this.abort.signal);
       if (this.stopReason) return false;
-      try {
-        ({ session, messages } = await store.loadConversation(this.sessionId, config.maxHistoryMessages));
-      } catch (err) {
-        this.log.warn('history re-read failed; going on with what was read', { error: err as Error });
-        break;
-      }
+      const read = await store.readLedger(this.sessionId).catch(() => undefined);
+      if (read) ledger = read.ledger;
     }
     this.recorder.historyWaited(clock.now() - startedAt);
     this.history = this.historyFor(session, messages, abandoned);
@@ -673,14 +688,20 @@ class Turn {
     if (claim.type !== 'owner') return;
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
-        const { verdict } = await applyToLedger(this.ctx.store, this.sessionId, {
-          type: 'commit',
-          turn: claim.turn,
-          replyMessageId: this.storedReply?.messageId,
-          heardApplied: this.storedReply?.heardApplied ?? false,
-          spokenBefore: this.spokenBefore,
-          lastMessageId: this.written.sort().at(-1),
-        });
+        const { verdict } = await applyToLedger(
+          this.ctx.store,
+          this.sessionId,
+          {
+            type: 'commit',
+            turn: claim.turn,
+            replyMessageId: this.storedReply?.messageId,
+            heardApplied: this.storedReply?.heardApplied ?? false,
+            spokenBefore: this.spokenBefore,
+            lastMessageId: this.written.sort().at(-1),
+          },
+          this.known,
+        );
+        this.known = undefined;
         if (verdict.type !== 'apply-heard' || !this.storedReply) return;
         this.heard = { text: verdict.heard, ms: verdict.heardMs };
         this.stopReason ??= 'interrupted';
