@@ -95,8 +95,8 @@ function callCost(log: CallLog, records: TurnRecord[], models: Map<string, strin
   }
   const keys = log.legs.flatMap((l) => [`session:${l.sessionId}`, `call:${l.call.callSid}`]);
   const invocations = sources.meter?.usageOf(keys);
-  const useCaseOf = (r: TurnRecord) => r.useCaseId;
-  const toolInvocations = records.flatMap((r) => (r.tools ?? []).map((t) => ({ fn: `tools-${useCaseOf(r)}`, durationMs: t.durationMs })));
+  // In AWS each tool call is an invocation of the use case's tool function (cr-<env>-tools-<id>).
+  const toolInvocations = records.flatMap((r) => (r.tools ?? []).map((t) => ({ fn: `tools-${r.useCaseId}`, durationMs: t.durationMs })));
   const ms = (l: CallLog['legs'][number]) => (l.call.closedAt ?? performance.timeOrigin + performance.now()) - l.call.openedAt;
   const usage: CallUsage = {
     llm: [...llm.values()],
