@@ -221,7 +221,7 @@ export async function runScript(
  * usually complete (the common real case: an interrupt after the reply was stored). A reply that ends sooner is
  * cut as soon as it ends.
  */
-export function wordsHeard(call: RelayCall, n: number, timeoutMs: number, wpm = 190): Promise<{ text: string; firstTokenAt?: number }> {
+function wordsHeard(call: RelayCall, n: number, timeoutMs: number, wpm = 190): Promise<{ text: string; firstTokenAt?: number }> {
   return new Promise((resolve) => {
     let text = '';
     let firstTokenAt: number | undefined;

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RelayCall, type SessionEnd } from '../caller/relay-call.ts';
-import { wordsHeard } from '../caller/script.ts';
 import type { EvalCase, Step } from './eval-schema.ts';
 
 /**
@@ -98,7 +97,7 @@ export class CallDriver {
     this.log.turns.push(turn);
     const sentAt = now();
     if (cutInAfterWords !== undefined) {
-      const heard = wordsHeard(call, cutInAfterWords, this.replyTimeoutMs);
+      const heard = firstWords(call, cutInAfterWords, this.replyTimeoutMs);
       send();
       const { text: words, firstTokenAt } = await heard;
       Object.assign(turn, { reply: words, interrupted: true }, firstTokenAt ? { firstWordMs: Math.round(firstTokenAt - sentAt) } : {});
@@ -177,6 +176,34 @@ export class CallDriver {
   line(entry: TranscriptLine): void {
     this.log.transcript.push(entry);
   }
+}
+
+/**
+ * The first `n` words of the reply in progress, once the whole reply has arrived. A caller hears speech far more
+ * slowly than text streams (190 words a minute against tens of tokens a second), so by the time they cut in after
+ * a few words the reply is complete: the app has to keep only the heard words in its history. Waiting for the end
+ * keeps an eval's barge-in the same on a busy machine as on an idle one (cutting in mid-stream is the engine
+ * tests' business).
+ */
+function firstWords(call: RelayCall, n: number, timeoutMs: number): Promise<{ text: string; firstTokenAt?: number }> {
+  return new Promise((resolve) => {
+    let text = '';
+    let firstTokenAt: number | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      call.off('token', onToken);
+      call.off('reply', finish);
+      const heard = text.trim().split(/\s+/).filter(Boolean).slice(0, n).join(' ');
+      resolve(firstTokenAt === undefined ? { text: heard } : { text: heard, firstTokenAt });
+    };
+    const onToken = (token: string, at: number) => {
+      firstTokenAt ??= at;
+      text += token;
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    call.on('token', onToken);
+    call.on('reply', finish);
+  });
 }
 
 export function describeEnd(end: SessionEnd): string {
