@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureColdImports, type ColdImportResult } from './cold-import.ts';
 import { runDesignBench, type DesignBenchResult } from './design-bench.ts';
-import { runLoadBench, type LoadBenchResult } from './load-bench.ts';
+import { loadProblems, runLoadBench } from './load-bench.ts';
+import { loadMarkdown, loadSectionName, loadTimingTable, loadVerdictLines, ownershipTable } from './load-report.ts';
 import { commandFor, parseBenchArgs, type BenchOptions } from './options.ts';
 import {
   coldImportTable,
@@ -31,12 +32,14 @@ export async function runBench(argv: string[], print: (line: string) => void): P
   print(`bench: ${machineLine(machine)}`);
   if (options.mode === 'load') {
     const result = await runLoadBench({ ...options, progress: print });
-    const table = loadTable(result);
+    const tables = [ownershipTable(result), loadTimingTable(result)];
+    for (const table of tables) print(`\n${renderText(table)}`);
     print('');
-    print(renderText(table));
     for (const line of loadVerdictLines(result)) print(line);
-    if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'load', loadMarkdown(result, table, machine, commandFor(argv)), SKELETON);
-    return result.mismatches.length === 0 && result.matched === result.expected ? 0 : 1;
+    if (options.doc) {
+      await writeDocSection(resolve(REPO_ROOT, options.doc), loadSectionName(options.thinkMs), loadMarkdown(result, tables, machine, commandFor(argv)), SKELETON);
+    }
+    return loadProblems(result).length === 0 && result.mismatches.length === 0 ? 0 : 1;
   }
   print(`design: post latencies ${options.postLatenciesMs.join(', ')} ms x replies of ${options.replyTokens.join(', ')} tokens, ${options.turns} turns per design and setting`);
   const design = await runDesignBench({ ...options, progress: print });
@@ -85,50 +88,6 @@ function designMarkdown(
     '### Tables',
     '',
     ...tables.flatMap((t) => [renderMarkdown(t), '']),
-  ].join('\n');
-}
-
-function loadTable(result: LoadBenchResult): ResultTable {
-  const row = (name: string, s: Spread | undefined, digits = 1) => [name, String(s?.n ?? 0), fmt(s?.p50, digits), fmt(s?.p95, digits), fmt(s?.p99, digits), fmt(s?.max, digits)];
-  return {
-    title: `${result.options.calls} simultaneous calls x ${result.options.turns} turns, ${result.options.tokens}-token replies, post latency ${result.options.postLatencyMs} ms`,
-    headers: ['metric', 'turns', 'p50', 'p95', 'p99', 'max'],
-    rows: [
-      row('overhead to first token, ms', result.overhead),
-      row('own overhead (prompt to LLM request + the above), ms', result.ownOverhead),
-      row('tail lag, ms', result.tailLag),
-      row('posts per turn', result.postsPerTurn, 0),
-    ],
-  };
-}
-
-function loadVerdictLines(result: LoadBenchResult): string[] {
-  const ok = result.mismatches.length === 0 && result.matched === result.expected;
-  return [
-    `Replies: ${result.matched} of ${result.expected} heard complete and in order, each compared whole with what the LLM server sent for that call's turn ` +
-      `(${result.requests} LLM requests; run took ${result.wallSeconds.toFixed(1)} s). ${ok ? 'All match.' : `${result.mismatches.length} problem(s):`}`,
-    ...result.mismatches.slice(0, 20).map((m) => `  - ${m}`),
-    ...(result.mismatches.length > 20 ? [`  - ... and ${result.mismatches.length - 20} more`] : []),
-  ];
-}
-
-function loadMarkdown(result: LoadBenchResult, table: ResultTable, machine: Machine, command: string): string {
-  const o = result.options;
-  return [
-    '## Load: simultaneous calls against the whole local app',
-    '',
-    `Reproduce: \`${command}\`.`,
-    '',
-    `Machine: ${machineLine(machine)}.`,
-    '',
-    `${o.calls} calls dialled through the call webhook (signed), each on its own WebSocket, then ${o.turns} prompts each, all calls at once ` +
-      `(every caller waits for its reply before the next prompt). LLM: the bench's OpenAI-compatible server, time to first token ${o.firstTokenMs} ms, ` +
-      `${o.tokenGapMs} ms between tokens, each reply naming its call and turn. Everything (runtime, embedded dynalite, LLM server, callers) shares one ` +
-      'node process, so the percentiles include the callers\' own CPU: read them as a stress figure, not as what one Lambda sees.',
-    '',
-    ...loadVerdictLines(result),
-    '',
-    renderMarkdown(table),
   ].join('\n');
 }
 

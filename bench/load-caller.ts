@@ -1,0 +1,122 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RelayCall, TextFrame } from '../dev/caller/relay-call.ts';
+import { preciseNow } from '../dev/llm/index.ts';
+import type { PlannedTurn, TurnFate } from './load-plan.ts';
+import { markersIn, utterance } from './load-markers.ts';
+
+/**
+ * One simulated caller of a load run: says each turn's prompt, and per its plan lets the reply finish, cuts in
+ * (`interrupt` with exactly the words received so far) or speaks again while the reply is still streaming
+ * (a superseding `prompt`). Records every text frame as it arrived, attributed to the reply its words name.
+ */
+export interface ReceivedFrame extends TextFrame {
+  /** The reply the frame belongs to; an empty frame (a closing `last: true`) belongs to the reply before it. */
+  call?: number;
+  turn?: number;
+  request?: number;
+  words: number;
+}
+
+/** What actually happened: a cut planned after more words than were sent before `last: true` finishes the turn. */
+export type TurnOutcome = 'complete' | 'interrupted' | 'superseded' | 'no-reply';
+
+export interface TurnLog {
+  call: number;
+  turn: number;
+  planned: TurnFate;
+  outcome: TurnOutcome;
+  promptSentAt: number;
+  /** Interrupted: the `utteranceUntilInterrupt` sent, i.e. every word of the reply received until then. */
+  heard?: string;
+  /** Superseded: the words of the reply received before the newer prompt was sent. */
+  heardBeforeSupersede?: string;
+}
+
+export interface CallLog {
+  call: number;
+  sessionId: string;
+  frames: ReceivedFrame[];
+  turns: TurnLog[];
+}
+
+export interface DriveOptions {
+  /** Pause between the end of a reply (its `last: true`, or the interrupt) and the next prompt. */
+  thinkMs: number;
+  /** Longest wait for a reply (or for the words a cut waits for) before the turn counts as unanswered. */
+  replyTimeoutMs: number;
+}
+
+/** The frames of one call, with waits that wake on each new frame. */
+class FrameLog {
+  readonly frames: ReceivedFrame[] = [];
+  private waiters = new Set<() => void>();
+
+  add(frame: TextFrame): void {
+    const marks = markersIn(frame.token);
+    const owner = marks[0] ?? this.frames[this.frames.length - 1];
+    const received: ReceivedFrame = { ...frame, words: marks.length };
+    if (owner?.call !== undefined) Object.assign(received, { call: owner.call, turn: owner.turn, request: owner.request });
+    this.frames.push(received);
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  ofTurn(call: number, turn: number): ReceivedFrame[] {
+    return this.frames.filter((f) => f.call === call && f.turn === turn);
+  }
+
+  until(test: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (test()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(value);
+      };
+      const check = () => {
+        if (test()) done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+}
+
+export const textOf = (frames: readonly ReceivedFrame[]) => frames.map((f) => f.token).join('');
+
+export async function driveCall(call: RelayCall, sessionId: string, plan: readonly PlannedTurn[], options: DriveOptions): Promise<CallLog> {
+  const log = new FrameLog();
+  call.on('text', (frame: TextFrame) => log.add(frame));
+  const turns: TurnLog[] = [];
+  let sentAhead: number | undefined;
+  for (const planned of plan) {
+    const { call: n, turn } = planned;
+    const promptSentAt = sentAhead ?? preciseNow();
+    if (sentAhead === undefined) call.say(utterance(n, turn));
+    sentAhead = undefined;
+    const frames = () => log.ofTurn(n, turn);
+    const closed = () => frames().some((f) => f.last);
+    const words = () => frames().reduce((sum, f) => sum + f.words, 0);
+    const entry: TurnLog = { call: n, turn, planned: planned.fate, outcome: 'complete', promptSentAt };
+    turns.push(entry);
+    if (planned.fate === 'complete') {
+      if (!(await log.until(closed, options.replyTimeoutMs))) entry.outcome = 'no-reply';
+    } else if (!(await log.until(() => closed() || words() >= planned.cutAfterWords, options.replyTimeoutMs))) {
+      entry.outcome = 'no-reply';
+    } else if (!closed()) {
+      const heard = textOf(frames());
+      if (planned.fate === 'interrupt') {
+        entry.outcome = 'interrupted';
+        entry.heard = heard;
+        call.interrupt(heard, Math.round(preciseNow() - frames()[0]!.at));
+      } else {
+        entry.outcome = 'superseded';
+        entry.heardBeforeSupersede = heard;
+        sentAhead = preciseNow();
+        call.say(utterance(n, turn + 1));
+        continue;
+      }
+    }
+    if (options.thinkMs > 0) await sleep(options.thinkMs);
+  }
+  return { call: plan[0]?.call ?? 0, sessionId, frames: log.frames, turns };
+}
