@@ -46,17 +46,22 @@ export interface DriveOptions {
   replyTimeoutMs: number;
 }
 
+/** A frame belongs to the reply its words name; one without words (a closing `last: true`) to the frame before. */
+export function attributeFrame(frame: TextFrame, previous: ReceivedFrame | undefined): ReceivedFrame {
+  const marks = markersIn(frame.token);
+  const owner = marks[0] ?? previous;
+  const received: ReceivedFrame = { ...frame, words: marks.length };
+  if (owner?.call !== undefined) Object.assign(received, { call: owner.call, turn: owner.turn, request: owner.request });
+  return received;
+}
+
 /** The frames of one call, with waits that wake on each new frame. */
 class FrameLog {
   readonly frames: ReceivedFrame[] = [];
   private waiters = new Set<() => void>();
 
   add(frame: TextFrame): void {
-    const marks = markersIn(frame.token);
-    const owner = marks[0] ?? this.frames[this.frames.length - 1];
-    const received: ReceivedFrame = { ...frame, words: marks.length };
-    if (owner?.call !== undefined) Object.assign(received, { call: owner.call, turn: owner.turn, request: owner.request });
-    this.frames.push(received);
+    this.frames.push(attributeFrame(frame, this.frames[this.frames.length - 1]));
     for (const wake of [...this.waiters]) wake();
   }
 
@@ -116,7 +121,7 @@ export async function driveCall(call: RelayCall, sessionId: string, plan: readon
         continue;
       }
     }
-    if (options.thinkMs > 0) await sleep(options.thinkMs);
+    if (options.thinkMs > 0 && planned !== plan[plan.length - 1]) await sleep(options.thinkMs);
   }
   return { call: plan[0]?.call ?? 0, sessionId, frames: log.frames, turns };
 }
