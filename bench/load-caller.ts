@@ -6,8 +6,9 @@ import { markersIn, utterance } from './load-markers.ts';
 
 /**
  * One simulated caller of a load run: says each turn's prompt, and per its plan lets the reply finish, cuts in
- * (`interrupt` with exactly the words received so far) or speaks again while the reply is still streaming
- * (a superseding `prompt`). Records every text frame as it arrived, attributed to the reply its words name.
+ * once the planned number of words has arrived (`interrupt` with exactly those words) or speaks again while the
+ * reply is still streaming (a superseding `prompt` at the planned word, or at the first frame after it). Records
+ * every text frame as it arrived, attributed to the reply its words name.
  */
 export interface ReceivedFrame extends TextFrame {
   /** The reply the frame belongs to; an empty frame (a closing `last: true`) belongs to the reply before it. */
@@ -17,7 +18,7 @@ export interface ReceivedFrame extends TextFrame {
   words: number;
 }
 
-/** What actually happened: a cut planned after more words than were sent before `last: true` finishes the turn. */
+/** What actually happened: a supersede planned after more words than arrived before `last: true` is a finished turn. */
 export type TurnOutcome = 'complete' | 'interrupted' | 'superseded' | 'no-reply';
 
 export interface TurnLog {
@@ -26,8 +27,10 @@ export interface TurnLog {
   planned: TurnFate;
   outcome: TurnOutcome;
   promptSentAt: number;
-  /** Interrupted: the `utteranceUntilInterrupt` sent, i.e. every word of the reply received until then. */
+  /** Interrupted: the `utteranceUntilInterrupt` sent: the reply's first words, up to the planned cut. */
   heard?: string;
+  /** Interrupted after the reply's `last: true` had arrived (its speech still going on). */
+  afterLast?: boolean;
   /** Superseded: the words of the reply received before the newer prompt was sent. */
   heardBeforeSupersede?: string;
 }
@@ -88,6 +91,13 @@ class FrameLog {
 
 export const textOf = (frames: readonly ReceivedFrame[]) => frames.map((f) => f.token).join('');
 
+/** The text up to the end of its `count`-th marked word (the whole text when it has fewer). */
+export function firstWords(text: string, count: number): string {
+  const words = [...text.matchAll(/\S+/g)];
+  const last = words[Math.min(count, words.length) - 1];
+  return last ? text.slice(0, last.index + last[0].length) : '';
+}
+
 export async function driveCall(call: RelayCall, sessionId: string, plan: readonly PlannedTurn[], options: DriveOptions): Promise<CallLog> {
   const log = new FrameLog();
   call.on('text', (frame: TextFrame) => log.add(frame));
@@ -105,21 +115,25 @@ export async function driveCall(call: RelayCall, sessionId: string, plan: readon
     turns.push(entry);
     if (planned.fate === 'complete') {
       if (!(await log.until(closed, options.replyTimeoutMs))) entry.outcome = 'no-reply';
+    } else if (planned.fate === 'interrupt') {
+      if (!(await log.until(() => words() >= planned.cutAfterWords, options.replyTimeoutMs))) entry.outcome = 'no-reply';
+      else {
+        // Speech runs behind the frames: the caller cuts in having heard the first words, even when the frame that
+        // brought them brought more, or the whole reply.
+        const heard = firstWords(textOf(frames()), planned.cutAfterWords);
+        entry.outcome = 'interrupted';
+        entry.heard = heard;
+        entry.afterLast = closed();
+        call.interrupt(heard, Math.round(preciseNow() - frames()[0]!.at));
+      }
     } else if (!(await log.until(() => closed() || words() >= planned.cutAfterWords, options.replyTimeoutMs))) {
       entry.outcome = 'no-reply';
     } else if (!closed()) {
-      const heard = textOf(frames());
-      if (planned.fate === 'interrupt') {
-        entry.outcome = 'interrupted';
-        entry.heard = heard;
-        call.interrupt(heard, Math.round(preciseNow() - frames()[0]!.at));
-      } else {
-        entry.outcome = 'superseded';
-        entry.heardBeforeSupersede = heard;
-        sentAhead = preciseNow();
-        call.say(utterance(n, turn + 1));
-        continue;
-      }
+      entry.outcome = 'superseded';
+      entry.heardBeforeSupersede = textOf(frames());
+      sentAhead = preciseNow();
+      call.say(utterance(n, turn + 1));
+      continue;
     }
     if (options.thinkMs > 0 && planned !== plan[plan.length - 1]) await sleep(options.thinkMs);
   }

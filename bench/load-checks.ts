@@ -35,6 +35,8 @@ export interface OwnershipFigures {
   turns: number;
   planned: Record<TurnFate, number>;
   outcomes: Record<TurnOutcome, number>;
+  /** Interrupts sent after the reply's `last: true` had arrived (the caller was still hearing it). */
+  interruptedAfterLast: number;
   /** Interrupted turns: the stored reply is exactly `utteranceUntilInterrupt`, the whole reply, something else, absent, or stored more than once. */
   storedAsHeard: { interrupted: number; exact: number; full: number; other: number; missing: number; several: number };
   /** Frames of an older turn's reply that reached the caller after a newer turn's reply had started. */
@@ -75,6 +77,7 @@ export function ownershipFigures(calls: readonly CallEvidence[], requests: reado
     turns: 0,
     planned: { complete: 0, interrupt: 0, supersede: 0 },
     outcomes: { complete: 0, interrupted: 0, superseded: 0, 'no-reply': 0 },
+    interruptedAfterLast: 0,
     storedAsHeard: { interrupted: 0, exact: 0, full: 0, other: 0, missing: 0, several: 0 },
     lateFrames: { total: 0, maxPerReply: 0, replies: 0 },
     nextRequests: { checked: 0, missingUser: 0, missingReply: 0, wrongReply: 0, noRequest: 0, extraRequests: 0 },
@@ -100,6 +103,7 @@ export function ownershipFigures(calls: readonly CallEvidence[], requests: reado
     for (const t of call.turns) {
       figures.planned[t.planned]++;
       figures.outcomes[t.outcome]++;
+      if (t.afterLast) figures.interruptedAfterLast++;
     }
 
     // Frames on the wire: another call's words, late frames of an older reply, last:true per reply.

@@ -9,7 +9,10 @@ export interface PlannedTurn {
   call: number;
   turn: number;
   fate: TurnFate;
-  /** Interrupt / supersede once the caller has received at least this many words of the reply. */
+  /**
+   * Interrupt / supersede once the caller has received at least this many words of the reply. A supersede comes
+   * early in the reply (its first quarter), so that it lands while the reply is still streaming.
+   */
   cutAfterWords: number;
 }
 
@@ -50,16 +53,18 @@ export function planLoad(options: LoadPlanOptions): PlannedTurn[][] {
   const total = slots.length;
   let interrupts = Math.round(options.interruptShare * total);
   let supersedes = Math.round(options.supersedeShare * total);
-  const maxCut = Math.max(1, options.tokens - 2);
+  const interruptCuts = Math.max(1, options.tokens - 2);
+  const supersedeCuts = Math.max(1, Math.floor(options.tokens / 4));
   for (const slot of slots) {
     if (interrupts > 0) {
       slot.fate = 'interrupt';
+      slot.cutAfterWords = 1 + Math.floor(random() * interruptCuts);
       interrupts--;
     } else if (supersedes > 0 && slot.turn < options.turns) {
       slot.fate = 'supersede';
+      slot.cutAfterWords = 1 + Math.floor(random() * supersedeCuts);
       supersedes--;
-    } else continue;
-    slot.cutAfterWords = 1 + Math.floor(random() * maxCut);
+    }
   }
   return plan;
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureColdImports } from '../../bench/cold-import.ts';
 import { replyTokens, runDesignBench, type DesignBenchResult } from '../../bench/design-bench.ts';
 import { runLoadBench } from '../../bench/load-bench.ts';
-import { attributeFrame, type ReceivedFrame } from '../../bench/load-caller.ts';
+import { attributeFrame, firstWords, type ReceivedFrame } from '../../bench/load-caller.ts';
 import { ownershipFigures, ownershipProblems, type CallEvidence, type ServedRequest } from '../../bench/load-checks.ts';
 import { markedReplyTokens, markersIn, utterance, utteranceTurn } from '../../bench/load-markers.ts';
 import { planLoad } from '../../bench/load-plan.ts';
@@ -188,7 +188,8 @@ describe('the load plan', () => {
     expect(turns.some((t) => t.fate === 'supersede' && t.turn === 5)).toBe(false);
     for (const t of turns) {
       if (t.fate === 'complete') expect(t.cutAfterWords).toBe(0);
-      else expect(t.cutAfterWords >= 1 && t.cutAfterWords <= 18).toBe(true);
+      else if (t.fate === 'interrupt') expect(t.cutAfterWords >= 1 && t.cutAfterWords <= 18).toBe(true);
+      else expect(t.cutAfterWords >= 1 && t.cutAfterWords <= 5).toBe(true);
     }
     expect(planLoad(options)).toEqual(plan);
     expect(planLoad({ ...options, seed: 2 })).not.toEqual(plan);
@@ -202,6 +203,8 @@ describe('the load plan', () => {
       { call: 3, turn: 2, request: 17, word: 2 },
     ]);
     expect(utteranceTurn(`${utterance(4, 1)} ${utterance(4, 2)}`)).toEqual({ call: 4, turn: 2 });
+    expect(firstWords(tokens.join(''), 2)).toBe('c3t2r17w0 c3t2r17w1');
+    expect(firstWords(tokens.join(''), 9)).toBe(tokens.join(''));
     expect(partitionOf({ Key: { pk: 'session#a', sk: 'meta' } })).toBe('session#a');
     expect(partitionOf({ Key: { pk: { S: 'session#b' }, sk: { S: 'meta' } } })).toBe('session#b');
     expect(partitionOf({ KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'session#c', ':msg': 'msg#' } })).toBe('session#c');
