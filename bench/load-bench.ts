@@ -1,4 +1,5 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { RelayCall } from '../dev/caller/relay-call.ts';
 import { preciseNow, startLlmServer, type ChatCompletionRequest, type LlmServer, type RecordedRequest, type Reply } from '../dev/llm/index.ts';
@@ -52,6 +53,8 @@ export interface LoadBenchResult {
   tailLag?: Spread;
   postsPerTurn?: Spread;
   wallSeconds: number;
+  /** The machine's 1-minute load average as the turns started and as they ended: the races depend on it. */
+  loadAverage: { start: number; end: number };
 }
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -97,6 +100,7 @@ export async function runLoadBench(options: LoadBenchOptions): Promise<LoadBench
     const reads = countReads(rt.table);
     const cutIns = plan.flat().filter((t) => t.fate !== 'complete').length;
     progress(`  ${calls.length} calls connected; ${options.turns} turns each, all at once, ${cutIns} of them cut off; think time ${options.thinkMs} ms`);
+    const loadAtStart = loadavg()[0]!;
     const logs: CallLog[] = await Promise.all(
       calls.map((call, i) => driveCall(call, call.relay.parameters.sessionId ?? '', plan[i]!, { thinkMs: options.thinkMs, replyTimeoutMs })),
     );
@@ -116,6 +120,7 @@ export async function runLoadBench(options: LoadBenchOptions): Promise<LoadBench
     return {
       options: { ...options, replyTimeoutMs },
       wallSeconds,
+      loadAverage: { start: loadAtStart, end: loadavg()[0]! },
       ownership: ownershipFigures(evidence, served),
       ...verifyComplete(logs, llm.requests, rt),
     };

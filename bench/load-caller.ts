@@ -7,7 +7,8 @@ import { markersIn, utterance } from './load-markers.ts';
 /**
  * One simulated caller of a load run: says each turn's prompt, and per its plan lets the reply finish, cuts in
  * once the planned number of words has arrived (`interrupt` with exactly those words) or speaks again while the
- * reply is still streaming (a superseding `prompt` at the planned word, or at the first frame after it). Records
+ * reply is still streaming (a superseding `prompt` once the planned words have arrived, unless `last: true` came
+ * with them). Records
  * every text frame as it arrived, attributed to the reply its words name.
  */
 export interface ReceivedFrame extends TextFrame {

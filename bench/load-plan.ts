@@ -10,8 +10,9 @@ export interface PlannedTurn {
   turn: number;
   fate: TurnFate;
   /**
-   * Interrupt / supersede once the caller has received at least this many words of the reply. A supersede comes
-   * early in the reply (its first quarter), so that it lands while the reply is still streaming.
+   * Interrupt once the caller has received at least this many words of the reply. A supersede always comes with
+   * the reply's first frame: under load a reply arrives in as few as two posts (its first word, then the rest with
+   * `last: true`), and only the first frame is sure to land while the reply is still streaming.
    */
   cutAfterWords: number;
 }
@@ -54,7 +55,6 @@ export function planLoad(options: LoadPlanOptions): PlannedTurn[][] {
   let interrupts = Math.round(options.interruptShare * total);
   let supersedes = Math.round(options.supersedeShare * total);
   const interruptCuts = Math.max(1, options.tokens - 2);
-  const supersedeCuts = Math.max(1, Math.floor(options.tokens / 4));
   for (const slot of slots) {
     if (interrupts > 0) {
       slot.fate = 'interrupt';
@@ -62,7 +62,7 @@ export function planLoad(options: LoadPlanOptions): PlannedTurn[][] {
       interrupts--;
     } else if (supersedes > 0 && slot.turn < options.turns) {
       slot.fate = 'supersede';
-      slot.cutAfterWords = 1 + Math.floor(random() * supersedeCuts);
+      slot.cutAfterWords = 1;
       supersedes--;
     }
   }

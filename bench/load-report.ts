@@ -56,7 +56,8 @@ export function loadVerdictLines(result: LoadBenchResult): string[] {
   const shown = [...result.mismatches, ...result.ownership.examples];
   return [
     `Finished replies: ${result.matched} of ${result.expected} heard complete and in order, each compared whole with what the LLM server sent for it ` +
-      `(${result.requests} LLM requests; run took ${result.wallSeconds.toFixed(1)} s).`,
+      `(${result.requests} LLM requests; run took ${result.wallSeconds.toFixed(1)} s; 1-minute load average ${result.loadAverage.start.toFixed(1)} ` +
+      `as the turns started, ${result.loadAverage.end.toFixed(1)} as they ended).`,
     problems.length === 0 ? 'Every reply-ownership check holds.' : `Checks that fail: ${problems.join('; ')}.`,
     ...(shown.length ? ['Examples:'] : []),
     ...shown.slice(0, 20).map((m) => `  - ${m}`),
