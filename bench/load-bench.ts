@@ -186,13 +186,14 @@ function verifyComplete(
       if (turn.outcome === 'no-reply') mismatches.push(`call ${log.call} turn ${turn.turn}: no reply within the timeout`);
       if (turn.outcome !== 'complete') continue;
       expected++;
-      const ids = requestsOf.get(`${log.call}/${turn.turn}`) ?? [];
-      if (ids.length !== 1) {
-        mismatches.push(`call ${log.call} turn ${turn.turn}: ${ids.length} LLM requests (expected 1)`);
+      // The reply the caller heard to its end is the one whose frame carried `last: true` (a turn the engine asked the
+      // LLM twice for shows in the ownership figures, not here).
+      const id = log.frames.find((f) => f.call === log.call && f.turn === turn.turn && f.last)?.request;
+      const request = id === undefined ? undefined : requests[id];
+      if (id === undefined || !request || !(requestsOf.get(`${log.call}/${turn.turn}`) ?? []).includes(id)) {
+        mismatches.push(`call ${log.call} turn ${turn.turn}: the reply heard was no LLM request's for this turn`);
         continue;
       }
-      const id = ids[0]!;
-      const request = requests[id]!;
       const heard = textOf(log.frames.filter((f) => f.request === id));
       const sent = sentText(request);
       if (request.aborted || request.tokensSent === 0) mismatches.push(`call ${log.call} turn ${turn.turn}: the LLM sent ${request.tokensSent} tokens${request.aborted ? ' (aborted)' : ''}`);
