@@ -66,7 +66,8 @@ function lastUserText(body: ChatCompletionRequest): string {
 
 export async function runLoadBench(options: LoadBenchOptions): Promise<LoadBenchResult> {
   const progress = options.progress ?? (() => undefined);
-  const replyTimeoutMs = options.replyTimeoutMs ?? 20_000;
+  // Past API Gateway's 29 s integration timeout a reply that has not ended never will.
+  const replyTimeoutMs = options.replyTimeoutMs ?? 35_000;
   const plan = planLoad(options);
   let llm: LlmServer | undefined;
   llm = await startLlmServer({
