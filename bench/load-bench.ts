@@ -123,7 +123,7 @@ export async function runLoadBench(options: LoadBenchOptions): Promise<LoadBench
       wallSeconds,
       loadAverage: { start: loadAtStart, end: loadavg()[0]! },
       ownership: ownershipFigures(evidence, served),
-      ...verifyComplete(logs, llm.requests, rt),
+      ...verifyComplete(logs, llm.requests, rt, replyTimeoutMs),
     };
   } finally {
     await Promise.all(calls.map((c) => c.hangup().catch(() => undefined)));
@@ -160,6 +160,7 @@ function verifyComplete(
   logs: readonly CallLog[],
   requests: readonly RecordedRequest[],
   runtime: LocalRuntime,
+  replyTimeoutMs: number,
 ): Pick<LoadBenchResult, 'expected' | 'requests' | 'matched' | 'mismatches' | 'overhead' | 'ownOverhead' | 'tailLag' | 'postsPerTurn'> {
   const mismatches: string[] = [];
   const postsByRequest = new Map<number, TextPost[]>();
@@ -184,7 +185,7 @@ function verifyComplete(
   const posts: number[] = [];
   for (const log of logs) {
     for (const turn of log.turns) {
-      if (turn.outcome === 'no-reply') mismatches.push(`call ${log.call} turn ${turn.turn}: no reply within the timeout`);
+      if (turn.outcome === 'no-reply') mismatches.push(`call ${log.call} turn ${turn.turn}: no reply within ${replyTimeoutMs / 1000} s`);
       if (turn.outcome !== 'complete') continue;
       expected++;
       // The reply the caller heard to its end is the one whose frame carried `last: true` (a turn the engine asked the

@@ -17,10 +17,15 @@ export interface ReceivedFrame extends TextFrame {
   turn?: number;
   request?: number;
   words: number;
+  /** Words the LLM never wrote: the engine's own spoken line (an apology after a failed LLM request). */
+  engineLine?: boolean;
 }
 
-/** What actually happened: a supersede planned after more words than arrived before `last: true` is a finished turn. */
-export type TurnOutcome = 'complete' | 'interrupted' | 'superseded' | 'no-reply';
+/**
+ * What actually happened: a supersede planned after more words than arrived before `last: true` is a finished
+ * turn; `fallback` is a turn answered by the engine's own line (its apology) instead of the LLM's reply.
+ */
+export type TurnOutcome = 'complete' | 'interrupted' | 'superseded' | 'fallback' | 'no-reply';
 
 export interface TurnLog {
   call: number;
@@ -53,9 +58,11 @@ export interface DriveOptions {
 /** A frame belongs to the reply its words name; one without words (a closing `last: true`) to the frame before. */
 export function attributeFrame(frame: TextFrame, previous: ReceivedFrame | undefined): ReceivedFrame {
   const marks = markersIn(frame.token);
-  const owner = marks[0] ?? previous;
   const received: ReceivedFrame = { ...frame, words: marks.length };
-  if (owner?.call !== undefined) Object.assign(received, { call: owner.call, turn: owner.turn, request: owner.request });
+  if (marks.length === 0 && frame.token.trim().length > 0) return { ...received, engineLine: true };
+  if (marks[0]) return { ...received, call: marks[0].call, turn: marks[0].turn, request: marks[0].request };
+  if (previous?.engineLine) return { ...received, engineLine: true };
+  if (previous?.call !== undefined) Object.assign(received, { call: previous.call, turn: previous.turn, request: previous.request });
   return received;
 }
 
@@ -111,24 +118,26 @@ export async function driveCall(call: RelayCall, sessionId: string, plan: readon
     sentAhead = undefined;
     const frames = () => log.ofTurn(n, turn);
     const closed = () => frames().some((f) => f.last);
+    const apologised = () => log.frames.some((f) => f.engineLine && f.last && f.at >= promptSentAt);
     const words = () => frames().reduce((sum, f) => sum + f.words, 0);
     const entry: TurnLog = { call: n, turn, planned: planned.fate, outcome: 'complete', promptSentAt };
     turns.push(entry);
+    const cut = planned.cutAfterWords;
     if (planned.fate === 'complete') {
-      if (!(await log.until(closed, options.replyTimeoutMs))) entry.outcome = 'no-reply';
-    } else if (planned.fate === 'interrupt') {
-      if (!(await log.until(() => words() >= planned.cutAfterWords, options.replyTimeoutMs))) entry.outcome = 'no-reply';
-      else {
-        // Speech runs behind the frames: the caller cuts in having heard the first words, even when the frame that
-        // brought them brought more, or the whole reply.
-        const heard = firstWords(textOf(frames()), planned.cutAfterWords);
-        entry.outcome = 'interrupted';
-        entry.heard = heard;
-        entry.afterLast = closed();
-        call.interrupt(heard, Math.round(preciseNow() - frames()[0]!.at));
-      }
-    } else if (!(await log.until(() => closed() || words() >= planned.cutAfterWords, options.replyTimeoutMs))) {
+      if (!(await log.until(() => closed() || apologised(), options.replyTimeoutMs))) entry.outcome = 'no-reply';
+      else if (!closed()) entry.outcome = 'fallback';
+    } else if (!(await log.until(() => apologised() || words() >= cut || closed(), options.replyTimeoutMs))) {
       entry.outcome = 'no-reply';
+    } else if (words() < cut && !closed()) {
+      entry.outcome = 'fallback';
+    } else if (planned.fate === 'interrupt') {
+      // Speech runs behind the frames: the caller cuts in having heard the first words, even when the frame that
+      // brought them brought more, or the whole reply.
+      const heard = firstWords(textOf(frames()), cut);
+      entry.outcome = 'interrupted';
+      entry.heard = heard;
+      entry.afterLast = closed();
+      call.interrupt(heard, Math.round(preciseNow() - frames()[0]!.at));
     } else if (!closed()) {
       entry.outcome = 'superseded';
       entry.heardBeforeSupersede = textOf(frames());

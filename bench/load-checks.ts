@@ -76,7 +76,7 @@ export function ownershipFigures(calls: readonly CallEvidence[], requests: reado
   const figures: OwnershipFigures = {
     turns: 0,
     planned: { complete: 0, interrupt: 0, supersede: 0 },
-    outcomes: { complete: 0, interrupted: 0, superseded: 0, 'no-reply': 0 },
+    outcomes: { complete: 0, interrupted: 0, superseded: 0, fallback: 0, 'no-reply': 0 },
     interruptedAfterLast: 0,
     storedAsHeard: { interrupted: 0, exact: 0, full: 0, other: 0, missing: 0, several: 0 },
     lateFrames: { total: 0, maxPerReply: 0, replies: 0 },
@@ -201,7 +201,8 @@ export function ownershipFigures(calls: readonly CallEvidence[], requests: reado
         figures.nextRequests.missingUser++;
         note(`call ${c} turn ${t.turn}: request r${request.id} lacks the caller's turn ${t.turn - 1}`);
       }
-      if (previous.outcome === 'no-reply') continue;
+      // An unanswered turn, or one the engine answered with its own line, has no LLM reply to carry.
+      if (previous.outcome === 'no-reply' || previous.outcome === 'fallback') continue;
       const candidates = request.messages.filter((m) => m.role === 'assistant' && markersIn(m.content ?? '').some((k) => k.call === c && k.turn === t.turn - 1));
       const received = textOfTurn(call.frames, c, t.turn - 1);
       const fits = (content: string): boolean => {
@@ -245,5 +246,6 @@ export function ownershipProblems(f: OwnershipFigures): string[] {
   if (f.crossSession.frames + f.crossSession.messages > 0) problems.push('words of one call reached another');
   if (f.duplicates.user + f.duplicates.assistant > 0) problems.push(`${f.duplicates.user + f.duplicates.assistant} duplicate messages stored`);
   if (f.outcomes['no-reply'] > 0) problems.push(`${f.outcomes['no-reply']} turns went unanswered`);
+  if (f.outcomes.fallback > 0) problems.push(`${f.outcomes.fallback} turns answered by the engine's fallback line instead of the LLM`);
   return problems;
 }

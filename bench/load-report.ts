@@ -29,7 +29,7 @@ export function ownershipTable(result: LoadBenchResult): ResultTable {
     title:
       `Who owns the reply: ${f.turns} turns (planned ${f.planned.interrupt} interrupted, ${f.planned.supersede} superseded; ` +
       `${f.outcomes.complete} finished, ${f.outcomes.interrupted} interrupted (${f.interruptedAfterLast} after its last:true), ${f.outcomes.superseded} superseded, ` +
-      `${f.outcomes['no-reply']} unanswered), think time ${o.thinkMs} ms`,
+      `${f.outcomes.fallback} answered by the engine's fallback line, ${f.outcomes['no-reply']} unanswered), think time ${o.thinkMs} ms`,
     headers: ['figure', 'count', 'of', 'target'],
     rows: [
       ['interrupted replies stored exactly as heard', String(s.exact), String(s.interrupted), 'all'],

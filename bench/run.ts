@@ -117,6 +117,24 @@ outside the sections is kept.
 - **Cold import**: every bundle built by \`scripts/build.ts\` \`buildAll\` (the templates' esbuild BuildProperties) into a
   temporary folder, imported in a fresh \`node\` process N times; the import alone is timed (node's start is not).
 - The p95 of a handful of turns is close to their maximum: use \`--turns\` for more.
+- **Load runs** (\`--calls N\`): N callers at once against the whole local runtime (\`npm start\`'s: signed webhook,
+  WebSocket, engine, embedded dynalite), \`--turns\` prompts each. Every word of every reply names its call, turn and
+  LLM request (\`c3t2r17w5\`), so each frame heard, each LLM request and each stored message is traced to its reply.
+  On each turn a caller lets the reply finish, cuts in (\`interrupt\` once the planned number of words has arrived,
+  \`utteranceUntilInterrupt\` exactly those words: speech runs behind the frames, so the caller has heard only them
+  even when the frame that brought them brought more, or the whole reply), or speaks over it (the next \`prompt\` as
+  soon as the reply's first frame arrives, unless that frame already ended it). \`--interrupts\` and \`--supersedes\`
+  are exact shares of all turns (30% and 10%), \`--seed\` picks which; \`--think-ms\` is the pause after \`last: true\`
+  or the interrupt (default 250; 0 = the next prompt at once).
+- **Load figures.** *Stored as heard*: the table is read after the run (a Query per session, not through the
+  engine); the interrupted turn's one assistant message must equal the interrupt's text. *Late frames*: frames of
+  a turn's reply received after the first frame of a later turn's reply on the same call. *Next requests*: the
+  first LLM request of turn N+1 must hold turn N's caller message and turn N's reply as heard (whole when it
+  finished; exactly the interrupt's text; for a superseded reply at least what the caller had received when it
+  spoke again, and no more than it received in all). *last:true*: per reply; an empty closing frame belongs to the
+  reply before it. *Reads per turn*: GetItem, Query, BatchGet, Scan and TransactGet requests on the call's session
+  partition, counted by a middleware on the runtime's table client from the first prompt on, divided by the
+  call's turns (the connection pointer read at setup is not counted). The timings cover the finished turns only.
 - Benchmarks are not tests: \`npm test\` runs \`tests/bench\`, which checks the harness's counts, order and table
   shape on tiny settings and never a time.
 `;

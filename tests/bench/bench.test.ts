@@ -195,6 +195,16 @@ describe('the load plan', () => {
     expect(planLoad({ ...options, seed: 2 })).not.toEqual(plan);
   });
 
+  it('gives an empty closing frame to the reply before it, and words the LLM never wrote to no reply', () => {
+    const words = markedReplyTokens(1, 1, 0, 3);
+    const first = attributeFrame({ token: words[0]!, last: false, at: 0 }, undefined);
+    expect(attributeFrame({ token: '', last: true, at: 1 }, first)).toMatchObject({ call: 1, turn: 1, request: 0, words: 0 });
+    const apology = attributeFrame({ token: "I'm sorry, something went wrong.", last: false, at: 2 }, first);
+    expect(apology).toMatchObject({ engineLine: true, words: 0 });
+    expect(apology.request).toBeUndefined();
+    expect(attributeFrame({ token: '', last: true, at: 3 }, apology)).toMatchObject({ engineLine: true });
+  });
+
   it('marks every word with its call, turn and request, and reads them back', () => {
     const tokens = markedReplyTokens(3, 2, 17, 4);
     expect(tokens.join('')).toBe('c3t2r17w0 c3t2r17w1 c3t2r17w2 c3t2r17w3.');
@@ -259,7 +269,7 @@ describe('the reply-ownership counters, on runs whose answers are known', () => 
   it('finds nothing wrong with a run where every reply is owned correctly', () => {
     const { calls, requests } = good();
     const f = ownershipFigures(calls, requests);
-    expect(f.outcomes).toEqual({ complete: 2, interrupted: 1, superseded: 1, 'no-reply': 0 });
+    expect(f.outcomes).toEqual({ complete: 2, interrupted: 1, superseded: 1, fallback: 0, 'no-reply': 0 });
     expect(f.storedAsHeard).toEqual({ interrupted: 1, exact: 1, full: 0, other: 0, missing: 0, several: 0 });
     expect(f.lateFrames).toEqual({ total: 0, maxPerReply: 0, replies: 0 });
     expect(f.nextRequests).toEqual({ checked: 3, missingUser: 0, missingReply: 0, wrongReply: 0, noRequest: 0, extraRequests: 0 });
