@@ -78,8 +78,9 @@ export function loadMarkdown(result: LoadBenchResult, tables: ResultTable[], mac
     `Machine: ${machineLine(machine)}.`,
     '',
     `${o.calls} calls dialled through the call webhook (signed), each on its own WebSocket, then ${o.turns} prompts each, all calls at once. ` +
-      `${Math.round(o.interruptShare * 100)}% of all turns are cut off by an \`interrupt\` and ${Math.round(o.supersedeShare * 100)}% by the next \`prompt\`, ` +
-      `each after a random number of received words (seed ${o.seed}); the interrupt's \`utteranceUntilInterrupt\` is exactly the words received. ` +
+      `${Math.round(o.interruptShare * 100)}% of all turns are cut off by an \`interrupt\` after a random number of words (seed ${o.seed}; ` +
+      `\`utteranceUntilInterrupt\` is exactly those words, the caller's speech running behind the frames) and ${Math.round(o.supersedeShare * 100)}% ` +
+      'by the next `prompt`, sent as the reply\'s first frame arrives. ' +
       `The next prompt follows ${o.thinkMs} ms after \`last: true\` or the interrupt. LLM: the bench's OpenAI-compatible server, time to first token ` +
       `${o.firstTokenMs} ms, ${o.tokenGapMs} ms between tokens, every word naming its call, turn and request, so frames, requests and stored ` +
       'messages are traced to their reply; the table is read after the run. Reads: DynamoDB read requests on the call\'s session partition ' +
