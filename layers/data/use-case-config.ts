@@ -23,7 +23,6 @@ export const ToolManifestEntrySchema = z
   .strict();
 export type ToolManifestEntry = z.infer<typeof ToolManifestEntrySchema>;
 
-
 export const DtmfActionSchema = z
   .object({
     /** Spoken at once when the key is pressed. */
@@ -71,7 +70,7 @@ export const LanguageSchema = z
   })
   .strict();
 
-/** `<ConversationRelay>` attributes a use case may set (PROTOCOL.md); `url` and the action URL are ours. */
+/** `<ConversationRelay>` attributes a use case may set; `url` and the action URL are ours. */
 export const ConversationRelaySettingsSchema = z
   .object({
     welcomeGreeting: z.string().optional(),
