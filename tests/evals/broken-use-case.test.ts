@@ -55,7 +55,7 @@ describe('a deliberately broken use case fails the right eval', () => {
     expect(text).toMatch(/✓ apartment-search\/availability/);
     expect(text).toMatch(/✗ apartment-search\/handoff/);
     expect(text).toContain('✗ apartment-search/handoff: Hands off to a leasing agent with a summary (06_use-case-apartment-search/evals/handoff.yaml)');
-    expect(text).toMatch(/step 2 \(line 13\): called live_agent_handoff\n\s+live_agent_handoff was not called; tools called: get_property_info \{"topic":"fees"\}/);
+    expect(text).toMatch(/step 2 \(line 12\): called live_agent_handoff\n\s+live_agent_handoff was not called; tools called: get_property_info \{"topic":"fees"\}/);
     expect(text).toMatch(/call: the app ended the call with handoff data including \{"reason":"live-agent-handoff"\}, then Twilio dials\n\s+the call was still open when the script ended/);
     expect(text).toMatch(/^1 passed, 1 failed$/m);
   });
