@@ -24,6 +24,9 @@ const FlagsSchema = z.object({
   'import-runs': whole(1, 100).default(5),
   'read-samples': whole(1, 10_000).default(200),
   'skip-imports': z.boolean().default(false),
+  'imports-only': z.boolean().default(false),
+  baseline: z.string().min(1).optional(),
+  'write-baseline': z.boolean().default(false),
   'no-doc': z.boolean().default(false),
   doc: z.string().min(1).default('docs/BENCHMARKS.md'),
 });
@@ -39,6 +42,12 @@ export type BenchOptions =
       importRuns: number;
       readSamples: number;
       skipImports: boolean;
+      /** Only the cold imports (no design runs, no document). */
+      importsOnly: boolean;
+      /** Git ref built and timed beside the current bundles; undefined: the committed baseline's commit. */
+      baseline: string | undefined;
+      /** Record this run's figures (and HEAD) as the committed baseline. */
+      writeBaseline: boolean;
       doc: string | undefined;
     }
   | {
@@ -74,6 +83,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'import-runs': { type: 'string' },
         'read-samples': { type: 'string' },
         'skip-imports': { type: 'boolean' },
+        'imports-only': { type: 'boolean' },
+        baseline: { type: 'string' },
+        'write-baseline': { type: 'boolean' },
         'no-doc': { type: 'boolean' },
         doc: { type: 'string' },
       },
@@ -98,6 +110,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       doc,
     };
   }
+  if (f['imports-only'] && f['skip-imports']) throw new BenchUsageError('--imports-only and --skip-imports exclude each other');
   if (f.tokens?.some((t) => t < 2)) throw new BenchUsageError('--tokens: a reply needs at least 2 tokens');
   return {
     mode: 'design',
@@ -109,6 +122,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     importRuns: f['import-runs'],
     readSamples: f['read-samples'],
     skipImports: f['skip-imports'],
+    importsOnly: f['imports-only'],
+    baseline: f.baseline,
+    writeBaseline: f['write-baseline'],
     doc,
   };
 }

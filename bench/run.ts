@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measureColdImports, type ColdImportResult } from './cold-import.ts';
+import { headCommit, measureColdImports, readBaselineFile, writeBaselineFile, type ColdImportResult } from './cold-import.ts';
 import { runDesignBench, type DesignBenchResult } from './design-bench.ts';
 import { runLoadBench, type LoadBenchResult } from './load-bench.ts';
 import { commandFor, parseBenchArgs, type BenchOptions } from './options.ts';
 import {
   coldImportTable,
+  coldStartVerdicts,
   describeMachine,
   designTables,
   designVerdicts,
@@ -38,27 +39,70 @@ export async function runBench(argv: string[], print: (line: string) => void): P
     if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'load', loadMarkdown(result, table, machine, commandFor(argv)), SKELETON);
     return result.mismatches.length === 0 && result.matched === result.expected ? 0 : 1;
   }
+  if (options.importsOnly) {
+    const imports = await coldImports(options, machine, argv, print);
+    return imports.bundles.every((b) => Number.isFinite(b.medianMs)) ? 0 : 1;
+  }
   print(`design: post latencies ${options.postLatenciesMs.join(', ')} ms x replies of ${options.replyTokens.join(', ')} tokens, ${options.turns} turns per design and setting`);
   const design = await runDesignBench({ ...options, progress: print });
-  let imports: ColdImportResult | undefined;
-  if (!options.skipImports) {
-    print('cold import of every bundle:');
-    imports = await measureColdImports({ runs: options.importRuns, analyse: true, progress: print });
-  }
-  const tables = [...designTables(design), ...(imports ? [coldImportTable(imports), ...importAnalysisTables(imports)] : [])];
+  const tables = designTables(design);
   for (const table of tables) print(`\n${renderText(table)}`);
-  const verdicts = verdictLines([...designVerdicts(design), ...(imports ? importVerdicts(imports) : [])]);
+  const verdicts = verdictLines(designVerdicts(design));
   print('\nTargets:');
   for (const line of verdicts) print(line);
-  if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'design', designMarkdown(design, imports, tables, verdicts, machine, commandFor(argv)), SKELETON);
+  if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'design', designMarkdown(design, tables, verdicts, machine, commandFor(argv)), SKELETON);
+  if (!options.skipImports) await coldImports(options, machine, argv, print);
   const broken = [...design.settings.flatMap((s) => [...s.ours, ...s.naive])].filter((t) => t.problems.length > 0);
   for (const turn of broken.slice(0, 5)) print(`incomplete or out-of-order reply: ${turn.problems.join('; ')}`);
   return broken.length === 0 ? 0 : 1;
 }
 
+/**
+ * Cold import of every bundle, beside the baseline commit's bundles built in the same run; prints its tables and
+ * verdicts and writes the `cold-start` section of the document (and, with --write-baseline, the baseline file).
+ */
+async function coldImports(options: Extract<BenchOptions, { mode: 'design' }>, machine: Machine, argv: string[], print: (line: string) => void): Promise<ColdImportResult> {
+  const committed = await readBaselineFile();
+  const baselineRef = options.writeBaseline ? undefined : (options.baseline ?? committed?.commit);
+  print(`cold import of every bundle${baselineRef ? `, beside the bundles of ${baselineRef}` : ''}:`);
+  const imports = await measureColdImports({ runs: options.importRuns, analyse: !options.importsOnly, ...(baselineRef ? { baselineRef } : {}), progress: print });
+  const tables = [coldImportTable(imports, committed), ...importAnalysisTables(imports)];
+  for (const table of tables) print(`\n${renderText(table)}`);
+  const verdicts = verdictLines([...coldStartVerdicts(imports), ...importVerdicts(imports)]);
+  print('\nCold-start targets:');
+  for (const line of verdicts) print(line);
+  if (imports.baselineSkipped) print(imports.baselineSkipped);
+  if (options.writeBaseline) {
+    await writeBaselineFile(imports, await headCommit(), machineLine(machine), commandFor(argv));
+    print('baseline written: bench/cold-start-baseline.json');
+  }
+  if (options.doc) {
+    const body = [
+      '## Cold start: every bundle, now and before',
+      '',
+      `Reproduce: \`${commandFor(argv)}\` (\`npm run bench -- --imports-only\` runs this section alone).`,
+      '',
+      `Machine: ${machineLine(machine)}.`,
+      '',
+      `Each bundle is built as \`sam build\` builds it and imported in a fresh \`node\` process ${imports.runs} times with the NODE_OPTIONS its template sets; ` +
+        'then the handler is called with an event whose first property read takes the first `error.stack` of the process (inside the handler\'s frames). ' +
+        (imports.baseline
+          ? `"Before" is commit ${imports.baseline.ref} (bench/cold-start-baseline.json), exported from git, built the same way and timed in this run, interleaved with the current bundles.`
+          : 'No baseline was built in this run.'),
+      '',
+      '### Against the targets',
+      '',
+      ...verdicts,
+      '',
+      ...tables.flatMap((t) => [renderMarkdown(t), '']),
+    ].join('\n');
+    await writeDocSection(resolve(REPO_ROOT, options.doc), 'cold-start', body, SKELETON);
+  }
+  return imports;
+}
+
 function designMarkdown(
   design: DesignBenchResult,
-  imports: ColdImportResult | undefined,
   tables: ResultTable[],
   verdicts: string[],
   machine: Machine,
@@ -75,8 +119,7 @@ function designMarkdown(
     `Settings: LLM time to first token ${o.firstTokenMs} ms, ${o.tokenGapMs} ms between tokens; post latencies ${o.postLatenciesMs.join(', ')} ms; ` +
       `replies of ${o.replyTokens.join(' and ')} tokens; ${o.turns} measured turns per design and setting (after one warm-up turn each), interleaved. ` +
       `DynamoDB: dynalite in its own process; back-to-back reads p50: Query ${fmt(design.dynamoRead.queryP50, 2)} ms ` +
-      `(session + ${design.dynamoRead.historyMessages} messages), GetItem ${fmt(design.dynamoRead.getItemP50, 2)} ms, ${design.dynamoRead.samples} samples each.` +
-      (imports ? ` Cold imports: ${imports.runs} fresh processes per bundle.` : ''),
+      `(session + ${design.dynamoRead.historyMessages} messages), GetItem ${fmt(design.dynamoRead.getItemP50, 2)} ms, ${design.dynamoRead.samples} samples each.`,
     '',
     '### Against the targets of the issue',
     '',
