@@ -1,21 +1,10 @@
-import {
-  bindConnection,
-  sessionIdForConnection,
-  loadConversation,
-  claimReplyTurn,
-  readTurnControl,
-  appendPartialPrompt,
-  appendMessages,
-  truncateToHeard,
-  recordInterrupt,
-  finishReply,
-  lastAssistantReply,
-  updateSession,
-  endSession,
-  putTurnRecord,
-  getSession,
-  type Table,
-} from '../../../layers/data/index.ts';
+// From each module, not the data layer's index: the index re-exports the use-case config schemas (classic zod),
+// which $default never runs but would carry in its bundle.
+import { appendMessages, truncateToHeard } from '../../../layers/data/messages.ts';
+import { bindConnection, endSession, getSession, loadConversation, sessionIdForConnection, updateSession } from '../../../layers/data/sessions.ts';
+import type { Table } from '../../../layers/data/table.ts';
+import { appendPartialPrompt, claimReplyTurn, finishReply, lastAssistantReply, readTurnControl, recordInterrupt } from '../../../layers/data/turn-control.ts';
+import { putTurnRecord } from '../../../layers/data/turns.ts';
 import type { Store } from '../engine/ports.ts';
 
 /** The engine's Store over the single-table data layer (DynamoDB in AWS, local DynamoDB in tests and locally). */

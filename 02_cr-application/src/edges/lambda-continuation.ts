@@ -1,5 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { z } from 'zod';
+// zod/mini: $default's cold start pays for every schema library it imports (see the protocol module).
+import * as z from 'zod/mini';
 import type { ContinuedTurnState, TurnContinuation } from '../engine/ports.ts';
 
 /** The event an async self-invocation carries: marked so the handler tells it from API Gateway's events. */
@@ -11,15 +12,15 @@ export const ContinueTurnEventSchema = z.object({
   source: z.literal(CONTINUE_TURN),
   state: z.object({
     kind: z.enum(['prompt', 'dtmf']),
-    connectionId: z.string().min(1),
-    sessionId: z.string().min(1),
-    endpoint: z.object({ domainName: z.string().optional(), stage: z.string().optional() }),
-    turn: z.number().int().positive(),
-    round: z.number().int().min(0),
-    pendingToolCalls: z.array(ToolCallSchema).min(1),
+    connectionId: z.string().check(z.minLength(1)),
+    sessionId: z.string().check(z.minLength(1)),
+    endpoint: z.object({ domainName: z.optional(z.string()), stage: z.optional(z.string()) }),
+    turn: z.int().check(z.positive()),
+    round: z.int().check(z.minimum(0)),
+    pendingToolCalls: z.array(ToolCallSchema).check(z.minLength(1)),
     roundText: z.string(),
     spokenText: z.string(),
-    pendingEnd: z.object({ handoffData: z.string() }).optional(),
+    pendingEnd: z.optional(z.object({ handoffData: z.string() })),
     timings: z.record(z.string(), z.unknown()),
   }),
 });
