@@ -9,9 +9,8 @@ import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 import { buildAll, REPO_ROOT } from '../scripts/build.ts';
 import { buildSpec, esbuildOptions, type BuiltEntry } from '../scripts/lib/function-build.ts';
-import { resolveIfs } from '../scripts/lib/iam.ts';
-import { render } from '../scripts/lib/intrinsics.ts';
-import { loadStacks, serverlessFunctions, type FunctionResource } from '../scripts/lib/stacks.ts';
+import { lambdaNodeOptions } from '../scripts/lib/function-env.ts';
+import { loadStacks, serverlessFunctions } from '../scripts/lib/stacks.ts';
 import { median } from './stats.ts';
 
 /**
@@ -202,13 +201,6 @@ async function sample(t: Target, into: BundleTiming): Promise<void> {
   into.twilioModulesLoaded = Math.max(into.twilioModulesLoaded, out.twilio);
   into.medianMs = median(into.importMs) ?? Number.NaN;
   into.firstStackMedianMs = median(into.firstStackMs) ?? Number.NaN;
-}
-
-/** NODE_OPTIONS as the template sets it for this function, with the stack's deployed parameter values. */
-export function lambdaNodeOptions(fn: FunctionResource): string {
-  const env = resolveIfs(fn.properties.Environment, fn.stack.template, fn.stack) as { Variables?: Record<string, unknown> } | undefined;
-  const value = env?.Variables?.NODE_OPTIONS;
-  return value === undefined ? '' : render(value, fn.stack);
 }
 
 async function targetsFor(root: string, outDir: string, stacks: string[] | undefined): Promise<Target[]> {
