@@ -25,6 +25,7 @@ const FlagsSchema = z.object({
   'read-samples': whole(1, 10_000).default(200),
   'skip-imports': z.boolean().default(false),
   'imports-only': z.boolean().default(false),
+  counts: z.boolean().default(false),
   baseline: z.string().min(1).optional(),
   'write-baseline': z.boolean().default(false),
   'no-doc': z.boolean().default(false),
@@ -51,6 +52,15 @@ export type BenchOptions =
       doc: string | undefined;
     }
   | {
+      /** Requests per call and per turn (bench/turn-counts.json), the input of docs/SCALING.md. */
+      mode: 'counts';
+      turns: number;
+      tokens: number;
+      postLatencyMs: number;
+      firstTokenMs: number;
+      tokenGapMs: number;
+    }
+  | {
       mode: 'load';
       calls: number;
       turns: number;
@@ -63,6 +73,8 @@ export type BenchOptions =
 
 export const DESIGN_DEFAULTS = { postLatenciesMs: [0, 10, 25, 50], replyTokens: [20, 120], turns: 6 };
 export const LOAD_DEFAULTS = { turns: 10, tokens: 40, postLatencyMs: 10 };
+// A reply of about 40 tokens (two spoken sentences) with PostToConnection at 25 ms, about what it takes in a region.
+export const COUNTS_DEFAULTS = { turns: 10, tokens: 40, postLatencyMs: 25 };
 
 export class BenchUsageError extends Error {}
 
@@ -84,6 +96,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'read-samples': { type: 'string' },
         'skip-imports': { type: 'boolean' },
         'imports-only': { type: 'boolean' },
+        counts: { type: 'boolean' },
         baseline: { type: 'string' },
         'write-baseline': { type: 'boolean' },
         'no-doc': { type: 'boolean' },
@@ -97,6 +110,18 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   if (!parsed.success) throw new BenchUsageError(z.prettifyError(parsed.error));
   const f = parsed.data;
   const doc = f['no-doc'] ? undefined : f.doc;
+  if (f.counts) {
+    if (f.calls !== undefined) throw new BenchUsageError('--counts and --calls exclude each other');
+    if (f.tokens && f.tokens.length !== 1) throw new BenchUsageError('--tokens takes one number with --counts');
+    return {
+      mode: 'counts',
+      turns: f.turns ?? COUNTS_DEFAULTS.turns,
+      tokens: f.tokens?.[0] ?? COUNTS_DEFAULTS.tokens,
+      postLatencyMs: f['post-latency'] ?? COUNTS_DEFAULTS.postLatencyMs,
+      firstTokenMs: f['first-token-ms'],
+      tokenGapMs: f['token-gap-ms'],
+    };
+  }
   if (f.calls !== undefined) {
     if (f.tokens && f.tokens.length !== 1) throw new BenchUsageError('--tokens takes one number with --calls');
     return {

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { headCommit, measureColdImports, readBaselineFile, writeBaselineFile, type ColdImportResult } from './cold-import.ts';
 import { runDesignBench, type DesignBenchResult } from './design-bench.ts';
 import { runLoadBench, type LoadBenchResult } from './load-bench.ts';
+import { measureTurnCounts, writeTurnCounts } from './turn-counts.ts';
 import { commandFor, parseBenchArgs, type BenchOptions } from './options.ts';
 import {
   coldImportTable,
@@ -24,12 +25,23 @@ import {
 import type { Spread } from './stats.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const TURN_COUNTS_FILE = resolve(REPO_ROOT, 'bench/turn-counts.json');
 
 /** Runs the mode the flags ask for, prints its tables, writes its section of the document. Returns the exit code. */
 export async function runBench(argv: string[], print: (line: string) => void): Promise<number> {
   const options = parseBenchArgs(argv);
   const machine = await describeMachine();
   print(`bench: ${machineLine(machine)}`);
+  if (options.mode === 'counts') {
+    print(`counts: ${options.turns} turns of ${options.tokens} tokens, post latency ${options.postLatencyMs} ms`);
+    const result = await measureTurnCounts({ ...options, progress: print });
+    await writeTurnCounts(result, TURN_COUNTS_FILE);
+    print(`call start ${JSON.stringify(result.callStart)}`);
+    print(`turn ${JSON.stringify(result.turn)}`);
+    print(`call end ${JSON.stringify(result.callEnd)}`);
+    print('written: bench/turn-counts.json (npm run scaling turns it into docs/SCALING.md)');
+    return 0;
+  }
   if (options.mode === 'load') {
     const result = await runLoadBench({ ...options, progress: print });
     const table = loadTable(result);
