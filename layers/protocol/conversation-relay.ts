@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import './zod-locale.ts';
 import { logger } from '../observability/logger.ts';
 
 /**
