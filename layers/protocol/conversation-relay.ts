@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import './zod-locale.ts';
+import '../config/zod-locale.ts';
 import { logger } from '../observability/logger.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 // zod/mini: $default's cold start pays for every schema library it imports (see the protocol module).
 import * as z from 'zod/mini';
-import '../../../layers/protocol/zod-locale.ts';
+import '../../../layers/config/zod-locale.ts';
 import type { ToolInvoker, ToolOutcome } from '../../../layers/tools/contract.ts';
 
 const ToolActionSchema = z.discriminatedUnion('type', [
