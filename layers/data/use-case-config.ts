@@ -50,7 +50,7 @@ export const LanguageSchema = z.strictObject({
 
 const INPUT_KINDS = ['none', 'dtmf', 'speech', 'any'] as const;
 
-/** `<ConversationRelay>` attributes a use case may set (PROTOCOL.md); `url` and the action URL are ours. */
+/** `<ConversationRelay>` attributes a use case may set; `url` and the action URL are ours. */
 export const ConversationRelaySettingsSchema = z.strictObject({
   welcomeGreeting: z.optional(z.string()),
   welcomeGreetingInterruptible: oneOf(INPUT_KINDS),

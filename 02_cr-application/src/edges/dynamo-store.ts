@@ -1,9 +1,9 @@
-// From each module, not the data layer's index: the index re-exports the use-case config schemas (classic zod),
-// which $default never runs but would carry in its bundle.
-import { appendMessages, truncateToHeard } from '../../../layers/data/messages.ts';
+// From each module, not the data layer's index: the index re-exports the use-case config schemas, which $default
+// never runs but would carry in its bundle.
+import { appendMessages, getMessage, rewriteHeard } from '../../../layers/data/messages.ts';
 import { bindConnection, endSession, getSession, loadConversation, sessionIdForConnection, updateSession } from '../../../layers/data/sessions.ts';
 import type { Table } from '../../../layers/data/table.ts';
-import { appendPartialPrompt, claimReplyTurn, finishReply, lastAssistantReply, readTurnControl, recordInterrupt } from '../../../layers/data/turn-control.ts';
+import { compareAndSetLedger, readLedger } from '../../../layers/data/turn-ledger.ts';
 import { putTurnRecord } from '../../../layers/data/turns.ts';
 import type { Store } from '../engine/ports.ts';
 
@@ -16,17 +16,14 @@ export function createDynamoStore(table: Table): Store {
     },
     sessionIdForConnection: (connectionId) => sessionIdForConnection(table, connectionId),
     callSidOf: async (sessionId) => (await getSession(table, sessionId))?.callSid,
-    loadConversation: (sessionId) => loadConversation(table, sessionId),
-    claimReplyTurn: (sessionId, readTurnCount, promptAt) => claimReplyTurn(table, sessionId, readTurnCount, promptAt),
-    readTurnControl: (sessionId) => readTurnControl(table, sessionId),
-    appendPartialPrompt: (sessionId, piece) => appendPartialPrompt(table, sessionId, piece),
-    appendMessages: (sessionId, messages) => appendMessages(table, sessionId, messages),
-    truncateToHeard: (sessionId, messageId, heard) => truncateToHeard(table, sessionId, messageId, heard),
-    recordInterrupt: (sessionId, heard) => recordInterrupt(table, sessionId, heard),
-    finishReply: (sessionId, turn) => finishReply(table, sessionId, turn),
-    lastAssistantReply: (sessionId, turn) => lastAssistantReply(table, sessionId, turn),
     updateSession: (sessionId, changes) => updateSession(table, sessionId, changes),
     endSession: (sessionId, reason, extra) => endSession(table, sessionId, reason, extra ?? {}),
+    loadConversation: (sessionId, maxMessages) => loadConversation(table, sessionId, maxMessages),
+    appendMessages: (sessionId, messages) => appendMessages(table, sessionId, messages),
+    getMessage: (sessionId, messageId) => getMessage(table, sessionId, messageId),
+    rewriteHeard: (sessionId, messageId, heard) => rewriteHeard(table, sessionId, messageId, heard),
+    readLedger: (sessionId) => readLedger(table, sessionId),
+    compareAndSetLedger: (sessionId, expectedVersion, next) => compareAndSetLedger(table, sessionId, expectedVersion, next),
     putTurnRecord: (record) => putTurnRecord(table, record),
   };
 }
