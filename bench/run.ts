@@ -211,7 +211,14 @@ outside the sections is kept.
 - **Tail lag**: last token posted (the post carrying the reply's final words) minus the LLM's last token written.
 - **Posts per turn**: every PostToConnection of the reply, including the closing empty \`last: true\` frame.
 - **Cold import**: every bundle built by \`scripts/build.ts\` \`buildAll\` (the templates' esbuild BuildProperties) into a
-  temporary folder, imported in a fresh \`node\` process N times; the import alone is timed (node's start is not).
+  temporary folder, imported in a fresh \`node\` process N times with the NODE_OPTIONS its template gives the function;
+  the import alone is timed (node's start is not). Then the handler is called with an event whose first property
+  read takes the process's first \`error.stack\` inside the handler's frames (what source maps make slow). The bundles
+  of the baseline commit (\`bench/cold-start-baseline.json\`, or \`--baseline REF\`) are exported from git, built the
+  same way and timed in the same run, interleaved, so "before" and "now" share the machine's load.
+  \`--imports-only\` runs this part alone; \`--write-baseline\` records the current commit as the new baseline.
+- **Counts** (\`--counts\`): DynamoDB commands, PostToConnection calls, invocations and \`$default\` time per call and per
+  turn on the real handlers, written to \`bench/turn-counts.json\` for \`npm run scaling\` (docs/SCALING.md).
 - The p95 of a handful of turns is close to their maximum: use \`--turns\` for more.
 - Benchmarks are not tests: \`npm test\` runs \`tests/bench\`, which checks the harness's counts, order and table
   shape on tiny settings and never a time.
