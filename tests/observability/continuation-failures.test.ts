@@ -34,6 +34,7 @@ const state = {
   endpoint: { domainName: 'ws.example.test', stage: 'prod' },
   turn: 1,
   round: 1,
+  hops: 1,
   pendingToolCalls: [{ id: 'call-1', name: 'slowTool', arguments: '{}' }],
   roundText: '',
   spokenText: '',
