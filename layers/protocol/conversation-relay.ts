@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import '../config/zod-locale.ts';
 import { logger } from '../observability/logger.ts';
+import { DTMF_KEY, DTMF_KEY_MESSAGE } from './keypad.ts';
 
 /**
  * The whole vocabulary of a ConversationRelay call, as JSON text frames over the WebSocket.
@@ -55,7 +56,7 @@ export type PromptMessage = z.infer<typeof PromptMessageSchema>;
 /** Sent by Twilio when the caller presses a key (with `dtmfDetection` on). */
 export const DtmfMessageSchema = z.looseObject({
   type: z.literal('dtmf'),
-  digit: z.string().check(z.minLength(1)),
+  digit: z.string().check(z.regex(DTMF_KEY, DTMF_KEY_MESSAGE)),
 });
 export type DtmfMessage = z.infer<typeof DtmfMessageSchema>;
 

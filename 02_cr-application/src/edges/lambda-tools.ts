@@ -2,13 +2,14 @@ import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 // zod/mini: $default's cold start pays for every schema library it imports (see the protocol module).
 import * as z from 'zod/mini';
 import '../../../layers/config/zod-locale.ts';
+import { DtmfMapSchema } from '../../../layers/data/use-case-config.ts';
 import type { ToolInvoker, ToolOutcome } from '../../../layers/tools/contract.ts';
 
 const ToolActionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('end'), handoffData: z.record(z.string(), z.unknown()) }),
   z.object({ type: z.literal('sendDigits'), digits: z.string() }),
   z.object({ type: z.literal('language'), ttsLanguage: z.optional(z.string()), transcriptionLanguage: z.optional(z.string()) }),
-  z.object({ type: z.literal('updateSession'), tools: z.optional(z.array(z.any())), dtmfMap: z.optional(z.record(z.string(), z.any())) }),
+  z.object({ type: z.literal('updateSession'), tools: z.optional(z.array(z.any())), dtmfMap: z.optional(DtmfMapSchema) }),
 ]);
 
 /** A tool Lambda's response, checked at the boundary: a malformed answer is a failed call, not a crash. */
