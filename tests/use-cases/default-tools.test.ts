@@ -22,8 +22,12 @@ afterEach(async () => {
 });
 
 describe('save_caller_name', () => {
-  it("saves the name on the session caller's profile, whatever number the arguments name", async () => {
-    const outcome = await call('save_caller_name', { firstName: ' Jane ', lastName: 'Doe', phone: '+19995550000' });
+  it("saves the name on the session caller's profile, and refuses a number in the arguments", async () => {
+    expect(await call('save_caller_name', { firstName: 'Jane', lastName: 'Doe', phone: '+19995550000' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_arguments', message: expect.stringContaining('unknown argument "phone"') },
+    });
+    const outcome = await call('save_caller_name', { firstName: ' Jane ', lastName: 'Doe' });
     expect(outcome).toEqual({ ok: true, result: { saved: true, firstName: 'Jane', lastName: 'Doe' } });
     expect(await getProfile(table, CALLER.from)).toMatchObject({ firstName: 'Jane', lastName: 'Doe' });
     expect(await getProfile(table, '+19995550000')).toBeUndefined();
