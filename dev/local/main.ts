@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     rootDir: ROOT,
     log: (line) => console.log(`  ${line}`),
     onTurn: (record) => console.log(`  ${turnLine(record)}`),
+    reloadOfflineScripts: true,
   });
   console.log(`
 Ready in ${Date.now() - started} ms.

@@ -42,6 +42,8 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   /** Called with every stored turn record: the live latency view. */
   onTurn?: (record: TurnRecord) => void;
+  /** Offline model only: re-read edited offline-model.json files before each reply (`npm start`). */
+  reloadOfflineScripts?: boolean;
 }
 
 export interface LocalRuntime {
@@ -103,6 +105,12 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       offlineModel = await startOfflineModel({
         rootDir: options.rootDir,
         timing: { firstTokenMs: settings.OFFLINE_FIRST_TOKEN_MS, tokenGapMs: settings.OFFLINE_TOKEN_GAP_MS },
+        ...(options.reloadOfflineScripts
+          ? {
+              reload: (event: { reloaded: string[] } | { error: Error }) =>
+                log('reloaded' in event ? `LLM        offline scripts reloaded (${event.reloaded.length} files)` : `LLM        offline script edit not used, the previous version stays: ${event.error.message}`),
+            }
+          : {}),
       });
       const model = offlineModel;
       cleanup.push(() => model.stop());
