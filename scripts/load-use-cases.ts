@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { putUseCase } from '../layers/data/use-cases.ts';
 import { tableFromEnv, type Table } from '../layers/data/table.ts';
 import type { UseCaseModule } from '../layers/tools/use-case.ts';
+import { folderProblems } from './lib/use-case-checks.ts';
 import { discoverUseCases, readUseCaseConfig, UseCaseConfigError } from './lib/use-case-folders.ts';
 
 /**
@@ -37,7 +38,9 @@ export async function loadUseCases(table: Table | undefined, options: LoadOption
   const problems: string[] = [];
   for (const useCase of selected) {
     try {
-      configs.push({ useCase, config: await readUseCaseConfig(useCase, options.env) });
+      const config = await readUseCaseConfig(useCase, options.env);
+      configs.push({ useCase, config });
+      problems.push(...(await folderProblems(useCase, config)));
     } catch (err) {
       if (!(err instanceof UseCaseConfigError)) throw err;
       problems.push(...err.problems);

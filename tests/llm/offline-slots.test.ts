@@ -93,7 +93,7 @@ describe('offline model: typed captures and slots', () => {
     const bad = { ...PIZZA, rules: [{ when: { user: '(?<n>\\d+)' }, say: '{{match.n:numbr}}' }] };
     const parsed = OfflineScriptSchema.safeParse(bad);
     expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues[0]?.message).toBe('{{match.n:numbr}}: unknown type "numbr"; use one of number, integer, boolean, list, string');
+    expect(parsed.error?.issues[0]?.message).toBe('{{match.n:numbr}}: unknown type "numbr"; use one of number, integer, boolean, list, string, lowercase');
   });
 });
 

@@ -10,7 +10,7 @@ const PLACEHOLDER = new RegExp(PLACEHOLDER_BODY, 'g');
 const WHOLE_PLACEHOLDER = new RegExp(`^${PLACEHOLDER_BODY}$`);
 
 /** What a typed placeholder turns the captured text into: `{{match.qty:number}}` makes "2" or "two" the number 2. */
-export const CONVERSIONS = ['number', 'integer', 'boolean', 'list', 'string'] as const;
+export const CONVERSIONS = ['number', 'integer', 'boolean', 'list', 'string', 'lowercase'] as const;
 export type Conversion = (typeof CONVERSIONS)[number];
 
 export interface Placeholder {
@@ -39,6 +39,13 @@ export function placeholdersIn(template: string): Placeholder[] {
     ...(m[2] !== undefined ? { type: m[2] } : {}),
     ...(m[3] !== undefined ? { fallback: m[3] } : {}),
   }));
+}
+
+/** The placeholder when the whole text is exactly one (such an argument keeps the value's type), else undefined. */
+export function wholePlaceholder(text: string): Placeholder | undefined {
+  const m = WHOLE_PLACEHOLDER.exec(text);
+  if (!m) return undefined;
+  return { path: m[1]!, ...(m[2] !== undefined ? { type: m[2] } : {}), ...(m[3] !== undefined ? { fallback: m[3] } : {}) };
 }
 
 /** The text with every well-formed placeholder removed; any `{{` left over is a mistake. */
@@ -75,6 +82,8 @@ export function convert(value: unknown, type: Conversion | undefined): unknown {
   switch (type) {
     case 'string':
       return spoken(value);
+    case 'lowercase':
+      return spoken(value)?.toLowerCase();
     case 'number':
     case 'integer': {
       const n = typeof value === 'number' ? value : toNumber(String(value));
