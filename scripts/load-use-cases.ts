@@ -38,13 +38,12 @@ export async function loadUseCases(table: Table | undefined, options: LoadOption
   const problems: string[] = [];
   for (const useCase of selected) {
     try {
-      const config = await readUseCaseConfig(useCase, options.env);
-      configs.push({ useCase, config });
-      problems.push(...(await folderProblems(useCase, config)));
+      configs.push({ useCase, config: await readUseCaseConfig(useCase, options.env) });
     } catch (err) {
       if (!(err instanceof UseCaseConfigError)) throw err;
       problems.push(...err.problems);
     }
+    problems.push(...(await folderProblems(useCase)));
   }
   if (problems.length) throw new UseCaseConfigError(problems);
 

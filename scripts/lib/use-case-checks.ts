@@ -7,6 +7,7 @@ import { toOpenAiParam } from '../../dev/llm/request-schema.ts';
 import type { UseCaseConfigInput } from '../../layers/data/use-case-config.ts';
 import { describeIssues } from '../../layers/tools/describe-issues.ts';
 import type { UseCaseModule } from '../../layers/tools/use-case.ts';
+import { PROMPT_FILE } from './use-case-folders.ts';
 import { parseTemplate, type Resource, type Template } from './cfn-yaml.ts';
 import { parseSamConfig } from './samconfig.ts';
 import { idFromFolder, SAM_ENVIRONMENT, useCaseNames } from './use-case-names.ts';
@@ -24,8 +25,19 @@ export const SAMCONFIG_FILE = 'samconfig.toml';
 
 type Tools = NonNullable<UseCaseConfigInput['tools']>;
 
-export async function folderProblems(useCase: UseCaseModule, config: Pick<UseCaseConfigInput, 'tools' | 'promptTemplate'>): Promise<string[]> {
+/** Runs whether or not the config itself is valid, so one pass reports the problems of every file. */
+export async function folderProblems(useCase: UseCaseModule): Promise<string[]> {
   const folder = basename(useCase.dir);
+  const config = {
+    tools: useCase.tools.flatMap((tool) => {
+      try {
+        return [tool.manifest()];
+      } catch {
+        return []; // reported by the config check
+      }
+    }),
+    promptTemplate: (await readOptional(join(useCase.dir, PROMPT_FILE))) ?? '',
+  };
   const problems: string[] = [];
   const at = (file: string, field: string | undefined, message: string, fix?: string) =>
     problems.push(`${folder}/${file}: ${field ? `${field}: ` : ''}${message}${fix ? ` - fix: ${fix}` : ''}`);
@@ -278,16 +290,23 @@ async function checkSamconfig(useCase: UseCaseModule, at: At): Promise<void> {
     at(file, undefined, (err as Error).message.replace(`${file}:`, 'line '));
     return;
   }
-  const lineOf = (needle: string) => text.split(/\r?\n/).findIndex((l) => l.includes(needle)) + 1;
+  const lines = text.split(/\r?\n/);
+  const headerLine = (table: string) => lines.findIndex((l) => l.trim() === `[${table}]`) + 1;
+  // The key's own line inside its table: the same key appears in several tables.
+  const keyLine = (table: string, key: string) => {
+    const start = headerLine(table);
+    const at = lines.findIndex((l, i) => i >= start && new RegExp(`^\\s*${key}\\s*=`).test(l));
+    return at + 1;
+  };
   for (const [table, values] of Object.entries(config)) {
     const [environment] = table.split('.');
     if (environment !== SAM_ENVIRONMENT) {
-      at(file, `line ${lineOf(`[${table}]`)}`, `[${table}]: "${environment}" is a SAM CLI environment name, and npm run deploy and sam deploy read "${SAM_ENVIRONMENT}"`, `write [${SAM_ENVIRONMENT}.${table.split('.').slice(1).join('.')}] (the use-case id belongs in the values, not the table names)`);
+      at(file, `line ${headerLine(table)}`, `[${table}]: "${environment}" is a SAM CLI environment name, and npm run deploy and sam deploy read "${SAM_ENVIRONMENT}"`, `write [${SAM_ENVIRONMENT}.${table.split('.').slice(1).join('.')}] (the use-case id belongs in the values, not the table names)`);
     }
     for (const key of ['stack_name', 's3_prefix'] as const) {
       const value = values[key];
       if (value !== undefined && value !== stackName) {
-        at(file, `line ${lineOf(`${key}`)}`, `[${table}] ${key} is ${JSON.stringify(value)}; the stack of use case "${useCase.id}" is ${stackName}`, `${key} = "${stackName}"`);
+        at(file, `line ${keyLine(table, key)}`, `[${table}] ${key} is ${JSON.stringify(value)}; the stack of use case "${useCase.id}" is ${stackName}`, `${key} = "${stackName}"`);
       }
     }
   }

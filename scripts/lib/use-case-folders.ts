@@ -132,7 +132,15 @@ export async function readUseCaseConfig(useCase: UseCaseModule, env: NodeJS.Proc
       at(file, path, message);
     }
   }
-  if (problems.length) throw new UseCaseConfigError(problems);
+  // Checked after the schema too: the schema skips this check when a key of the map is already wrong.
+  const toolNames = new Set(useCase.tools.map((t) => t.name));
+  if (dtmfMap && typeof dtmfMap === 'object') {
+    for (const [digit, action] of Object.entries(dtmfMap as Record<string, { tool?: unknown }>)) {
+      if (typeof action?.tool === 'string' && !toolNames.has(action.tool)) at(DTMF_FILE, `${digit}.tool`, `unknown tool "${action.tool}"`);
+    }
+  }
+
+  if (problems.length) throw new UseCaseConfigError([...new Set(problems)]);
   return candidate as UseCaseConfigInput;
 }
 
