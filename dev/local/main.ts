@@ -41,7 +41,7 @@ async function main(): Promise<void> {
 Ready in ${Date.now() - started} ms.
   Call webhook (Twilio "A call comes in"): POST ${runtime.webhookUrl}
   ConversationRelay WebSocket:            ${runtime.webSocketUrl}
-Place a call from another terminal:       npm run call
+Place a call from another terminal:       npm run call              (--use-case <id> reaches any use case)
 Run a scripted demo call:                 npm run call -- --script 06_use-case-apartment-search/demo-call.txt
 Press Ctrl-C to stop.
 `);
