@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { checkToolArguments } from '../../02_cr-application/src/engine/tool-arguments.ts';
 import type { Table } from '../../layers/data/table.ts';
 import { defineTool } from '../../layers/tools/define-tool.ts';
 import { describeIssues } from '../../layers/tools/describe-issues.ts';
+import { toLambdaHandler } from '../../layers/tools/lambda-handler.ts';
+import { startEngine, waitFor, type EngineHarness } from '../engine/support.ts';
 import { invocation, recordingLogger, recordingSender } from './support.ts';
 
 const noTable = new Proxy({}, { get: () => { throw new Error('table not expected here'); } }) as Table;
@@ -54,5 +56,33 @@ describe('invalid tool arguments read the same in the engine and in the tool', (
   it('names the arguments as a whole when they are not an object', () => {
     const parsed = z.object({}).safeParse(7);
     expect(describeIssues(parsed.error!.issues, 7)).toBe('arguments: expected object, got number 7');
+  });
+});
+
+describe('what the LLM reads after a wrong-type argument', () => {
+  let engine: EngineHarness | undefined;
+  afterEach(async () => {
+    await engine?.stop();
+    engine = undefined;
+  });
+
+  it('is the tool result "items.0.quantity: expected number, got string "2"", so it can correct itself', async () => {
+    engine = await startEngine({
+      timing: { firstTokenMs: 0, tokenGapMs: 0 },
+      responder: (request) => {
+        const last = request.messages.at(-1)!;
+        if (last.role === 'tool') return { text: 'Sorry, let me fix that.' };
+        return { toolCalls: [{ name: 'place_order', arguments: { items: [{ name: 'margherita', quantity: '2' }], pickup: 'now' } }] };
+      },
+    });
+    engine.toolFunctions['cr-test-tools-pizza'] = toLambdaHandler([placeOrder], { deps: () => ({ table: noTable, logger: recordingLogger(), messages: recordingSender() }) });
+    const call = await engine.startCall({ useCaseId: 'pizza', tools: [placeOrder.manifest('cr-test-tools-pizza')] });
+    call.send({ type: 'prompt', voicePrompt: 'Two margheritas please', lang: 'en-US', last: true });
+    await waitFor(() => call.replies().join(' ').includes('let me fix that'), 10_000, 'the reply after the tool round');
+
+    const toolMessage = engine.llm.requests.at(-1)!.body.messages.find((m) => m.role === 'tool');
+    expect(JSON.parse(String(toolMessage?.content))).toMatchObject({
+      error: { code: 'invalid_arguments', message: expect.stringContaining('items.0.quantity: expected number, got string "2"') },
+    });
   });
 });
