@@ -1,6 +1,6 @@
 /**
  * Key layout of the single table. Everything that reads or writes an item builds its key here, so the layout
- * in ARCHITECTURE.md has exactly one implementation.
+ * below has exactly one implementation.
  *
  * | item               | pk                   | sk               | GSI index-1-full (pk1 / sk1)          |
  * | use case           | usecase#<id>         | config           | use-case / <id>                       |

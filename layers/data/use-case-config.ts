@@ -50,7 +50,7 @@ export const LanguageSchema = z
   })
   .strict();
 
-/** `<ConversationRelay>` attributes a use case may set (PROTOCOL.md); `url` and the action URL are ours. */
+/** `<ConversationRelay>` attributes a use case may set; `url` and the action URL are ours. */
 export const ConversationRelaySettingsSchema = z
   .object({
     welcomeGreeting: z.string().optional(),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { logger } from '../observability/logger.ts';
 
 /**
- * The whole vocabulary of a ConversationRelay call, as JSON text frames over the WebSocket (PROTOCOL.md).
+ * The whole vocabulary of a ConversationRelay call, as JSON text frames over the WebSocket.
  * Reading this file tells you everything that can happen on the socket.
  *
  * Inbound schemas are lenient: unknown fields pass through (Twilio adds fields), a frame of an unknown type is
