@@ -72,7 +72,8 @@ async function main(): Promise<number> {
     console.log(`Calling from ${from}`);
     const result = await runScript(call, steps, {
       onEntry: (e) => console.log(formatEntry(e)),
-      redial: async () => (current = await RelayCall.dial(dial)),
+      // Calling again is the same caller without the request: it reaches their saved choice, like a real call.
+      redial: async () => (current = await RelayCall.dial({ ...dial, useCaseId: undefined })),
     });
     if (current.isOpen) await current.hangup();
     const firsts = result.transcript.map((e) => e.firstTokenMs).filter((n): n is number => n !== undefined).sort((a, b) => a - b);

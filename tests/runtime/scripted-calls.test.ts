@@ -26,7 +26,8 @@ async function runShipped(runtime: LocalRuntime, file: string, from: string): Pr
   const useCase = requestedUseCase(undefined, resolve(ROOT, file));
   const dial = { webhookUrl: runtime.webhookUrl, authToken: TEST_TOKEN, from, to: '+14065550199', ...(useCase ? { useCaseId: useCase.id } : {}) };
   const calls: RelayCall[] = [await RelayCall.dial(dial)];
-  const result = await runScript(calls[0]!, steps, { redial: async () => calls[calls.push(await RelayCall.dial(dial)) - 1]! });
+  const redial = { ...dial, useCaseId: undefined };
+  const result = await runScript(calls[0]!, steps, { redial: async () => calls[calls.push(await RelayCall.dial(redial)) - 1]! });
   for (const c of calls) if (c.isOpen) await c.hangup();
   return result;
 }
