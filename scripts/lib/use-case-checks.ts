@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
+import { OFFLINE_SCRIPT_FILE } from '../../dev/llm/offline/script-files.ts';
 import { OfflineScriptSchema, type OfflineScript } from '../../dev/llm/offline/script-schema.ts';
 import { placeholdersIn, templateStrings, wholePlaceholder } from '../../dev/llm/offline/templates.ts';
 import { toOpenAiParam } from '../../dev/llm/request-schema.ts';
@@ -19,7 +20,6 @@ import { idFromFolder, SAM_ENVIRONMENT, useCaseNames } from './use-case-names.ts
  * granted, nothing broader) needs a build and runs in `npm test` (tests/deploy/iam.test.ts) for every folder.
  */
 
-export const OFFLINE_SCRIPT_FILE = 'offline-model.json';
 export const TEMPLATE_FILE = 'template.yaml';
 export const SAMCONFIG_FILE = 'samconfig.toml';
 
