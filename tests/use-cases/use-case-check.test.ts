@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -219,9 +219,14 @@ describe('npm run new-use-case refuses', () => {
     await expect(createUseCase(root, id, 'Name')).rejects.toThrow(message);
   });
 
-  it('an id that is taken, and a stack name that is taken', async () => {
+  it('an id that is taken, and an id whose stack name another stack already has', async () => {
     const { root, folder } = await generated();
     await expect(createUseCase(root, 'pizza', 'Again')).rejects.toThrow(`id: "pizza" is already the use case in ${folder}`);
-    await expect(createUseCase(ROOT, 'apartment-search', 'Again')).rejects.toBeInstanceOf(NewUseCaseError);
+    await mkdir(join(root, '02_menu-board'));
+    await writeFile(join(root, '02_menu-board', 'template.yaml'), 'Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n');
+    await writeFile(join(root, '02_menu-board', 'samconfig.toml'), '[default.deploy.parameters]\nstack_name = "cr-use-case-menu"\n');
+    const refused = await createUseCase(root, 'menu', 'Menu').catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(NewUseCaseError);
+    expect((refused as Error).message).toBe('id: the stack name cr-use-case-menu is already taken by 02_menu-board');
   });
 });
