@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { OFFLINE_SCRIPT_FILE } from '../../dev/llm/offline/script-files.ts';
 import { OfflineScriptSchema, type OfflineScript } from '../../dev/llm/offline/script-schema.ts';
@@ -10,14 +11,18 @@ import { describeIssues } from '../../layers/tools/describe-issues.ts';
 import type { UseCaseModule } from '../../layers/tools/use-case.ts';
 import { PROMPT_FILE } from './use-case-folders.ts';
 import { parseTemplate, type Resource, type Template } from './cfn-yaml.ts';
+import { buildSpec } from './function-build.ts';
 import { parseSamConfig } from './samconfig.ts';
+import { analysisMetafile, sdkCalls } from './sdk-calls.ts';
+import { loadStacks, serverlessFunctions } from './stacks.ts';
 import { idFromFolder, SAM_ENVIRONMENT, useCaseNames } from './use-case-names.ts';
 
 /**
  * What `use-cases:check` verifies beyond the config item: that the folder's offline script, template and
  * samconfig agree with its id and its tools. Each finding names the file, the field (or line) and a fix, and
- * every finding is reported, not just the first per file. The deeper IAM check (each SDK call the bundle makes is
- * granted, nothing broader) needs a build and runs in `npm test` (tests/deploy/iam.test.ts) for every folder.
+ * every finding is reported, not just the first per file. With `iam`, the tool function's inline policy is compared
+ * with the SDK calls its bundle makes; the full check (resources and conditions, through SAM's own transform)
+ * runs in `npm test` (tests/deploy/iam.test.ts) for every folder.
  */
 
 export const TEMPLATE_FILE = 'template.yaml';
@@ -25,8 +30,16 @@ export const SAMCONFIG_FILE = 'samconfig.toml';
 
 type Tools = NonNullable<UseCaseConfigInput['tools']>;
 
+export interface FolderCheckOptions {
+  /**
+   * Also bundle the tool function and compare the SDK calls its code makes with the actions its inline policy
+   * grants (about a second per folder: `use-cases:check` does it, `npm start` does not).
+   */
+  iam?: boolean;
+}
+
 /** Runs whether or not the config itself is valid, so one pass reports the problems of every file. */
-export async function folderProblems(useCase: UseCaseModule): Promise<string[]> {
+export async function folderProblems(useCase: UseCaseModule, options: FolderCheckOptions = {}): Promise<string[]> {
   const folder = basename(useCase.dir);
   const config = {
     tools: useCase.tools.flatMap((tool) => {
@@ -49,6 +62,7 @@ export async function folderProblems(useCase: UseCaseModule): Promise<string[]> 
   await checkOfflineScript(useCase, config, at);
   await checkTemplate(useCase, folder, at);
   await checkSamconfig(useCase, at);
+  if (options.iam && !problems.some((p) => p.startsWith(`${folder}/${TEMPLATE_FILE}:`))) await checkIam(useCase, folder, at);
   return problems;
 }
 
@@ -271,6 +285,44 @@ function subText(value: unknown): string | undefined {
 function describe(value: unknown): string {
   const sub = subText(value);
   return sub !== undefined ? sub : value === undefined ? 'not set' : JSON.stringify(value);
+}
+
+// ---------------------------------------------------------------------------------------------- IAM
+
+/** Services whose calls the bundle shows; a grant of theirs that the code never calls is privilege nobody needs. */
+const VISIBLE_SERVICES = new Set(['dynamodb', 'lambda', 'ssm', 'execute-api']);
+
+async function checkIam(useCase: UseCaseModule, folder: string, at: At): Promise<void> {
+  const stack = loadStacks(dirname(useCase.dir)).stacks.find((s) => s.folder === folder);
+  const entry = useCaseNames(useCase.id).handlerEntry(folder);
+  const fn = stack && serverlessFunctions(stack).find((f) => entryPoints(f.resource).includes(entry));
+  if (!fn) return;
+  const field = `Resources.${fn.functionId}.Properties.Policies`;
+  const policies = Array.isArray(fn.properties.Policies) ? fn.properties.Policies : [];
+  // Managed policies and SAM policy templates grant what they grant; only inline statements can be read here.
+  const inlineOnly = policies.every((p) => typeof p === 'object' && p !== null && 'Statement' in p);
+  const granted = new Set(
+    policies.flatMap((p) => ((p as { Statement?: unknown }).Statement as { Effect?: string; Action?: unknown }[] | undefined) ?? [])
+      .filter((s) => s.Effect === 'Allow')
+      .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+      .filter((a): a is string => typeof a === 'string'),
+  );
+  const allows = (action: string) => [...granted].some((g) => new RegExp(`^${g.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(action));
+
+  const calls = sdkCalls(await analysisMetafile(buildSpec(fn), join(tmpdir(), 'use-case-check')));
+  for (const call of calls) {
+    const missing = call.actions.filter((a) => !allows(a));
+    const refused = call.anyOf ? missing.length === call.actions.length : missing.length > 0;
+    if (refused && inlineOnly) {
+      at(TEMPLATE_FILE, field, `the tools call ${call.client} ${call.command}, which needs ${missing.join(call.anyOf ? ' or ' : ' and ')}: not granted`, `allow ${missing[0]} on exactly the resources the tools use (for the table: dynamodb:LeadingKeys for their keys)`);
+    }
+  }
+  const called = new Set(calls.flatMap((c) => c.actions));
+  for (const action of granted) {
+    if (VISIBLE_SERVICES.has(action.split(':')[0]!) && !action.includes('*') && !called.has(action)) {
+      at(TEMPLATE_FILE, field, `grants ${action}, which the tools' code never calls (left from the folder it was copied from?)`, `remove ${action}`);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- samconfig.toml

@@ -62,9 +62,9 @@ describe('npm run new-use-case pizza "Tony\'s Pizza"', () => {
 
   it('passes use-cases:check', async () => {
     const lines: string[] = [];
-    await loadUseCases(undefined, { check: true, log: (line) => lines.push(line) }, copy);
+    await loadUseCases(undefined, { check: true, iam: true, log: (line) => lines.push(line) }, copy);
     expect(lines).toContain('ok      pizza: 1 tools (get_opening_hours)');
-  });
+  }, 60_000);
 
   it("passes its own tests, and its demo call passes in the shared runtime test that discovers demo calls", async () => {
     const vitest = join(copy, 'node_modules', '.bin', 'vitest');

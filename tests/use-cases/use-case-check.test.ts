@@ -37,18 +37,18 @@ async function generated(id = 'pizza', name = "Tony's Pizza") {
   return { root, folder, edit, editJson };
 }
 
-async function problems(root: string): Promise<string[]> {
-  const outcome = await loadUseCases(undefined, { check: true, log: () => undefined }, root).catch((err: unknown) => err);
+async function problems(root: string, options: { iam?: boolean } = {}): Promise<string[]> {
+  const outcome = await loadUseCases(undefined, { check: true, log: () => undefined, ...options }, root).catch((err: unknown) => err);
   if (Array.isArray(outcome)) return [];
   expect(outcome).toBeInstanceOf(UseCaseConfigError);
   return (outcome as UseCaseConfigError).problems;
 }
 
 describe('a generated use case', () => {
-  it('passes as written', async () => {
+  it('passes as written, its policy included', async () => {
     const { root } = await generated();
-    expect(await problems(root)).toEqual([]);
-  });
+    expect(await problems(root, { iam: true })).toEqual([]);
+  }, 60_000);
 });
 
 describe('use-cases:check catches', () => {
@@ -169,6 +169,20 @@ describe('use-cases:check catches', () => {
       expect.stringContaining(`${folder}/template.yaml: names "tools-default", which belongs to another use case`),
     ]);
   });
+
+  it("a policy that does not allow a call the tools make, and grants one they never make (05's, copied)", async () => {
+    const { root, folder, edit } = await generated();
+    await edit('template.yaml', (t) =>
+      t.replace(
+        'Action: lambda:InvokeFunction',
+        'Action: dynamodb:UpdateItem',
+      ),
+    );
+    expect(await problems(root, { iam: true })).toEqual([
+      `${folder}/template.yaml: Resources.ToolsFunction.Properties.Policies: the tools call client-lambda Invoke, which needs lambda:InvokeFunction: not granted - fix: allow lambda:InvokeFunction on exactly the resources the tools use (for the table: dynamodb:LeadingKeys for their keys)`,
+      `${folder}/template.yaml: Resources.ToolsFunction.Properties.Policies: grants dynamodb:UpdateItem, which the tools' code never calls (left from the folder it was copied from?) - fix: remove dynamodb:UpdateItem`,
+    ]);
+  }, 60_000);
 
   it('a samconfig whose SAM environment was find-and-replaced with the id', async () => {
     const { root, folder, edit } = await generated();
