@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { putUseCase } from '../layers/data/use-cases.ts';
 import { tableFromEnv, type Table } from '../layers/data/table.ts';
 import type { UseCaseModule } from '../layers/tools/use-case.ts';
-import { folderProblems } from './lib/use-case-checks.ts';
+import { folderProblems } from './lib/folder-checks/index.ts';
 import { discoverUseCases, readUseCaseConfig, UseCaseConfigError } from './lib/use-case-folders.ts';
 
 /**
