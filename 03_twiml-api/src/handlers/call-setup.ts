@@ -61,7 +61,11 @@ export function createCallSetupHandler(deps: Deps): CallSetupHandler {
       const call = IncomingCallSchema.parse(flatParams(signed.params));
       const requested = deps.useCaseParameter ? requestedUseCaseId(signed.params) : undefined;
       const answered = await answerCall(answerDeps, call, publicBaseUrl(event, deps.publicBaseUrl), requested);
-      logger.info('Call answered', { callSid, sessionId: answered.sessionId, useCaseId: answered.useCaseId });
+      logger.info(answered.replayed ? 'Call answered again (a repeated webhook): same session' : 'Call answered', {
+        callSid,
+        sessionId: answered.sessionId,
+        useCaseId: answered.useCaseId,
+      });
       return twimlResult(answered.twiml);
     } catch (err) {
       logger.error('Call setup failed; the caller hears an apology', { callSid, error: err as Error });
