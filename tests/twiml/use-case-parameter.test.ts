@@ -8,7 +8,9 @@ import { APARTMENT_USE_CASE, AUTH_TOKEN, captureLogger, DEFAULT_USE_CASE, expect
  * `npm run call -- --use-case <id>` sends a `UseCaseId` webhook parameter, signed with the others. The local
  * runtime honours it; the AWS handler (no `useCaseParameter`) never lets a request choose what answers.
  */
-const CALL = { CallSid: 'CA0123456789abcdef0123456789abcdef', AccountSid: 'AC0123456789abcdef0123456789abcdef', From: '+14065550177', To: '+14065550199' };
+// Each test is its own call: call setup answers a repeated CallSid with the session it already made.
+let calls = 0;
+const call = () => ({ CallSid: `CA${String(++calls).padStart(32, '0')}`, AccountSid: 'AC0123456789abcdef0123456789abcdef', From: '+14065550177', To: '+14065550199' });
 
 let table: TestTable;
 beforeAll(async () => {
@@ -31,25 +33,25 @@ async function answeredUseCase(result: { body?: string }): Promise<string | unde
 
 describe('UseCaseId, the local runtime\'s way to reach any use case', () => {
   it('answers with the named use case when the handler accepts the parameter', async () => {
-    const result = await handler({ useCaseParameter: true })(twilioPost({ path: '/call-setup', params: { ...CALL, UseCaseId: 'apartment-search' } }));
+    const result = await handler({ useCaseParameter: true })(twilioPost({ path: '/call-setup', params: { ...call(), UseCaseId: 'apartment-search' } }));
     expect(await answeredUseCase(result)).toBe('apartment-search');
   });
 
   it('is ignored where the handler does not accept it, as in AWS', async () => {
-    const result = await handler()(twilioPost({ path: '/call-setup', params: { ...CALL, UseCaseId: 'apartment-search' } }));
+    const result = await handler()(twilioPost({ path: '/call-setup', params: { ...call(), UseCaseId: 'apartment-search' } }));
     expect(await answeredUseCase(result)).toBe('default');
   });
 
   it('is covered by the signature: added after signing, the request is refused', async () => {
     const result = await handler({ useCaseParameter: true })(
-      twilioPost({ path: '/call-setup', params: CALL, tamper: (p) => ({ ...p, UseCaseId: 'apartment-search' }) }),
+      twilioPost({ path: '/call-setup', params: call(), tamper: (p) => ({ ...p, UseCaseId: 'apartment-search' }) }),
     );
     expect(result.statusCode).toBe(403);
   });
 
   it('names a use case that is not loaded: the caller hears the apology, the log says why', async () => {
     const log = captureLogger();
-    const result = await handler({ useCaseParameter: true, logger: log.logger })(twilioPost({ path: '/call-setup', params: { ...CALL, UseCaseId: 'pizza' } }));
+    const result = await handler({ useCaseParameter: true, logger: log.logger })(twilioPost({ path: '/call-setup', params: { ...call(), UseCaseId: 'pizza' } }));
     expectApology(result);
     expect(log.text()).toContain('UseCaseId \\"pizza\\": no such use case is loaded');
   });
