@@ -100,6 +100,16 @@ export const ConversationRelaySettingsSchema = z.strictObject({
 });
 export type ConversationRelaySettings = z.infer<typeof ConversationRelaySettingsSchema>;
 
+/** Whether the runtime knows the zone: the same check that would otherwise fail at the first call's "today". */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const UseCaseConfigSchema = z
   .strictObject({
     id: z.string().check(z.regex(/^[a-z0-9-]{1,64}$/, 'use-case ids are lowercase letters, digits and -')),
@@ -132,7 +142,14 @@ export const UseCaseConfigSchema = z
       { afterMs: 800, text: 'One moment please.' },
     ),
     /** IANA zone used for "today" in prompts and for scheduling. */
-    timeZone: z._default(z.string(), 'America/Denver'),
+    timeZone: z._default(
+      z.string().check(
+        z.superRefine((zone, ctx) => {
+          if (!isTimeZone(zone)) ctx.addIssue({ code: 'custom', message: `"${zone}" is not an IANA time zone; expected one like "America/New_York" or "Europe/London"`, input: zone });
+        }),
+      ),
+      'America/Denver',
+    ),
   })
   .check(
     z.superRefine((config, ctx) => {
