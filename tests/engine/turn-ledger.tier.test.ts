@@ -276,6 +276,30 @@ describe('the next turn sees the previous one, whatever the timing', () => {
   });
 });
 
+describe('a turn whose claim is still landing', () => {
+  it('asks for a tool before its claim landed: the tools wait for the claim, and the turn is not taken for superseded', async () => {
+    tier = await createEngineTier();
+    const ran: string[] = [];
+    tier.tools.handoff = async () => {
+      ran.push('handoff');
+      return { ok: true, result: { transferring: true } };
+    };
+    const manifest = [{ name: 'handoff', description: 'Hands off', parameters: { type: 'object' as const, properties: {} } }];
+    tier.llm.enqueue([toolCall({ id: 'c1', name: 'handoff', arguments: {} }), finish('tool_calls')], says('Connecting you now.'));
+    const call = await tier.call({ tools: manifest });
+    const slowClaim = tier.store.hold('compareAndSetLedger');
+    void call.prompt('Let me talk to a person');
+    await slowClaim.reached;
+    await settle();
+    expect(ran).toEqual([]);
+    slowClaim();
+    await tier.drain();
+    expect(ran).toEqual(['handoff']);
+    expect(call.replies()).toEqual(['Connecting you now.']);
+    expect(tier.store.turnRecords(call.sessionId).map((r) => r.outcome)).toEqual(['completed']);
+  });
+});
+
 describe('a stalled LLM stream', () => {
   it('ends with the stall line and one last:true within the idle time plus a second', async () => {
     tier = await createEngineTier();

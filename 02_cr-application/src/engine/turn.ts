@@ -394,6 +394,10 @@ class Turn {
           canHandOff: canHandOff && this.ctx.continuation !== undefined,
         });
         if (plan === 'hand-off' && (await this.handOff(round, calls, roundText))) return 'handed-off';
+        // Tools act on the world: they run only for a turn that owns the reply (the claim may still be landing
+        // when a quick LLM asks for them).
+        await this.claim;
+        if (this.stopReason) break;
         await this.runTools(calls, roundText);
         round++;
         calls = undefined;
