@@ -157,6 +157,28 @@ describe('interrupt', () => {
     expect(call.replies().at(-1)).toBe('Yes, it is extra.');
   });
 
+  it('cut short after a tool round: the round\'s words are kept only as far as they were heard', async () => {
+    tier = await createEngineTier();
+    tier.tools.save_name = async () => ({ ok: true, result: { saved: true } });
+    const manifest = [{ name: 'save_name', description: 'Saves', parameters: { type: 'object' as const, properties: {} } }];
+    const held = gate();
+    tier.llm.enqueue(
+      [text('Nice to meet you, Jane. '), toolCall({ id: 'c1', name: 'save_name', arguments: {} }), finish('tool_calls')],
+      [text('I saved your name. '), held, text('What next?'), finish()],
+    );
+    const call = await tier.call({ tools: manifest });
+    void call.prompt('I am Jane');
+    await held.reached;
+    await settle();
+    await tier.clock.advance(300);
+    void call.interrupt('nice');
+    await tier.clock.advance(100);
+    held.open();
+    await tier.drain();
+    const assistant = tier.store.messages(call.sessionId).filter((m) => m.role === 'assistant');
+    expect(assistant.map((m) => [m.content, m.toolCalls?.length ?? 0])).toEqual([['Nice', 1]]);
+  });
+
   it('two turns interrupted in a row each keep what was heard of them', async () => {
     tier = await createEngineTier();
     const first = gate();
