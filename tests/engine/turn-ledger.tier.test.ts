@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Ledger } from '../../layers/data/turn-ledger.ts';
 import { LlmError, type LlmMessage } from '../../02_cr-application/src/engine/ports.ts';
 import { createEngineTier, type EngineTier, type TierCall } from './tier/engine-tier.ts';
-import { fail, finish, gate, says, text, toolCall } from './tier/scripted-llm.ts';
+import { fail, finish, gate, says, text, toolCall, waitMs } from './tier/scripted-llm.ts';
 import { settle } from './tier/settle.ts';
 
 /**
@@ -391,6 +391,17 @@ describe('retries, partial prompts and history hygiene', () => {
     await tier.drain();
     expect(call.replies()).toEqual(['Recovered.']);
     expect(tier.llm.requests).toHaveLength(2);
+  });
+
+  it('aborts a request with no first token in time and retries once', async () => {
+    tier = await createEngineTier({ config: { firstTokenTimeoutMs: 300 } });
+    tier.llm.enqueue([waitMs(3_000), ...says('Too late.')], says('On time.'));
+    const call = await tier.call();
+    void call.prompt('Hello?');
+    await tier.drain();
+    expect(call.replies()).toEqual(['On time.']);
+    expect(tier.llm.requests[0]!.aborted).toBe(true);
+    expect(tier.llm.requests[0]!.abortedAt! - tier.llm.requests[0]!.startedAt).toBe(300);
   });
 
   it('a partial prompt that lands after its utterance was claimed never leaks into the next turn', async () => {
