@@ -36,6 +36,8 @@ export function toOpenAiRequest(request: LlmRequest, defaultModel: string): Chat
     model: request.model ?? defaultModel,
     messages: request.messages.map(toOpenAiMessage),
     stream: true,
+    // The usage chunk closes the stream: what each request cost, also for speculative ones.
+    stream_options: { include_usage: true },
   };
   if (request.temperature !== undefined) params.temperature = request.temperature;
   if (request.tools.length > 0) {
@@ -126,6 +128,14 @@ export function createOpenAiLlm(options: OpenAiLlmOptions): Llm {
       }
       try {
         for await (const chunk of stream) {
+          if (chunk.usage) {
+            yield {
+              type: 'usage',
+              inputTokens: chunk.usage.prompt_tokens,
+              outputTokens: chunk.usage.completion_tokens,
+              cachedTokens: chunk.usage.prompt_tokens_details?.cached_tokens ?? 0,
+            };
+          }
           const choice = chunk.choices[0];
           if (!choice) continue;
           const delta = choice.delta;

@@ -11,6 +11,7 @@ export type AttemptEvent =
   | { type: 'first-chunk' }
   | { type: 'text'; text: string }
   | Extract<LlmChunk, { type: 'tool-call' }>
+  | Extract<LlmChunk, { type: 'usage' }>
   | { type: 'finish'; reason: string };
 
 export type AttemptEnd =

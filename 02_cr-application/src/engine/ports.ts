@@ -73,7 +73,9 @@ export type LlmChunk =
   | { type: 'text'; text: string }
   /** A fragment of a tool call. Fragments of one call share `index`; `id` and `name` come in the first only. */
   | { type: 'tool-call'; index: number; id?: string; name?: string; arguments?: string }
-  | { type: 'finish'; reason: string };
+  | { type: 'finish'; reason: string }
+  /** Tokens the request was billed for (the stream's last chunk, when the provider reports it). */
+  | { type: 'usage'; inputTokens: number; outputTokens: number; cachedTokens: number };
 
 /** A failed LLM request; `retryable` for 429/5xx/network errors. */
 export class LlmError extends Error {
