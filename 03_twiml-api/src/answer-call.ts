@@ -85,6 +85,7 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
       llm: useCase.llm,
       filler: useCase.filler,
       timeZone: useCase.timeZone,
+      ...(useCase.preemption?.enabled ? { preemption: useCase.preemption } : {}),
     },
     now.getTime(),
   );
@@ -92,7 +93,8 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
   const twiml = relayTwiml({
     websocketUrl: sessionWebSocketUrl(deps.websocketUrl, sessionId),
     actionUrl: connectActionUrl(publicBase, sessionId),
-    settings: useCase.conversationRelay,
+    // Preemption needs the transcript as it forms.
+    settings: useCase.preemption?.enabled ? { ...useCase.conversationRelay, partialPrompts: true } : useCase.conversationRelay,
     parameters: { sessionId },
   });
   return { sessionId, useCaseId: useCase.id, twiml };

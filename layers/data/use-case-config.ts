@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Filler words a recogniser adds or drops between a partial and the final transcript (the default match rule). */
+export const DEFAULT_FILLER_WORDS = ['um', 'umm', 'uh', 'uhh', 'er', 'erm', 'ah', 'hmm', 'mm'];
+
 /**
  * The shape of a use case as stored in the table and loaded from a use-case folder. Validated on load (so a
  * typo names its file and field) and on read (so a hand-edited item never reaches a caller half-valid).
@@ -82,6 +85,34 @@ export const ConversationRelaySettingsSchema = z
   .strict();
 export type ConversationRelaySettings = z.infer<typeof ConversationRelaySettingsSchema>;
 
+/**
+ * Preemptive generation: the LLM starts on a stable partial prompt and its reply is held until the final prompt
+ * confirms it (engine/preempt). Turning it on turns on ConversationRelay's `partialPrompts`.
+ */
+export const PreemptionSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** A partial that has not changed for this long is stable (the caller paused). */
+    stableAfterMs: z.number().int().min(0).max(5_000).default(200),
+    /** A partial ending in `.`, `?` or `!` is stable at once. */
+    stableOnSentenceEnd: z.boolean().default(true),
+    /** Speculative LLM requests per utterance at most (each one the caller talks past is paid for and wasted). */
+    maxSpeculativeRequests: z.number().int().min(1).max(5).default(2),
+    /** How long a speculation that has its reply waits for the final prompt before it gives up. */
+    holdMs: z.number().int().min(100).max(10_000).default(3_000),
+    /** How partial and final are compared: whitespace always; case, punctuation and filler words as set here. */
+    match: z
+      .object({
+        ignoreCase: z.boolean().default(true),
+        ignorePunctuation: z.boolean().default(true),
+        fillerWords: z.array(z.string().min(1)).default([...DEFAULT_FILLER_WORDS]),
+      })
+      .strict()
+      .default({ ignoreCase: true, ignorePunctuation: true, fillerWords: [...DEFAULT_FILLER_WORDS] }),
+  })
+  .strict();
+export type Preemption = z.infer<typeof PreemptionSchema>;
+
 export const UseCaseConfigSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9-]{1,64}$/, 'use-case ids are lowercase letters, digits and -'),
@@ -115,6 +146,7 @@ export const UseCaseConfigSchema = z
       .default({ afterMs: 800, text: 'One moment please.' }),
     /** IANA zone used for "today" in prompts and for scheduling. */
     timeZone: z.string().default('America/Denver'),
+    preemption: PreemptionSchema.optional(),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -1,3 +1,5 @@
+import { DEFAULT_FILLER_WORDS } from '../../../layers/data/use-case-config.ts';
+
 /**
  * The caller's utterance from partial prompts (`last: false`) and the final one.
  *
@@ -36,7 +38,6 @@ export interface MatchRule {
   fillerWords: readonly string[];
 }
 
-export const DEFAULT_FILLER_WORDS = ['um', 'umm', 'uh', 'uhh', 'er', 'erm', 'ah', 'hmm', 'mm'] as const;
 export const defaultMatchRule: MatchRule = { ignoreCase: true, ignorePunctuation: true, fillerWords: DEFAULT_FILLER_WORDS };
 
 /**
