@@ -6,6 +6,7 @@ import {
   getMessage,
   getSession,
   loadConversation,
+  putSpeculationRecord,
   putTurnRecord,
   readLedger,
   rewriteHeard,
@@ -33,5 +34,6 @@ export function createDynamoStore(table: Table): Store {
     readLedger: (sessionId) => readLedger(table, sessionId),
     compareAndSetLedger: (sessionId, expectedVersion, next) => compareAndSetLedger(table, sessionId, expectedVersion, next),
     putTurnRecord: (record) => putTurnRecord(table, record),
+    putSpeculationRecord: (record) => putSpeculationRecord(table, record),
   };
 }

@@ -1,4 +1,4 @@
-import type { ChatMessage, Conversation, NewMessage, SessionChanges, TurnRecord } from '../../../layers/data/index.ts';
+import type { ChatMessage, Conversation, NewMessage, SessionChanges, SpeculationRecord, TurnRecord } from '../../../layers/data/index.ts';
 import type { Ledger, LedgerRead } from '../../../layers/data/turn-ledger.ts';
 import type { OutboundMessage } from '../../../layers/protocol/conversation-relay.ts';
 import type { ToolInvoker } from '../../../layers/tools/contract.ts';
@@ -40,6 +40,8 @@ export interface LedgerStore {
 
 export interface TurnRecordStore {
   putTurnRecord(record: TurnRecord): Promise<void>;
+  /** What a speculative turn that was never confirmed cost. */
+  putSpeculationRecord(record: SpeculationRecord): Promise<void>;
 }
 
 export type Store = SessionStore & ConversationStore & LedgerStore & TurnRecordStore;

@@ -1,4 +1,4 @@
-import type { ToolTiming, TurnOutcome, TurnRecord } from '../../../layers/data/index.ts';
+import type { TokenUsage, ToolTiming, TurnOutcome, TurnRecord } from '../../../layers/data/index.ts';
 import type { Clock } from './ports.ts';
 
 /**
@@ -51,6 +51,23 @@ export class TurnRecorder {
 
   interrupted(): void {
     this.record.interruptedAt ??= this.clock.now();
+  }
+
+  /** Adopted from a speculation: the turn's prompt is the final one, which came after the LLM request. */
+  preempted(promptReceivedAt: number, speculations: number): void {
+    this.record.promptReceivedAt = promptReceivedAt;
+    this.record.preempted = true;
+    this.record.speculations = speculations;
+  }
+
+  usage(u: TokenUsage): void {
+    const sum = this.record.usage ?? { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
+    this.record.usage = {
+      inputTokens: sum.inputTokens + u.inputTokens,
+      outputTokens: sum.outputTokens + u.outputTokens,
+      cachedTokens: sum.cachedTokens + u.cachedTokens,
+      ...(sum.estimated || u.estimated ? { estimated: true } : {}),
+    };
   }
 
   historyWaited(ms: number): void {
