@@ -60,6 +60,11 @@ export class TurnRecorder {
     this.record.speculations = speculations;
   }
 
+  /** Speculative requests dropped before this turn answered its utterance with a request of its own. */
+  speculated(count: number | undefined): void {
+    if (count) this.record.speculations = count;
+  }
+
   usage(u: TokenUsage): void {
     const sum = this.record.usage ?? { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
     this.record.usage = {

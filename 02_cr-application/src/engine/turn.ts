@@ -258,6 +258,7 @@ class Turn {
         if (verdict.type !== 'claimed') throw new Error(`unexpected claim verdict ${verdict.type}`);
         this.log.appendKeys({ turn: verdict.turn });
         this.recorder.turn(verdict.turn);
+        this.recorder.speculated(ledger.turns[verdict.turn]?.speculations);
         this.watch.start(verdict.turn);
         return { type: 'owner', turn: verdict.turn };
       } catch (err) {

@@ -26,7 +26,8 @@ function extendUtterance(soFar: string, next: string): string {
   const have = comparable(soFar);
   const got = comparable(text);
   if (got.startsWith(have)) return text;
-  if (have.startsWith(got)) return soFar;
+  // A repeat of the start (a late cumulative partial) or of the last piece adds nothing: never double words.
+  if (have.startsWith(got) || have.endsWith(` ${got}`)) return soFar;
   return `${soFar} ${text}`;
 }
 
