@@ -171,7 +171,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
   /** One store call: async like a network round trip, with the test's failure and hold hooks at either side. */
   async function run<K extends StoreOperation, R>(op: K, args: Args<K>, effect: () => R): Promise<Awaited<R>> {
-    calls.push({ op, args: asStored(args), at: clock.now() });
+    calls.push({ op, args: structuredClone(args) as unknown[], at: clock.now() });
     await Promise.resolve();
     await waitAtHold(op, 'before', args);
     const before = takeFailure(op, 'before', args);
