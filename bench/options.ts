@@ -23,6 +23,8 @@ const FlagsSchema = z.object({
   'token-gap-ms': whole(0, 10_000).default(10),
   'import-runs': whole(1, 100).default(5),
   'read-samples': whole(1, 10_000).default(200),
+  'preempt-turns': whole(0, 1_000).default(10),
+  'preempt-first-token-ms': whole(0, 60_000).default(300),
   'skip-imports': z.boolean().default(false),
   'no-doc': z.boolean().default(false),
   doc: z.string().min(1).default('docs/BENCHMARKS.md'),
@@ -38,6 +40,8 @@ export type BenchOptions =
       tokenGapMs: number;
       importRuns: number;
       readSamples: number;
+      preemptTurns: number;
+      preemptFirstTokenMs: number;
       skipImports: boolean;
       doc: string | undefined;
     }
@@ -73,6 +77,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'token-gap-ms': { type: 'string' },
         'import-runs': { type: 'string' },
         'read-samples': { type: 'string' },
+        'preempt-turns': { type: 'string' },
+        'preempt-first-token-ms': { type: 'string' },
         'skip-imports': { type: 'boolean' },
         'no-doc': { type: 'boolean' },
         doc: { type: 'string' },
@@ -108,6 +114,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     tokenGapMs: f['token-gap-ms'],
     importRuns: f['import-runs'],
     readSamples: f['read-samples'],
+    preemptTurns: f['preempt-turns'],
+    preemptFirstTokenMs: f['preempt-first-token-ms'],
     skipImports: f['skip-imports'],
     doc,
   };

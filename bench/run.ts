@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { measureColdImports, type ColdImportResult } from './cold-import.ts';
 import { runDesignBench, type DesignBenchResult } from './design-bench.ts';
 import { runLoadBench, type LoadBenchResult } from './load-bench.ts';
+import { preemptTable, preemptVerdicts } from './preempt-bench.ts';
 import { commandFor, parseBenchArgs, type BenchOptions } from './options.ts';
 import {
   coldImportTable,
@@ -45,13 +46,16 @@ export async function runBench(argv: string[], print: (line: string) => void): P
     print('cold import of every bundle:');
     imports = await measureColdImports({ runs: options.importRuns, analyse: true, progress: print });
   }
-  const tables = [...designTables(design), ...(imports ? [coldImportTable(imports), ...importAnalysisTables(imports)] : [])];
+  const tables = [...designTables(design), ...(design.preempt ? [preemptTable(design.preempt)] : []), ...(imports ? [coldImportTable(imports), ...importAnalysisTables(imports)] : [])];
   for (const table of tables) print(`\n${renderText(table)}`);
-  const verdicts = verdictLines([...designVerdicts(design), ...(imports ? importVerdicts(imports) : [])]);
+  const verdicts = verdictLines([...designVerdicts(design), ...(design.preempt ? preemptVerdicts(design.preempt) : []), ...(imports ? importVerdicts(imports) : [])]);
   print('\nTargets:');
   for (const line of verdicts) print(line);
   if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'design', designMarkdown(design, imports, tables, verdicts, machine, commandFor(argv)), SKELETON);
-  const broken = [...design.settings.flatMap((s) => [...s.ours, ...s.naive])].filter((t) => t.problems.length > 0);
+  const broken = [
+    ...design.settings.flatMap((s) => [...s.ours, ...s.naive]),
+    ...(design.preempt ? Object.values(design.preempt.samples).flat() : []),
+  ].filter((t) => t.problems.length > 0);
   for (const turn of broken.slice(0, 5)) print(`incomplete or out-of-order reply: ${turn.problems.join('; ')}`);
   return broken.length === 0 ? 0 : 1;
 }
@@ -76,7 +80,11 @@ function designMarkdown(
       `replies of ${o.replyTokens.join(' and ')} tokens; ${o.turns} measured turns per design and setting (after one warm-up turn each), interleaved. ` +
       `DynamoDB: dynalite in its own process; back-to-back reads p50: Query ${fmt(design.dynamoRead.queryP50, 2)} ms ` +
       `(session + ${design.dynamoRead.historyMessages} messages), GetItem ${fmt(design.dynamoRead.getItemP50, 2)} ms, ${design.dynamoRead.samples} samples each.` +
-      (imports ? ` Cold imports: ${imports.runs} fresh processes per bundle.` : ''),
+      (imports ? ` Cold imports: ${imports.runs} fresh processes per bundle.` : '') +
+      (design.preempt
+        ? ` Preemption: ${design.preempt.options.turns} utterances per scenario (after one warm-up each), rotated; LLM time to first token ${design.preempt.options.firstTokenMs} ms; ` +
+          `the partial prompt ${design.preempt.options.leadMs} ms before the final one.`
+        : ''),
     '',
     '### Against the targets of the issue',
     '',
