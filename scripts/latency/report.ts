@@ -1,4 +1,4 @@
-import type { ToolTiming, TurnRecord } from '../../layers/data/turns.ts';
+import type { SpeculationRecord, ToolTiming, TurnRecord } from '../../layers/data/turns.ts';
 import { spread, type Spread } from './percentiles.ts';
 import { PHASES, reversedPhases, toolTimings, turnPhases, wasInterrupted, type PhaseDurations, type PhaseId } from './phases.ts';
 
@@ -10,6 +10,22 @@ export interface CallTurns {
   /** ISO time the session was created. */
   startedAt?: string | undefined;
   turns: TurnRecord[];
+  /** Speculative turns of the call that were never confirmed (preemption's waste). */
+  speculations?: SpeculationRecord[] | undefined;
+}
+
+/** Preemptive generation: how often a speculative reply was used, and what the others cost. */
+export interface PreemptionSummary {
+  /** Turns answered by a speculative reply. */
+  preempted: number;
+  /** Speculative turns dropped (the final prompt differed, the caller talked on, ...). */
+  wasted: number;
+  /** preempted / (preempted + wasted). */
+  hitRate: number;
+  wastedRequests: number;
+  wastedTokens: number;
+  /** Some wasted tokens were counted from the aborted stream, not reported by the provider. */
+  estimated: boolean;
 }
 
 export interface StatRow {
@@ -32,6 +48,8 @@ export interface UseCaseReport {
   /** Turns per outcome (completed, interrupted, superseded, ...). */
   outcomes: Record<string, number>;
   rows: StatRow[];
+  /** Present when the use case's calls preempted or tried to. */
+  preemption?: PreemptionSummary | undefined;
 }
 
 /** One turn, its phases computed: what the waterfall draws and `--json` prints. */
@@ -90,7 +108,7 @@ function countRow(id: string, label: string, values: (number | undefined)[]): St
 }
 
 /** Phase, tool and post statistics of the turns of one use case. */
-export function summarizeUseCase(useCaseId: string, turns: TurnView[]): UseCaseReport {
+export function summarizeUseCase(useCaseId: string, turns: TurnView[], speculations: SpeculationRecord[] = []): UseCaseReport {
   const rows: StatRow[] = PHASES.map((phase) => {
     const reversed = turns.filter((t) => t.reversed.includes(phase.id)).length;
     return {
@@ -119,6 +137,21 @@ export function summarizeUseCase(useCaseId: string, turns: TurnView[]): UseCaseR
     coldStarts: turns.filter((t) => t.coldStart).length,
     outcomes,
     rows,
+    preemption: summarizePreemption(turns, speculations),
+  };
+}
+
+function summarizePreemption(turns: TurnView[], speculations: SpeculationRecord[]): PreemptionSummary | undefined {
+  const preempted = turns.filter((t) => t.record.preempted).length;
+  const wasted = speculations.length;
+  if (preempted + wasted === 0) return undefined;
+  return {
+    preempted,
+    wasted,
+    hitRate: preempted / (preempted + wasted),
+    wastedRequests: speculations.reduce((n, s) => n + s.llmRequests, 0),
+    wastedTokens: speculations.reduce((n, s) => n + s.usage.inputTokens + s.usage.outputTokens, 0),
+    estimated: speculations.some((s) => s.usage.estimated),
   };
 }
 
@@ -127,7 +160,8 @@ export function buildReport(calls: CallTurns[], context: { source: string; selec
   const turns = calls.flatMap((call) => call.turns.map((record) => viewTurn(call, record)));
   const byUseCase = new Map<string, TurnView[]>();
   for (const t of turns) byUseCase.set(t.useCaseId, [...(byUseCase.get(t.useCaseId) ?? []), t]);
-  const useCases = [...byUseCase.keys()].sort().map((id) => summarizeUseCase(id, byUseCase.get(id)!));
+  const speculations = calls.flatMap((call) => call.speculations ?? []);
+  const useCases = [...byUseCase.keys()].sort().map((id) => summarizeUseCase(id, byUseCase.get(id)!, speculations.filter((s) => s.useCaseId === id)));
   return {
     generatedAt: new Date(context.now ?? Date.now()).toISOString(),
     source: context.source,
