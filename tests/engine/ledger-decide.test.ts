@@ -8,6 +8,7 @@ import {
   standingOf,
   uncommittedBefore,
   speculationStanding,
+  decideAll,
   type LedgerEvent,
 } from '../../02_cr-application/src/engine/ledger/decide.ts';
 import { comparable } from '../../02_cr-application/src/engine/utterance.ts';
@@ -295,6 +296,14 @@ describe('speculation (preemptive generation)', () => {
     expect(state.speculations).toBeUndefined();
     const next = apply(state, { type: 'commit', turn: 2, heardApplied: false }, partial(40, 'c'), speculate('s3', 40, 'c')).verdicts.at(-1);
     expect(next).toEqual({ type: 'speculating' });
+  });
+
+  it('a partial stable at once and its speculation are one write (one version step)', () => {
+    const { next, verdicts } = decideAll(committed, [partial(20, 'When do you open?'), speculate('s1', 20, 'When do you open?')]);
+    expect(verdicts).toEqual([{ type: 'partial-kept' }, { type: 'speculating' }]);
+    expect(next!.v).toBe(committed.v + 1);
+    expect(next!.speculation).toMatchObject({ id: 's1', state: 'running' });
+    expect(decideAll(committed, [speculate('s1', 20, 'x', 0)])).toEqual({ verdicts: [{ type: 'speculation-refused', reason: 'cap' }] });
   });
 
   it('a newer claim (a key press) or the end of the call drops a running one', () => {

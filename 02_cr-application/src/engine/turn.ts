@@ -61,7 +61,7 @@ export const defaultEngineConfig: EngineConfig = {
   watchIntervalMs: 100,
   historyWaitMs: 2_000,
   historyPollMs: 25,
-  speculationPollMs: 20,
+  speculationPollMs: 10,
   maxUtteranceChars: 2_000,
   maxHistoryMessages: 60,
   syncBudgetMs: 26_000,

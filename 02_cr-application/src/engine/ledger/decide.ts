@@ -126,6 +126,21 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
   }
 }
 
+/**
+ * Several events decided in order and written as one change (one version step): a partial prompt that is stable
+ * at once and the speculation it starts cost one write, not two, ahead of the speculative LLM request.
+ */
+export function decideAll(ledger: Ledger, events: readonly LedgerEvent[]): { next?: Ledger; verdicts: Verdict[] } {
+  let state = ledger;
+  const verdicts: Verdict[] = [];
+  for (const event of events) {
+    const d = decide(state, event);
+    verdicts.push(d.verdict);
+    if (d.next) state = d.next;
+  }
+  return state === ledger ? { verdicts } : { next: { ...state, v: ledger.v + 1 }, verdicts };
+}
+
 /** What a turn that is (or was) streaming must do now. */
 export type Standing =
   | { type: 'owner' }

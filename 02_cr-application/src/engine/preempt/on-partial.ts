@@ -1,13 +1,13 @@
 import { createIdFactory } from '../../../../layers/data/ids.ts';
 import type { Conversation, Preemption } from '../../../../layers/data/index.ts';
-import type { Ledger } from '../../../../layers/data/turn-ledger.ts';
-import { historyRaced } from '../ledger/decide.ts';
-import { applyToLedger } from '../ledger/ledger-client.ts';
+import type { Ledger, LedgerRead } from '../../../../layers/data/turn-ledger.ts';
+import { decideAll, historyRaced, type LedgerEvent } from '../ledger/decide.ts';
+import { applyAllToLedger, applyToLedger } from '../ledger/ledger-client.ts';
 import type { FrameContext, FrameResult } from '../messages/context.ts';
 import { sessionIdFor } from '../messages/load-session.ts';
 import { sleep } from '../ports.ts';
 import { runSpeculativeTurn } from '../turn.ts';
-import { comparable, endsSentence, utteranceSoFar, type MatchRule } from '../utterance.ts';
+import { comparable, endsSentence, utteranceSoFar } from '../utterance.ts';
 
 const newSpeculationId = createIdFactory();
 
@@ -29,56 +29,58 @@ export async function onPartialPrompt(ctx: FrameContext, text: string): Promise<
     ctx.log.error('partial prompt not kept', { error: err as Error });
     return { kind: 'partial' };
   }
-  const preemption = call.session.preemption?.enabled ? call.session.preemption : undefined;
+  const preemption = call.session.preemption?.enabled && call.session.status !== 'ended' ? call.session.preemption : undefined;
+  const partial: LedgerEvent = { type: 'partial', at: ctx.receivedAt, text, match: preemption?.match };
+  const known = { ledger: call.session.ledger, status: call.session.status };
+  // A partial that ends a sentence is stable at once: keeping it and starting its speculation is one write.
+  const speculationId = newSpeculationId();
+  const soFar = (l: Ledger, extra: { at: number; text: string }[] = []) =>
+    utteranceSoFar([...(l.partial ?? []), ...extra].filter((p) => p.at <= ctx.receivedAt).sort((a, b) => a.at - b.at).map((p) => p.text));
+  const atOnce = preemption?.stableOnSentenceEnd === true && endsSentence(soFar(call.session.ledger, [{ at: ctx.receivedAt, text }]));
+  const speculate = (l: Ledger, withPartial: boolean): LedgerEvent => ({
+    type: 'speculate',
+    id: speculationId,
+    at: ctx.receivedAt,
+    key: comparable(soFar(l, withPartial ? [{ at: ctx.receivedAt, text }] : []), preemption?.match),
+    max: preemption?.maxSpeculativeRequests ?? 0,
+  });
   let ledger: Ledger;
+  let status: string = call.session.status;
   try {
-    const known = { ledger: call.session.ledger, status: call.session.status };
-    const outcome = await applyToLedger(ctx.store, sessionId, { type: 'partial', at: ctx.receivedAt, text, match: preemption?.match }, known);
-    if (outcome.verdict.type === 'partial-late') {
+    const outcome = await applyAllToLedger(ctx.store, sessionId, [partial], known, (l) => decideAll(l, atOnce ? [partial, speculate(l, true)] : [partial]));
+    if (outcome.verdicts[0]?.type === 'partial-late') {
       ctx.log.info('partial prompt arrived after its utterance was answered; dropped');
       return { kind: 'partial' };
     }
     ledger = outcome.ledger;
-  } catch (err) {
-    ctx.log.error('partial prompt not kept', { error: err as Error });
-    return { kind: 'partial' };
-  }
-  if (!preemption || call.session.status === 'ended') return { kind: 'partial' };
-  return speculateIfStable(ctx, sessionId, call, ledger, preemption);
-}
-
-async function speculateIfStable(ctx: FrameContext, sessionId: string, call: Conversation, ledger: Ledger, preemption: Preemption): Promise<FrameResult> {
-  const soFar = (l: Ledger) => utteranceSoFar((l.partial ?? []).filter((p) => p.at <= ctx.receivedAt).map((p) => p.text));
-  let utterance = soFar(ledger);
-  const stableNow = preemption.stableOnSentenceEnd && endsSentence(utterance);
-  // Otherwise stable once nothing newer came for a while; the ledger's speculate decision checks "nothing newer".
-  if (!stableNow) await sleep(ctx.clock, preemption.stableAfterMs);
-  const match: MatchRule = preemption.match;
-  const speculationId = newSpeculationId();
-  let decided: Ledger;
-  try {
-    const latest = stableNow ? { ledger, status: call.session.status } : await ctx.store.readLedger(sessionId);
-    if (!latest || latest.status === 'ended') return { kind: 'partial' };
-    utterance = soFar(latest.ledger);
-    const outcome = await applyToLedger(
-      ctx.store,
-      sessionId,
-      { type: 'speculate', id: speculationId, at: ctx.receivedAt, key: comparable(utterance, match), max: preemption.maxSpeculativeRequests },
-      latest,
-    );
-    if (outcome.verdict.type !== 'speculating') {
-      ctx.log.info('no speculation on this partial', { reason: outcome.verdict.type === 'speculation-refused' ? outcome.verdict.reason : outcome.verdict.type });
+    status = outcome.status;
+    if (!preemption) return { kind: 'partial' };
+    if (!atOnce) {
+      // Stable once nothing newer came for a while; the ledger's speculate decision checks "nothing newer".
+      await sleep(ctx.clock, preemption.stableAfterMs);
+      const latest = await ctx.store.readLedger(sessionId);
+      if (!latest || latest.status === 'ended') return { kind: 'partial' };
+      const decided = await applyToLedger(ctx.store, sessionId, speculate(latest.ledger, false), latest);
+      outcome.verdicts[1] = decided.verdict;
+      ledger = decided.ledger;
+    }
+    const verdict = outcome.verdicts[1];
+    if (verdict?.type !== 'speculating') {
+      ctx.log.info('no speculation on this partial', { reason: verdict?.type === 'speculation-refused' ? verdict.reason : verdict?.type });
       return { kind: 'partial' };
     }
-    decided = outcome.ledger;
   } catch (err) {
-    ctx.log.warn('speculation not started', { error: err as Error });
+    ctx.log.error(preemption ? 'partial prompt not kept, or its speculation not started' : 'partial prompt not kept', { error: err as Error });
     return { kind: 'partial' };
   }
+  return runSpeculation(ctx, sessionId, call, { ledger, status }, speculationId, soFar(ledger), preemption);
+}
+
+async function runSpeculation(ctx: FrameContext, sessionId: string, call: Conversation, decided: LedgerRead, speculationId: string, utterance: string, preemption: Preemption): Promise<FrameResult> {
   // The history read with the partial predates any commit since: read it again if the ledger moved on.
   let { messages } = call;
-  let session = { ...call.session, ledger: decided };
-  if (decided.turnCount !== session.ledger.turnCount || historyRaced(decided, messages.map((m) => m.messageId))) {
+  let session = { ...call.session, ledger: decided.ledger };
+  if (decided.ledger.turnCount !== call.session.ledger.turnCount || historyRaced(decided.ledger, messages.map((m) => m.messageId))) {
     try {
       ({ session, messages } = await ctx.store.loadConversation(sessionId, ctx.config.maxHistoryMessages));
     } catch (err) {
