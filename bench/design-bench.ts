@@ -2,7 +2,7 @@ import { DEFAULT_HISTORY_MESSAGES } from '../layers/data/index.ts';
 import { createIdFactory } from '../layers/data/ids.ts';
 import type { Table } from '../layers/data/index.ts';
 import { startBenchTable } from './local-table.ts';
-import { runPreemptBench, type PreemptBenchResult } from './preempt-bench.ts';
+import { PREEMPT_SETTINGS, runPreemptBench, type PreemptBenchResult } from './preempt-bench.ts';
 import { startStand, type Design, type ReplyPlan, type Stand } from './stand.ts';
 import { median, percentile } from './stats.ts';
 import type { TurnSample } from './turn-sample.ts';
@@ -81,7 +81,7 @@ export async function runDesignBench(options: DesignBenchOptions): Promise<Desig
       options.preemptTurns > 0
         ? await runPreemptBench(
             stand,
-            { turns: options.preemptTurns, firstTokenMs: options.preemptFirstTokenMs, tokenGapMs: options.tokenGapMs, leadMs: 300, tokens: 20, postLatencyMs: 10 },
+            { ...PREEMPT_SETTINGS, turns: options.preemptTurns, firstTokenMs: options.preemptFirstTokenMs, tokenGapMs: options.tokenGapMs },
             progress,
           )
         : undefined;

@@ -5,7 +5,8 @@ import { z } from 'zod';
  * `npm run bench -- [flags]`. Two modes:
  * - design (default): ours against the naive baseline over post latencies and reply lengths, plus one DynamoDB
  *   read and the cold import of every bundle; writes docs/BENCHMARKS.md unless --no-doc;
- * - load (`--calls N`): N simultaneous calls of --turns turns each against the whole local runtime.
+ * - load (`--calls N`): N simultaneous calls of --turns turns each against the whole local runtime;
+ * - preemption only (`--preempt-only`): the preemption comparison the design mode also runs, in its own section.
  */
 const list = z
   .string()
@@ -27,6 +28,7 @@ const FlagsSchema = z.object({
   'preempt-first-token-ms': whole(0, 60_000).default(300),
   'skip-imports': z.boolean().default(false),
   'no-doc': z.boolean().default(false),
+  'preempt-only': z.boolean().default(false),
   doc: z.string().min(1).default('docs/BENCHMARKS.md'),
 });
 
@@ -43,6 +45,13 @@ export type BenchOptions =
       preemptTurns: number;
       preemptFirstTokenMs: number;
       skipImports: boolean;
+      doc: string | undefined;
+    }
+  | {
+      mode: 'preempt';
+      turns: number;
+      firstTokenMs: number;
+      tokenGapMs: number;
       doc: string | undefined;
     }
   | {
@@ -81,6 +90,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'preempt-first-token-ms': { type: 'string' },
         'skip-imports': { type: 'boolean' },
         'no-doc': { type: 'boolean' },
+        'preempt-only': { type: 'boolean' },
         doc: { type: 'string' },
       },
     }));
@@ -103,6 +113,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       tokenGapMs: f['token-gap-ms'],
       doc,
     };
+  }
+  if (f['preempt-only']) {
+    return { mode: 'preempt', turns: f['preempt-turns'], firstTokenMs: f['preempt-first-token-ms'], tokenGapMs: f['token-gap-ms'], doc };
   }
   if (f.tokens?.some((t) => t < 2)) throw new BenchUsageError('--tokens: a reply needs at least 2 tokens');
   return {

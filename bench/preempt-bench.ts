@@ -24,6 +24,9 @@ export interface PreemptBenchOptions {
   postLatencyMs: number;
 }
 
+/** The setting: TTFT 300 ms, the partial 300 ms before the final prompt. */
+export const PREEMPT_SETTINGS: PreemptBenchOptions = { turns: 10, firstTokenMs: 300, tokenGapMs: 10, leadMs: 300, tokens: 20, postLatencyMs: 10 };
+
 export interface PreemptSample {
   /** Final prompt sent to the first text token posted (reaching the @connections endpoint). */
   firstPostedMs: number;

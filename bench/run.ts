@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { measureColdImports, type ColdImportResult } from './cold-import.ts';
 import { runDesignBench, type DesignBenchResult } from './design-bench.ts';
 import { runLoadBench, type LoadBenchResult } from './load-bench.ts';
-import { preemptTable, preemptVerdicts } from './preempt-bench.ts';
+import { PREEMPT_SETTINGS, preemptTable, preemptVerdicts, runPreemptBench, type PreemptBenchResult } from './preempt-bench.ts';
+import { startBenchTable } from './local-table.ts';
+import { startStand } from './stand.ts';
 import { commandFor, parseBenchArgs, type BenchOptions } from './options.ts';
 import {
   coldImportTable,
@@ -38,6 +40,23 @@ export async function runBench(argv: string[], print: (line: string) => void): P
     for (const line of loadVerdictLines(result)) print(line);
     if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'load', loadMarkdown(result, table, machine, commandFor(argv)), SKELETON);
     return result.mismatches.length === 0 && result.matched === result.expected ? 0 : 1;
+  }
+  if (options.mode === 'preempt') {
+    const own = await startBenchTable();
+    const stand = await startStand(own.table);
+    let result: PreemptBenchResult;
+    try {
+      result = await runPreemptBench(stand, { ...PREEMPT_SETTINGS, turns: options.turns, firstTokenMs: options.firstTokenMs, tokenGapMs: options.tokenGapMs }, print);
+    } finally {
+      await stand.stop();
+      await own.stop();
+    }
+    const table = preemptTable(result);
+    const verdicts = verdictLines(preemptVerdicts(result));
+    print(`\n${renderText(table)}\n\nTargets:`);
+    for (const line of verdicts) print(line);
+    if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'preempt', preemptMarkdown(result, table, verdicts, machine, commandFor(argv)), SKELETON);
+    return Object.values(result.samples).flat().some((s) => s.problems.length > 0) ? 1 : 0;
   }
   print(`design: post latencies ${options.postLatenciesMs.join(', ')} ms x replies of ${options.replyTokens.join(', ')} tokens, ${options.turns} turns per design and setting`);
   const design = await runDesignBench({ ...options, progress: print });
@@ -93,6 +112,26 @@ function designMarkdown(
     '### Tables',
     '',
     ...tables.flatMap((t) => [renderMarkdown(t), '']),
+  ].join('\n');
+}
+
+function preemptMarkdown(result: PreemptBenchResult, table: ResultTable, verdicts: string[], machine: Machine, command: string): string {
+  const o = result.options;
+  return [
+    '## Preemptive generation: with and without',
+    '',
+    `Reproduce: \`${command}\` (\`npm run bench\` runs it too, inside the design section).`,
+    '',
+    `Machine: ${machineLine(machine)}.`,
+    '',
+    `Our handler on three calls, ${o.turns} utterances each after one warm-up, rotated: preemption off; on with the final prompt equal to the partial; ` +
+      `on with a final that differs. Each utterance is a partial prompt ending a sentence, then the final one ${o.leadMs} ms later; the LLM server answers ` +
+      `${o.firstTokenMs} ms after each request (${o.tokens} tokens, ${o.tokenGapMs} ms apart); post latency ${o.postLatencyMs} ms. A dropped speculation's ` +
+      'tokens carry a tag of their own, so one that reached the caller would be counted.',
+    '',
+    ...verdicts,
+    '',
+    renderMarkdown(table),
   ].join('\n');
 }
 
