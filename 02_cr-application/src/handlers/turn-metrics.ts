@@ -10,7 +10,8 @@ export function recordTurnMetrics(record: TurnRecord): void {
   }
   // Ours: from the prompt to the LLM request, plus from the LLM's first text to that text on the wire. Tool time
   // and LLM time are not ours; a turn whose first words were a keypad line or a filler has no posting phase.
-  if (record.llmRequestSentAt !== undefined && record.llmFirstTextAt !== undefined && record.firstTokenPostedAt !== undefined) {
+  // A preempted turn asked the LLM before its prompt arrived: what it waited for is in TimeToFirstTokenPosted.
+  if (!record.preempted && record.llmRequestSentAt !== undefined && record.llmFirstTextAt !== undefined && record.firstTokenPostedAt !== undefined) {
     const posting = record.firstTokenPostedAt - record.llmFirstTextAt;
     if (posting >= 0) metrics.addMetric('EngineOverhead', ms, record.llmRequestSentAt - record.promptReceivedAt + posting);
   }
