@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PreemptionSchema, type Preemption } from '../../layers/data/use-case-config.ts';
-import type { ToolManifestEntry } from '../../layers/data/index.ts';
+import type { Ledger, ToolManifestEntry } from '../../layers/data/index.ts';
 import type { LlmMessage } from '../../02_cr-application/src/engine/ports.ts';
 import { createEngineTier, type EngineTier, type TierCall } from './tier/engine-tier.ts';
 import { finish, gate, says, text, toolCall } from './tier/scripted-llm.ts';
@@ -139,6 +139,30 @@ describe('a speculative turn on a stable partial', () => {
     expect(call.replies()).toEqual(['Answer.']);
     expect(tier.store.turnRecords(call.sessionId)[0]).toMatchObject({ speculations: 2 });
     expect(tier.store.speculationRecords(call.sessionId)).toHaveLength(2);
+  });
+});
+
+describe('the speculation is written once its request is on the wire', () => {
+  it('when the ledger moved on meanwhile (a newer partial), it is dropped unheard, and the partial is still kept', async () => {
+    tier = await createEngineTier();
+    tier.llm.respond(() => says('An answer.'));
+    const call = await speculativeCall();
+    const held = tier.store.hold('compareAndSetLedger', { match: (_s, _v, next: Ledger) => next.speculation?.state === 'running' });
+    void call.partial('Is it sunny?');
+    await held.reached;
+    expect(tier.llm.requests).toHaveLength(1);
+    await later(10);
+    void call.partial('Is it sunny in Missoula');
+    await later(10);
+    held();
+    await later(300);
+    expect(call.frames()).toEqual([]);
+    expect(tier.store.speculationRecords(call.sessionId)).toMatchObject([{ reason: 'not-registered' }]);
+    expect(tier.store.session(call.sessionId)!.ledger.partial!.map((p) => p.text)).toEqual(['Is it sunny?', 'Is it sunny in Missoula']);
+    void call.prompt('Is it sunny in Missoula?');
+    await tier.drain();
+    expect(call.replies()).toEqual(['An answer.']);
+    expect(call.history()[0]).toEqual(['user', 'Is it sunny in Missoula?']);
   });
 });
 

@@ -119,6 +119,8 @@ export interface SpeculativeTurn {
   userText: string;
   speculationId: string;
   holdMs: number;
+  /** Writes the speculation to the ledger (once its LLM request is on the wire); false when the ledger refused it. */
+  register: () => Promise<boolean>;
 }
 
 /** The turn's place in the ledger, decided once by its claim. */
@@ -361,10 +363,16 @@ class Turn {
     const callerMessageId = newId();
     this.claim = watch.outcome.then((outcome) => this.onSpeculationSettled(outcome, callerMessageId));
     void this.claim.then(this.claimDecided);
-    watch.start();
     this.history = this.historyFor(input.session, input.messages);
     this.history.push({ role: 'user', content: input.userText });
-    const outcome = await this.converse(0, undefined, '', undefined, true);
+    // Registered once the request is on the wire (as a claim is): the write is never ahead of the LLM request.
+    const register = (after?: Promise<void>) =>
+      void (async () => {
+        await after;
+        if (await input.register()) watch.start();
+        else watch.notRegistered();
+      })();
+    const outcome = await this.converse(0, undefined, '', undefined, true, register);
     if (outcome === 'handed-off') return { handedOff: true, turn: await this.turnNumber() };
     const claim = await this.claim;
     if (claim.type !== 'owner') return this.dropSpeculation(input, await watch.outcome);

@@ -7,7 +7,7 @@ import type { Clock, LedgerStore } from '../ports.ts';
 export type SpeculationOutcome =
   | { type: 'confirmed'; turn: number; entry: LedgerTurn }
   /** Dropped by the ledger (other words, more words, an interrupt, a newer turn), or given up for want of a final prompt. */
-  | { type: 'dropped'; reason: 'dropped' | 'no-final-prompt' | 'ended' };
+  | { type: 'dropped'; reason: 'dropped' | 'no-final-prompt' | 'ended' | 'not-registered' };
 
 /**
  * How a speculative turn learns whether the final prompt confirmed it: a small, strongly consistent ledger read on
@@ -21,6 +21,7 @@ export class SpeculationWatch {
   readonly outcome: Promise<SpeculationOutcome>;
   private resolve!: (outcome: SpeculationOutcome) => void;
   private settled = false;
+  private registered = false;
   private inFlight = false;
   private cancelPoll: (() => void) | undefined;
   private cancelHold: (() => void) | undefined;
@@ -37,8 +38,17 @@ export class SpeculationWatch {
     this.outcome = new Promise((resolve) => (this.resolve = resolve));
   }
 
+  /** Starts watching, once the speculation is in the ledger. */
   start(): void {
-    this.schedule();
+    this.registered = true;
+    // Given up while its write was on the way (its LLM request failed): the ledger must not offer it to a claim.
+    if (this.settled) void applyToLedger(this.store, this.sessionId, { type: 'speculation-end', id: this.id }).catch(() => undefined);
+    else this.schedule();
+  }
+
+  /** The ledger had moved on before the speculation could be written: it never existed for anyone else. */
+  notRegistered(): void {
+    this.settle({ type: 'dropped', reason: 'not-registered' });
   }
 
   /** The reply (or this round's tool calls) is complete: wait at most `holdMs` more for the final prompt. */
@@ -90,6 +100,7 @@ export class SpeculationWatch {
   /** Ends the speculation in the ledger; a claim that adopted it first wins, and then it goes on as that turn. */
   private async giveUp(): Promise<void> {
     if (this.settled) return;
+    if (!this.registered) return this.settle({ type: 'dropped', reason: 'no-final-prompt' });
     try {
       const { verdict, ledger } = await applyToLedger(this.store, this.sessionId, { type: 'speculation-end', id: this.id });
       if (verdict.type === 'speculation-confirmed') return this.settle({ type: 'confirmed', turn: verdict.turn, entry: ledger.turns[verdict.turn]! });
