@@ -385,16 +385,19 @@ class Turn {
       return { type: 'yielded', turn: this.tentativeTurn };
     }
     const { turn, entry } = outcome;
-    this.log.appendKeys({ turn });
-    this.log.info('speculative turn confirmed', { speculationId: entry.speculationId });
     this.recorder.turn(turn);
     this.recorder.preempted(entry.promptAt, entry.speculations ?? 1);
     this.watch.start(turn);
     this.known = undefined;
-    // The history keeps the final prompt's words, not the partial the LLM was asked with.
+    // The history keeps the final prompt's words, not the partial the LLM was asked with. Written once the held
+    // reply's first post is on its way: the caller is waiting for that post, not for this write.
     this.writes.push(
-      this.ctx.store
-        .appendMessages(this.sessionId, [{ messageId: callerMessageId, role: 'user', content: entry.userText, turn, source: 'speech' }])
+      afterIoPoll()
+        .then(() => {
+          this.log.appendKeys({ turn });
+          this.log.info('speculative turn confirmed', { speculationId: entry.speculationId });
+          return this.ctx.store.appendMessages(this.sessionId, [{ messageId: callerMessageId, role: 'user', content: entry.userText, turn, source: 'speech' }]);
+        })
         .then((stored) => this.written.push(...stored.map((m) => m.messageId)))
         .catch((err: unknown) => this.log.error('caller message not saved', { error: err as Error })),
     );
