@@ -47,7 +47,7 @@ export async function onPartialPrompt(ctx: FrameContext, text: string): Promise<
     const utterance = soFar(read.ledger, [mine]);
     const started = await speculate(ctx, sessionId, call, read, [partial], utterance, preemption);
     if (started) return started;
-    return keepPartial(ctx, sessionId, partial);
+    return keepPartial(ctx, sessionId, partial, read);
   }
   const kept = await keepPartial(ctx, sessionId, partial, read);
   if (!preemption || kept.kind !== 'partial') return kept;
