@@ -10,6 +10,7 @@
  * | turn record        | session#<id>         | turn#<000042>    |                                       |
  * | dropped speculation| session#<id>         | spec#<ulid>      |                                       |
  * | connection pointer | conn#<connectionId>  | conn             |                                       |
+ * | call claim         | call#<CallSid>       | call             |                                       |
  */
 export const GSI1 = 'index-1-full';
 
@@ -35,3 +36,5 @@ export const SPECULATION_PREFIX = 'spec#';
 export const speculationKey = (sessionId: string, speculationId: string) => ({ pk: sessionPk(sessionId), sk: `${SPECULATION_PREFIX}${speculationId}` });
 
 export const connectionKey = (connectionId: string) => ({ pk: `conn#${connectionId}`, sk: 'conn' });
+
+export const callKey = (callSid: string) => ({ pk: `call#${callSid}`, sk: 'call' });
