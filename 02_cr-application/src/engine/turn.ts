@@ -371,6 +371,7 @@ class Turn {
     this.claim = watch.outcome.then((outcome) => this.onSpeculationSettled(outcome, callerMessageId));
     void this.claim.then(this.claimDecided);
     this.history = this.historyFor(input.session, input.messages);
+    this.base!.length = this.history.length;
     this.history.push({ role: 'user', content: input.userText });
     // Registered once the request is on the wire (as a claim is): the write is never ahead of the LLM request.
     const register = (after?: Promise<void>) =>
