@@ -1,4 +1,5 @@
-import { DEFAULT_FILLER_WORDS } from '../../../layers/data/use-case-config.ts';
+// Its own module: the use-case schemas stay out of the $default bundle.
+import { DEFAULT_FILLER_WORDS } from '../../../layers/data/filler-words.ts';
 
 /**
  * The caller's utterance from partial prompts (`last: false`) and the final one.
