@@ -99,6 +99,7 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
         llm: useCase.llm,
         filler: useCase.filler,
         timeZone: useCase.timeZone,
+        ...(useCase.preemption?.enabled ? { preemption: useCase.preemption } : {}),
       },
       now.getTime(),
     );
@@ -114,7 +115,8 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
   const twiml = relayTwiml({
     websocketUrl: sessionWebSocketUrl(deps.websocketUrl, sessionId),
     actionUrl: connectActionUrl(publicBase, sessionId),
-    settings: answering.conversationRelay,
+    // Preemption needs the transcript as it forms.
+    settings: answering.preemption?.enabled ? { ...answering.conversationRelay, partialPrompts: true } : answering.conversationRelay,
     parameters: { sessionId },
   });
   return { sessionId, useCaseId: answering.id, twiml, replayed: !claimed || reused };

@@ -26,6 +26,8 @@ export interface Session {
   llm: UseCaseConfig['llm'];
   filler: UseCaseConfig['filler'];
   timeZone: string;
+  /** Preemptive generation (absent or disabled: every turn starts on the final prompt). */
+  preemption?: UseCaseConfig['preemption'];
   status: SessionStatus;
   connectionId?: string;
   /** Who owns the reply and what became of the recent turns (engine/ledger decides, compare-and-set by version). */

@@ -26,7 +26,8 @@ import { ToolCallAssembler, type ToolCall } from './tool-calls.ts';
 import { runToolRound, timeoutFor, toolResultContent } from './tool-round.ts';
 import { planToolRound } from './turn-budget.ts';
 import { TurnRecorder } from './turn-recorder.ts';
-import type { TurnOutcome, TurnRecord } from '../../../layers/data/index.ts';
+import { SpeculationWatch, type SpeculationOutcome } from './preempt/speculation-watch.ts';
+import type { SpeculationRecord, TurnOutcome, TurnRecord } from '../../../layers/data/index.ts';
 
 export interface EngineConfig {
   /** No first chunk from the LLM by then: abort and retry once (if the budget allows), else apologise. */
@@ -38,6 +39,8 @@ export interface EngineConfig {
   /** How long a turn waits for the previous turn's history to be committed before it carries what it knows. */
   historyWaitMs: number;
   historyPollMs: number;
+  /** How often a speculative turn reads the ledger for its confirmation (what a preempted reply waits for). */
+  speculationPollMs: number;
   /** Longer utterances are cut (and the cut logged): one caller must not be able to send the LLM a book. */
   maxUtteranceChars: number;
   /** The newest messages of history each turn loads and sends. */
@@ -58,6 +61,7 @@ export const defaultEngineConfig: EngineConfig = {
   watchIntervalMs: 100,
   historyWaitMs: 5_000,
   historyPollMs: 25,
+  speculationPollMs: 10,
   maxUtteranceChars: 2_000,
   maxHistoryMessages: 60,
   syncBudgetMs: 26_000,
@@ -100,6 +104,24 @@ export interface NewTurn {
 }
 
 export type TurnEnd = { handedOff: true; turn: number } | { handedOff: false; record: TurnRecord };
+
+/** A speculative turn ends as the turn that adopted it, or dropped with what it cost. */
+export type SpeculationEnd = TurnEnd | { handedOff: false; dropped: SpeculationRecord };
+
+/** A speculative turn: an LLM request on a stable partial prompt, held until the final prompt confirms it. */
+export interface SpeculativeTurn {
+  connectionId: string;
+  session: Session;
+  messages: ChatMessage[];
+  /** When the partial it answers reached us. */
+  partialAt: number;
+  /** The utterance so far (what the LLM is asked about; the history stores the final prompt's words). */
+  userText: string;
+  speculationId: string;
+  holdMs: number;
+  /** Writes the speculation to the ledger (once its LLM request is on the wire); false when the ledger refused it. */
+  register: () => Promise<boolean>;
+}
 
 /** The turn's place in the ledger, decided once by its claim. */
 type Claim =
@@ -151,6 +173,8 @@ class Turn {
   private pendingEnd: { handoffData: string } | undefined;
   private readonly log: AppLogger;
   private readonly tentativeTurn: number;
+  /** Set for a speculative turn: how it learns whether the final prompt confirmed it. */
+  private speculation: SpeculationWatch | undefined;
 
   constructor(
     private readonly ctx: TurnContext,
@@ -244,6 +268,7 @@ class Turn {
         if (verdict.type !== 'claimed') throw new Error(`unexpected claim verdict ${verdict.type}`);
         this.log.appendKeys({ turn: verdict.turn });
         this.recorder.turn(verdict.turn);
+        this.recorder.speculated(ledger.turns[verdict.turn]?.speculations);
         this.watch.start(verdict.turn);
         return { type: 'owner', turn: verdict.turn };
       } catch (err) {
@@ -331,6 +356,83 @@ class Turn {
     return toLlmMessages(session.systemPrompt, [...view, ...carried]);
   }
 
+  // ----- a speculative turn (preemptive generation) ----------------------------------------------------------
+
+  /**
+   * Asks the LLM on a stable partial prompt. Its reply waits behind the pump's gate, and tool calls wait in
+   * `converse`, until the ledger says a final prompt adopted it; a dropped speculation posts nothing, runs no tool
+   * and writes no message, only a record of what it cost. Confirmed, it is that turn: the held text goes out at
+   * once and the rest streams as in any turn.
+   */
+  async speculate(input: SpeculativeTurn): Promise<SpeculationEnd> {
+    const { store, clock, config, log } = this.ctx;
+    const watch = new SpeculationWatch(store, this.sessionId, input.speculationId, clock, config.speculationPollMs, input.holdMs, log);
+    this.speculation = watch;
+    // Minted now, so the caller's words sort before the reply whose id the first LLM round mints.
+    const callerMessageId = newId();
+    this.claim = watch.outcome.then((outcome) => this.onSpeculationSettled(outcome, callerMessageId));
+    void this.claim.then(this.claimDecided);
+    this.history = this.historyFor(input.session, input.messages);
+    this.base!.length = this.history.length;
+    this.history.push({ role: 'user', content: input.userText });
+    // Registered once the request is on the wire (as a claim is): the write is never ahead of the LLM request.
+    const register = (after?: Promise<void>) =>
+      void (async () => {
+        await after;
+        if (await input.register()) watch.start();
+        else watch.notRegistered();
+      })();
+    const outcome = await this.converse(0, undefined, '', undefined, true, register);
+    if (outcome === 'handed-off') return { handedOff: true, turn: await this.turnNumber() };
+    const claim = await this.claim;
+    if (claim.type !== 'owner') return this.dropSpeculation(input, await watch.outcome);
+    return this.finish();
+  }
+
+  private onSpeculationSettled(outcome: SpeculationOutcome, callerMessageId: string): Claim {
+    if (outcome.type === 'dropped') {
+      this.stop('superseded');
+      return { type: 'yielded', turn: this.tentativeTurn };
+    }
+    const { turn, entry } = outcome;
+    this.recorder.turn(turn);
+    this.recorder.preempted(entry.promptAt, entry.speculations ?? 1);
+    this.watch.start(turn);
+    this.known = undefined;
+    // The history keeps the final prompt's words, not the partial the LLM was asked with. Written once the held
+    // reply's first post is on its way: the caller is waiting for that post, not for this write.
+    this.writes.push(
+      afterIoPoll()
+        .then(() => {
+          this.log.appendKeys({ turn });
+          this.log.info('speculative turn confirmed', { speculationId: entry.speculationId });
+          return this.ctx.store.appendMessages(this.sessionId, [{ messageId: callerMessageId, role: 'user', content: entry.userText, turn, source: 'speech' }]);
+        })
+        .then((stored) => this.written.push(...stored.map((m) => m.messageId)))
+        .catch((err: unknown) => this.log.error('caller message not saved', { error: err as Error })),
+    );
+    return { type: 'owner', turn };
+  }
+
+  private async dropSpeculation(input: SpeculativeTurn, outcome: SpeculationOutcome): Promise<SpeculationEnd> {
+    this.stop('superseded');
+    await this.pump.settled();
+    const record: SpeculationRecord = {
+      sessionId: this.sessionId,
+      speculationId: input.speculationId,
+      useCaseId: this.session.useCaseId,
+      callSid: this.session.callSid,
+      startedAt: input.partialAt,
+      endedAt: this.ctx.clock.now(),
+      reason: outcome.type === 'dropped' ? outcome.reason : 'dropped',
+      llmRequests: this.recorder.record.llmRounds ?? 0,
+      usage: this.recorder.record.usage ?? { inputTokens: 0, outputTokens: 0, cachedTokens: 0 },
+    };
+    this.log.info('speculative turn dropped', { speculationId: input.speculationId, reason: record.reason, usage: record.usage });
+    await this.ctx.store.putSpeculationRecord(record).catch((err: unknown) => this.log.error('speculation record not saved', { error: err as Error }));
+    return { handedOff: false, dropped: record };
+  }
+
   /**
    * Every ledger read of the watch. An interrupt of an earlier turn that lands after this turn read its history
    * (Twilio sends it before the new prompt, but their invocations race) means the history claims words the caller
@@ -389,6 +491,10 @@ class Turn {
     let roundText = pendingText;
     while (!this.stopReason) {
       if (calls && calls.length > 0) {
+        // No side effect for a turn that does not own the reply: a speculative turn's tool calls wait here for the
+        // final prompt (and are dropped with it); any other turn's claim has long been decided by now.
+        await this.claim;
+        if (this.stopReason) break;
         const plan = planToolRound({
           now: this.ctx.clock.now(),
           budget: { deadlineAt: this.ctx.deadlineAt, llmRoundReserveMs: this.ctx.config.llmRoundReserveMs },
@@ -414,6 +520,7 @@ class Turn {
       const toolChoice: LlmRequest['toolChoice'] = round >= maxRounds ? 'none' : round === 0 && forcedTool ? { name: forcedTool } : 'auto';
       const result = await this.streamRound(toolChoice, claimOnRequest);
       claimOnRequest = undefined;
+      this.speculation?.replyReady();
       if (this.stopReason) break;
       if (result.toolCalls.length > 0 && toolChoice !== 'none') {
         calls = result.toolCalls;
@@ -439,6 +546,9 @@ class Turn {
     let restarts = 0;
     for (let attempt = 1; ; attempt++) {
       const assembler = new ToolCallAssembler();
+      let usage: { inputTokens: number; outputTokens: number; cachedTokens: number } | undefined;
+      let chunks = 0;
+      let sent = false;
       let text = '';
       let replyComplete = false;
       const calledAt = clock.now();
@@ -458,6 +568,7 @@ class Turn {
         const event = step.value;
         switch (event.type) {
           case 'request-sent':
+            sent = true;
             this.recorder.requestSent(event.onWire, calledAt);
             // On the wire, the claim lets the event loop poll once first, so I/O already here (the LLM server's
             // side of the request when it shares this process, as locally and in the bench) is not held up by
@@ -477,11 +588,16 @@ class Turn {
                 this.roundStart++;
               }
             }
+            chunks++;
             text += event.text;
             this.pump.say(event.text);
             break;
           case 'tool-call':
+            chunks++;
             assembler.add(event);
+            break;
+          case 'usage':
+            usage = event.usage;
             break;
           case 'finish':
             if (event.reason !== 'tool_calls' && assembler.size === 0 && text !== '') {
@@ -491,9 +607,6 @@ class Turn {
               void this.pump.end();
             }
             break;
-          case 'usage':
-            this.recorder.usage(event.usage);
-            break;
         }
       }
       claimOnRequest?.();
@@ -501,6 +614,9 @@ class Turn {
       this.restartAttempt = undefined;
       this.abort.signal.removeEventListener('abort', onTurnAbort);
       this.recorder.roundEnded();
+      // A stream cut short has no usage chunk, but its tokens are billed: count them from what went each way.
+      if (usage) this.recorder.usage(usage);
+      else if (sent) this.recorder.usage({ inputTokens: estimateTokens(request.messages), outputTokens: chunks, cachedTokens: 0, estimated: true });
       if (end.type === 'aborted' && !this.stopReason && this.correction && !this.pump.saidAnything && restarts < 2) {
         restarts++;
         attempt--;
@@ -532,6 +648,8 @@ class Turn {
     if (!text) this.roundStart = this.priorSpoken.length + this.pump.queuedChars;
     this.recorder.failed(end.cause === 'error' ? errorText(end.error) : end.cause === 'idle-timeout' ? 'LLM stream stalled' : 'LLM first-token timeout');
     this.log.error('LLM request failed; closing the reply', { error: end.error as Error, cause: end.cause, gotFirst: end.gotFirst });
+    // Unconfirmed, a failed speculation steps aside: the final prompt then runs a turn of its own.
+    await this.speculation?.abandon();
     await this.claim;
     const standing = this.stopReason ? undefined : await this.watch.checkNow();
     if (standing && standing.type !== 'owner') this.stopFor(standing);
@@ -827,6 +945,13 @@ function afterIoPoll(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
+/** About four characters a token: enough to see what an aborted request cost. */
+function estimateTokens(messages: LlmMessage[]): number {
+  let chars = 0;
+  for (const m of messages) chars += (m.content ?? '').length + ('toolCalls' in m ? JSON.stringify(m.toolCalls ?? []).length : 0);
+  return Math.ceil(chars / 4);
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
@@ -837,6 +962,14 @@ export async function runTurn(ctx: TurnContext, input: NewTurn): Promise<TurnEnd
   ctx.log.appendKeys({ turn: tentative });
   const turn = new Turn(ctx, input.kind, input.connectionId, input.session, [], tentative, input.promptReceivedAt);
   return turn.start(input);
+}
+
+/** Runs a speculative turn on a stable partial prompt. Never throws. */
+export async function runSpeculativeTurn(ctx: TurnContext, input: SpeculativeTurn): Promise<SpeculationEnd> {
+  const tentative = input.session.ledger.turnCount + 1;
+  ctx.log.appendKeys({ speculationId: input.speculationId });
+  const turn = new Turn(ctx, 'prompt', input.connectionId, input.session, [], tentative, input.partialAt);
+  return turn.speculate(input);
 }
 
 /** Continues a turn handed off by another invocation (slow tools near API Gateway's 29 s). Never throws. */
