@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConversationRelaySettingsSchema } from './relay-settings.ts';
 
 /**
  * The shape of a use case as stored in the table and loaded from a use-case folder. Validated on load (so a
@@ -40,47 +41,7 @@ export type DtmfAction = z.infer<typeof DtmfActionSchema>;
 export const DtmfMapSchema = z.record(z.string().regex(DTMF_DIGIT, 'keypad digits are 0-9, * and #'), DtmfActionSchema);
 export type DtmfMap = z.infer<typeof DtmfMapSchema>;
 
-export const LanguageSchema = z
-  .object({
-    code: z.string().min(2),
-    ttsProvider: z.string().optional(),
-    voice: z.string().optional(),
-    transcriptionProvider: z.string().optional(),
-    speechModel: z.string().optional(),
-  })
-  .strict();
-
-/** `<ConversationRelay>` attributes a use case may set; `url` and the action URL are ours. */
-export const ConversationRelaySettingsSchema = z
-  .object({
-    welcomeGreeting: z.string().optional(),
-    welcomeGreetingInterruptible: z.enum(['none', 'dtmf', 'speech', 'any']).or(z.boolean()).optional(),
-    language: z.string().optional(),
-    ttsLanguage: z.string().optional(),
-    transcriptionLanguage: z.string().optional(),
-    ttsProvider: z.string().optional(),
-    voice: z.string().optional(),
-    transcriptionProvider: z.string().optional(),
-    speechModel: z.string().optional(),
-    hints: z.string().optional(),
-    interruptible: z.enum(['none', 'dtmf', 'speech', 'any']).or(z.boolean()).optional(),
-    preemptible: z.boolean().optional(),
-    interruptSensitivity: z.enum(['low', 'medium', 'high']).optional(),
-    ignoreBackchannel: z.boolean().optional(),
-    reportInputDuringAgentSpeech: z.enum(['none', 'dtmf', 'speech', 'any']).or(z.boolean()).optional(),
-    dtmfDetection: z.boolean().optional(),
-    partialPrompts: z.boolean().optional(),
-    speechTimeout: z.union([z.number().int().positive(), z.string()]).optional(),
-    profanityFilter: z.boolean().optional(),
-    elevenlabsTextNormalization: z.enum(['on', 'off', 'auto']).optional(),
-    intelligenceService: z.string().optional(),
-    debug: z.string().optional(),
-    languages: z.array(LanguageSchema).optional(),
-    /** Sent back to us in `setup.customParameters`. Never secrets or card data: Twilio logs them. */
-    customParameters: z.record(z.string(), z.string()).optional(),
-  })
-  .strict();
-export type ConversationRelaySettings = z.infer<typeof ConversationRelaySettingsSchema>;
+export { ConversationRelaySettingsSchema, LanguageSchema, type ConversationRelaySettings } from './relay-settings.ts';
 
 export const UseCaseConfigSchema = z
   .object({

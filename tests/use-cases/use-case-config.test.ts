@@ -137,6 +137,14 @@ describe('bad configuration names the file and field', () => {
     ]);
   });
 
+  it('a control character in a string that reaches TwiML', async () => {
+    await write('settings.json', { ...settings, conversationRelay: { welcomeGreeting: 'Hello\u0007', extraAttributes: { 'no good': 'x' } } });
+    expect(await problems()).toEqual([
+      '09_use-case-broken/use-case/settings.json: conversationRelay.welcomeGreeting: contains the control character U+0007 at position 5; TwiML cannot carry it',
+      '09_use-case-broken/use-case/settings.json: conversationRelay.extraAttributes.no good: attribute names are letters, digits, _ and -, starting with a letter',
+    ]);
+  });
+
   it('settings that are not JSON, or that belong in another file', async () => {
     await write('settings.json', '{ "id": "broken", ');
     expect((await problems())[0]).toMatch(/^09_use-case-broken\/use-case\/settings.json: not valid JSON/);
