@@ -1,5 +1,6 @@
 import { z, ZodError } from 'zod';
 import {
+  appendMessages,
   createSession,
   getProfile,
   listUseCases,
@@ -59,18 +60,23 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
   const profile = isProfileNumber(call.From) ? await getProfile(deps.table, call.From) : undefined;
   const useCase = await chooseUseCase(deps.table, profile, deps.defaultUseCaseId, deps.logger);
   const now = deps.now();
-  const demos = placeholdersIn(useCase.promptTemplate).includes('demos') ? await availableDemos(deps, useCase) : [];
-  const systemPrompt = renderPrompt(useCase.promptTemplate, {
+  const greetingTemplate = (profile?.firstName && useCase.knownCallerGreeting) || useCase.conversationRelay.welcomeGreeting;
+  const wantsDemos = placeholdersIn(`${useCase.promptTemplate}${greetingTemplate ?? ''}`).includes('demos');
+  const demos = wantsDemos ? await availableDemos(deps, useCase) : [];
+  const promptContext = {
     caller: callerFacts(call.From, profile),
     now,
     timeZone: useCase.timeZone,
     useCaseName: useCase.name,
     demos,
     custom: useCase.conversationRelay.customParameters ?? {},
-  });
+  };
+  const systemPrompt = renderPrompt(useCase.promptTemplate, promptContext);
+  const greeting = greetingTemplate && renderPrompt(greetingTemplate, promptContext);
+  const defaultLanguage = useCase.conversationRelay.language ?? useCase.conversationRelay.ttsLanguage;
 
   const sessionId = deps.newSessionId();
-  await createSession(
+  const sessionWritten = createSession(
     deps.table,
     {
       sessionId,
@@ -85,14 +91,19 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
       llm: useCase.llm,
       filler: useCase.filler,
       timeZone: useCase.timeZone,
+      ...(defaultLanguage ? { defaultLanguage } : {}),
     },
     now.getTime(),
   );
+  // The greeting is the call's first assistant message: the LLM knows what the caller has already been told. Its
+  // own item, written alongside the session, so call setup waits one round trip as before.
+  const greetingWritten = greeting ? appendMessages(deps.table, sessionId, [{ role: 'assistant', content: greeting, turn: 0 }], now.getTime()) : undefined;
+  await Promise.all([sessionWritten, greetingWritten]);
 
   const twiml = relayTwiml({
     websocketUrl: sessionWebSocketUrl(deps.websocketUrl, sessionId),
     actionUrl: connectActionUrl(publicBase, sessionId),
-    settings: useCase.conversationRelay,
+    settings: greeting ? { ...useCase.conversationRelay, welcomeGreeting: greeting } : useCase.conversationRelay,
     parameters: { sessionId },
   });
   return { sessionId, useCaseId: useCase.id, twiml };

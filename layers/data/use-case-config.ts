@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConversationRelaySettingsSchema } from './relay-settings.ts';
+import { ConversationRelaySettingsSchema, twimlString } from './relay-settings.ts';
 
 /**
  * The shape of a use case as stored in the table and loaded from a use-case folder. Validated on load (so a
@@ -56,6 +56,11 @@ export const UseCaseConfigSchema = z
     tools: z.array(ToolManifestEntrySchema).default([]),
     dtmfMap: DtmfMapSchema.default({}),
     conversationRelay: ConversationRelaySettingsSchema.default({}),
+    /**
+     * Said instead of `conversationRelay.welcomeGreeting` when the caller's name is on file. Both take the
+     * prompt's placeholders (`{{callerFirstName}}`).
+     */
+    knownCallerGreeting: twimlString().min(1).optional(),
     llm: z
       .object({
         model: z.string().optional(),

@@ -87,6 +87,13 @@ export type ErrorMessage = z.infer<typeof ErrorMessageSchema>;
 export const InfoMessageSchema = z.object({ type: z.literal('info') }).loose();
 export type InfoMessage = z.infer<typeof InfoMessageSchema>;
 
+/**
+ * Sent by Twilio once a `config` frame of ours took effect. Its fields are not pinned down yet: kept as sent and
+ * recorded on the session.
+ */
+export const ConfigUpdatedMessageSchema = z.object({ type: z.literal('configUpdated') }).loose();
+export type ConfigUpdatedMessage = z.infer<typeof ConfigUpdatedMessageSchema>;
+
 export const InboundMessageSchema = z.discriminatedUnion('type', [
   SetupMessageSchema,
   PromptMessageSchema,
@@ -94,11 +101,12 @@ export const InboundMessageSchema = z.discriminatedUnion('type', [
   InterruptMessageSchema,
   ErrorMessageSchema,
   InfoMessageSchema,
+  ConfigUpdatedMessageSchema,
 ]);
 export type InboundMessage = z.infer<typeof InboundMessageSchema>;
 export type InboundType = InboundMessage['type'];
 
-const INBOUND_TYPES = new Set<string>(['setup', 'prompt', 'dtmf', 'interrupt', 'error', 'info']);
+const INBOUND_TYPES = new Set<string>(['setup', 'prompt', 'dtmf', 'interrupt', 'error', 'info', 'configUpdated']);
 
 export type ParsedInbound =
   | { ok: true; message: InboundMessage }
@@ -184,6 +192,39 @@ export const LanguageMessageSchema = z
 export type LanguageMessage = z.infer<typeof LanguageMessageSchema>;
 
 /**
+ * Sent by us to change call settings mid-call (the TwiML attributes that can change while the call is up); Twilio
+ * answers `configUpdated` once they took effect.
+ */
+export const CallConfigShape = {
+  voice: z.string().min(1).optional(),
+  ttsProvider: z.string().min(1).optional(),
+  ttsLanguage: z.string().min(2).optional(),
+  transcriptionProvider: z.string().min(1).optional(),
+  transcriptionLanguage: z.string().min(2).optional(),
+  speechModel: z.string().min(1).optional(),
+  interruptible: z.enum(['none', 'dtmf', 'speech', 'any']).or(z.boolean()).optional(),
+  preemptible: z.boolean().optional(),
+  interruptSensitivity: z.enum(['low', 'medium', 'high']).optional(),
+  ignoreBackchannel: z.boolean().optional(),
+  dtmfDetection: z.boolean().optional(),
+  reportInputDuringAgentSpeech: z.enum(['none', 'dtmf', 'speech', 'any']).or(z.boolean()).optional(),
+};
+export const ConfigMessageSchema = z
+  .object({ type: z.literal('config'), ...CallConfigShape })
+  .strict()
+  .refine((m) => Object.keys(m).length > 1, { message: 'a config frame changes at least one setting' });
+export type ConfigMessage = z.infer<typeof ConfigMessageSchema>;
+
+/** Sent by us with speech-recognition hints for what the caller is about to say (comma-separated words). */
+export const HintsMessageSchema = z
+  .object({
+    type: z.literal('hints'),
+    hints: z.string().min(1),
+  })
+  .strict();
+export type HintsMessage = z.infer<typeof HintsMessageSchema>;
+
+/**
  * Sent by us to end the ConversationRelay session; Twilio then requests the `<Connect action>` URL with
  * `HandoffData`. The data is a JSON *string*, not an object.
  */
@@ -201,8 +242,10 @@ export const OutboundMessageSchema = z.union([
   SendDigitsMessageSchema,
   LanguageMessageSchema,
   EndMessageSchema,
+  ConfigMessageSchema,
+  HintsMessageSchema,
 ]);
-export type OutboundMessage = TextMessage | PlayMessage | SendDigitsMessage | LanguageMessage | EndMessage;
+export type OutboundMessage = TextMessage | PlayMessage | SendDigitsMessage | LanguageMessage | EndMessage | ConfigMessage | HintsMessage;
 
 export type EncodedOutbound = { ok: true; frame: string } | { ok: false; error: string };
 

@@ -1,5 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
+import { ConfigActionSchema, HintsActionSchema, PlayActionSchema, SayActionSchema } from '../../../layers/tools/call-actions.ts';
 import type { ToolInvoker, ToolOutcome } from '../../../layers/tools/contract.ts';
 
 const ToolActionSchema = z.discriminatedUnion('type', [
@@ -7,6 +8,10 @@ const ToolActionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('sendDigits'), digits: z.string() }),
   z.object({ type: z.literal('language'), ttsLanguage: z.string().optional(), transcriptionLanguage: z.string().optional() }),
   z.object({ type: z.literal('updateSession'), tools: z.array(z.any()).optional(), dtmfMap: z.record(z.string(), z.any()).optional() }),
+  SayActionSchema,
+  PlayActionSchema,
+  ConfigActionSchema,
+  HintsActionSchema,
 ]);
 
 /** A tool Lambda's response, checked at the boundary: a malformed answer is a failed call, not a crash. */

@@ -45,6 +45,7 @@ export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promi
     userText,
     source: 'speech',
     askLlm: true,
+    lang: message.lang,
   });
   return { kind: 'turn', end };
 }
