@@ -1,5 +1,6 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { DigitEntrySchema } from './digit-entry.ts';
 import { guard } from './errors.ts';
 import { sessionKey } from './keys.ts';
 import type { Table } from './table.ts';
@@ -49,6 +50,8 @@ export const LedgerSchema = z.object({
   partial: z.array(PartialPieceSchema).optional(),
   /** Partial prompts received before this time belong to a turn already claimed: a late one is dropped. */
   partialsUntil: z.number().optional(),
+  /** A multi-digit keypad entry in progress. */
+  digits: DigitEntrySchema.optional(),
 });
 export type Ledger = z.infer<typeof LedgerSchema>;
 

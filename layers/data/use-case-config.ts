@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DigitEntrySpecSchema } from './digit-entry.ts';
 import { ConversationRelaySettingsSchema, twimlString } from './relay-settings.ts';
 
 /**
@@ -33,9 +34,11 @@ export const DtmfActionSchema = z
     tool: z.string().regex(TOOL_NAME).optional(),
     /** What the key means, in words; recorded as the caller's turn so the LLM knows what happened. */
     description: z.string().min(1),
+    /** The key starts a multi-digit entry (a unit number, a PIN); its digits reach the LLM as one input. */
+    collect: DigitEntrySpecSchema.optional(),
   })
   .strict()
-  .refine((a) => a.say !== undefined || a.tool !== undefined, { message: 'a keypad action needs `say`, `tool` or both' });
+  .refine((a) => a.say !== undefined || a.tool !== undefined || a.collect !== undefined, { message: 'a keypad action needs `say`, `tool` or `collect`' });
 export type DtmfAction = z.infer<typeof DtmfActionSchema>;
 
 export const DtmfMapSchema = z.record(z.string().regex(DTMF_DIGIT, 'keypad digits are 0-9, * and #'), DtmfActionSchema);
@@ -88,6 +91,9 @@ export const UseCaseConfigSchema = z
     for (const [digit, action] of Object.entries(config.dtmfMap)) {
       if (action.tool && !names.has(action.tool)) {
         ctx.addIssue({ code: 'custom', path: ['dtmfMap', digit, 'tool'], message: `unknown tool "${action.tool}"` });
+      }
+      if (action.collect?.tool && !names.has(action.collect.tool)) {
+        ctx.addIssue({ code: 'custom', path: ['dtmfMap', digit, 'collect', 'tool'], message: `unknown tool "${action.collect.tool}"` });
       }
     }
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DigitEntrySpecSchema } from '../data/digit-entry.ts';
 import { CallConfigShape } from '../protocol/conversation-relay.ts';
 
 /**
@@ -47,8 +48,17 @@ export const HintsActionSchema = z
   })
   .strict();
 
+/** Collect a multi-digit keypad entry next (after "please type your unit number"): the digits come back as one input. */
+export const CollectDigitsActionSchema = z
+  .object({
+    type: z.literal('collectDigits'),
+    entry: DigitEntrySpecSchema,
+  })
+  .strict();
+
 export type SayAction = z.infer<typeof SayActionSchema>;
 export type PlayAction = z.infer<typeof PlayActionSchema>;
 export type ConfigAction = z.infer<typeof ConfigActionSchema>;
 export type HintsAction = z.infer<typeof HintsActionSchema>;
-export type CallAction = SayAction | PlayAction | ConfigAction | HintsAction;
+export type CollectDigitsAction = z.infer<typeof CollectDigitsActionSchema>;
+export type CallAction = SayAction | PlayAction | ConfigAction | HintsAction | CollectDigitsAction;

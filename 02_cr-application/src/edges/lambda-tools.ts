@@ -1,6 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
-import { ConfigActionSchema, HintsActionSchema, PlayActionSchema, SayActionSchema } from '../../../layers/tools/call-actions.ts';
+import { CollectDigitsActionSchema, ConfigActionSchema, HintsActionSchema, PlayActionSchema, SayActionSchema } from '../../../layers/tools/call-actions.ts';
 import type { ToolInvoker, ToolOutcome } from '../../../layers/tools/contract.ts';
 
 const ToolActionSchema = z.discriminatedUnion('type', [
@@ -12,6 +12,7 @@ const ToolActionSchema = z.discriminatedUnion('type', [
   PlayActionSchema,
   ConfigActionSchema,
   HintsActionSchema,
+  CollectDigitsActionSchema,
 ]);
 
 /** A tool Lambda's response, checked at the boundary: a malformed answer is a failed call, not a crash. */

@@ -374,7 +374,9 @@ class Turn {
         round++;
         calls = undefined;
         if (this.stopReason) break;
-        // Nothing is streaming now: one read saves an LLM round that an interrupt during the tools made moot.
+        // Nothing is streaming now: one read saves an LLM round that an interrupt during the tools made moot. The
+        // claim may still be on its way when the tools answered at once: the standing is the claimed turn's.
+        await this.claim;
         const standing = await this.watch.checkNow();
         if (standing.type !== 'owner') {
           this.stopFor(standing);
@@ -586,6 +588,14 @@ class Turn {
       }
       case 'hints':
         this.pump.send({ type: 'hints', hints: action.hints.join(',') });
+        break;
+      case 'collectDigits':
+        // The entry lives in the ledger: the keys that follow (each its own frame) are decided there.
+        this.writes.push(
+          applyToLedger(this.ctx.store, this.sessionId, { type: 'digits-start', at: this.ctx.clock.now(), spec: action.entry }).catch((err: unknown) =>
+            this.log.error('keypad entry not started', { error: err as Error }),
+          ),
+        );
         break;
       case 'updateSession': {
         const changes: { tools?: Session['tools']; dtmfMap?: Session['dtmfMap'] } = {};
