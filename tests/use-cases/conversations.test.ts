@@ -127,6 +127,21 @@ describe('apartment search (06) through the engine', () => {
     await expect.poll(async () => (await getSession(engine!.table, call.sessionId))?.status, { timeout: 10_000 }).toBe('ended');
   });
 
+  it('a Spanish prompt gets a Spanish reply tagged with lang, and asking for English switches the call back', async () => {
+    engine = await start();
+    const call = await callInto(engine, 'apartment-search');
+    send(call, { type: 'prompt', voicePrompt: '¿Qué apartamentos tienen disponibles?', lang: 'es-US', last: true });
+    await waitFor(() => /Tenemos estudios y apartamentos/.test(call.replies().join(' ')), 10_000, 'the Spanish reply');
+    const texts = call.frames().filter((f) => f.type === 'text');
+    expect(texts.length).toBeGreaterThan(0);
+    expect(texts.every((f) => f.lang === 'es-US')).toBe(true);
+    expect((await getSession(engine.table, call.sessionId))?.language).toBe('es-US');
+
+    await say(call, 'Can we speak English?', /let's continue in English/);
+    expect(call.frames().find((f) => f.type === 'language')).toEqual({ type: 'language', ttsLanguage: 'en-US', transcriptionLanguage: 'en-US' });
+    expect(call.frames().at(-1)).not.toHaveProperty('lang');
+  });
+
   it('keypad 2 reads back the caller’s appointments', async () => {
     engine = await start();
     const call = await callInto(engine, 'apartment-search');

@@ -32,6 +32,7 @@ describe('the shipped use-case folders', () => {
       'get_property_info',
       'send_appointment_confirmation',
       'live_agent_handoff',
+      'switch_language',
     ]);
     expect(apartments?.dtmfMap).toMatchObject({ '1': { tool: 'list_available_apartments' }, '2': { tool: 'check_existing_appointments' } });
     expect(apartments?.timeZone).toBe('America/Denver');
@@ -64,7 +65,7 @@ describe('npm run use-cases:load', () => {
     const lines: string[] = [];
     const now = new Date('2026-03-10T15:00:00Z');
     expect(await loadUseCases(table, { now, log: (l) => lines.push(l) }, ROOT)).toEqual(['default', 'apartment-search']);
-    expect(lines.join('\n')).toMatch(/loaded  apartment-search: 7 tools[\s\S]*data    apartment-search: 4 layouts, 56 tour slots \(56 new, 0 kept\)/);
+    expect(lines.join('\n')).toMatch(/loaded  apartment-search: 8 tools[\s\S]*data    apartment-search: 4 layouts, 56 tour slots \(56 new, 0 kept\)/);
     const first = await listUseCases(table);
     const slots = await querySlots(table);
 
@@ -162,7 +163,7 @@ describe('bad configuration names the file and field', () => {
     expect(await problems()).toEqual(['09_use-case-broken/use-case/dtmf.json: key "5x": keypad digits are 0-9, * and #']);
     await write('dtmf.json', { '2': { tool: 'no_such_tool', description: 'y' }, '#': { description: 'z' } });
     expect(await problems()).toEqual([
-      '09_use-case-broken/use-case/dtmf.json: #: a keypad action needs `say`, `tool` or both',
+      '09_use-case-broken/use-case/dtmf.json: #: a keypad action needs `say`, `tool` or `collect`',
       '09_use-case-broken/use-case/dtmf.json: 2.tool: unknown tool "no_such_tool"',
     ]);
     await write('dtmf.json', { '2': { tool: 'no_such_tool', description: 'y' } });
