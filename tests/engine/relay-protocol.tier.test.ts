@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ToolOutcomeSchema } from '../../02_cr-application/src/edges/lambda-tools.ts';
 import type { LlmMessage } from '../../02_cr-application/src/engine/ports.ts';
+import { encodeOutbound, parseInbound } from '../../layers/protocol/conversation-relay.ts';
 import type { ToolManifestEntry } from '../../layers/data/index.ts';
 import { createEngineTier, type EngineTier } from './tier/engine-tier.ts';
 import { finish, says, text, toolCall } from './tier/scripted-llm.ts';
@@ -16,6 +18,31 @@ afterEach(async () => {
 
 const tool = (name: string): ToolManifestEntry => ({ name, description: name, parameters: { type: 'object', properties: {} } });
 const conversation = (messages: LlmMessage[]) => messages.filter((m) => m.role !== 'system' || !m.content.startsWith('You are')).map((m) => [m.role, 'content' in m ? m.content : null]);
+
+describe('the newer frames on the wire', () => {
+  it('parses configUpdated leniently and encodes config and hints strictly', () => {
+    expect(parseInbound(JSON.stringify({ type: 'configUpdated', voice: 'x', extra: 1 }))).toEqual({ ok: true, message: { type: 'configUpdated', voice: 'x', extra: 1 } });
+    const config = encodeOutbound({ type: 'config', interruptible: false, voice: 'en-US-Chirp3-HD-Kore' });
+    expect(config.ok && JSON.parse(config.frame)).toEqual({ type: 'config', interruptible: false, voice: 'en-US-Chirp3-HD-Kore' });
+    expect(encodeOutbound({ type: 'config' }).ok).toBe(false);
+    expect(encodeOutbound({ type: 'config', colour: 'red' } as never).ok).toBe(false);
+    expect(encodeOutbound({ type: 'hints', hints: 'Aspen 2B,Birch 4A' }).ok).toBe(true);
+    expect(encodeOutbound({ type: 'hints', hints: '' }).ok).toBe(false);
+    expect(encodeOutbound({ type: 'text', token: 'Hola', last: true, lang: 'es-US', interruptible: false, preemptible: false }).ok).toBe(true);
+  });
+
+  it('checks the new tool actions where a tool Lambda answers', () => {
+    const outcome = (action: unknown) => ToolOutcomeSchema.safeParse({ ok: true, result: {}, actions: [action] }).success;
+    expect(outcome({ type: 'say', text: 'Your tour is booked.', interruptible: false, preemptible: false })).toBe(true);
+    expect(outcome({ type: 'say', text: '' })).toBe(false);
+    expect(outcome({ type: 'config', settings: { voice: 'v' } })).toBe(true);
+    expect(outcome({ type: 'config', settings: {} })).toBe(false);
+    expect(outcome({ type: 'hints', hints: ['Aspen 2B'] })).toBe(true);
+    expect(outcome({ type: 'play', source: 'not a url' })).toBe(false);
+    expect(outcome({ type: 'collectDigits', entry: { description: 'PIN', maxDigits: 4 } })).toBe(true);
+    expect(outcome({ type: 'collectDigits', entry: { description: 'PIN', maxDigits: 0 } })).toBe(false);
+  });
+});
 
 describe('tool actions for the call', () => {
   it('config changes call settings mid-call: a config frame in reply order, recorded on the session', async () => {

@@ -138,6 +138,14 @@ describe('bad configuration names the file and field', () => {
     ]);
   });
 
+  it('an unknown placeholder in a greeting', async () => {
+    await write('settings.json', { ...settings, knownCallerGreeting: 'Hi {{firstname}}', conversationRelay: { welcomeGreeting: 'Hello {{callerFirstName}}, {{todya}}' } });
+    expect(await problems()).toEqual([
+      '09_use-case-broken/use-case/settings.json: conversationRelay.welcomeGreeting: unknown placeholder(s) {{todya}}',
+      '09_use-case-broken/use-case/settings.json: knownCallerGreeting: unknown placeholder(s) {{firstname}}',
+    ]);
+  });
+
   it('a control character in a string that reaches TwiML', async () => {
     await write('settings.json', { ...settings, conversationRelay: { welcomeGreeting: 'Hello\u0007', extraAttributes: { 'no good': 'x' } } });
     expect(await problems()).toEqual([
