@@ -29,6 +29,8 @@ export type DigitEntrySpec = z.infer<typeof DigitEntrySpecSchema>;
 export const DigitEntrySchema = z.object({
   spec: DigitEntrySpecSchema,
   digits: z.string(),
+  /** When each digit reached us: keys are separate invocations that may land out of order. */
+  ats: z.array(z.number()).optional(),
   /** When the entry started, or its last key arrived: the timeout runs from here. */
   lastAt: z.number(),
 });

@@ -75,6 +75,12 @@ describe('keypad entry decisions', () => {
       last: { type: 'digits-complete', spec: UNIT, digits: '7', reason: 'spoke' },
       pending: false,
     },
+    {
+      name: 'a key whose invocation landed late takes its place by arrival time',
+      events: [{ type: 'digits-start', at: 0, spec: UNIT }, { type: 'digit', at: 100, digit: '1' }, { type: 'digit', at: 300, digit: '3' }, { type: 'digit', at: 200, digit: '2' }],
+      last: { type: 'digit-collected', digits: '123' },
+      pending: true,
+    },
     { name: 'a check with no entry is a no-op', events: [{ type: 'digits-check', at: 10, spoke: true }], last: { type: 'noop' }, pending: false },
     {
       name: 'a new entry replaces one in progress',
@@ -92,6 +98,7 @@ describe('keypad entry decisions', () => {
   it('leaves the turns alone: a claim during an entry keeps it', () => {
     const { ledger } = run([{ type: 'digits-start', at: 0, spec: UNIT }, { type: 'claim', promptAt: 10, userText: 'hello' }]);
     expect(ledger.digits).toEqual({ spec: UNIT, digits: '', lastAt: 0 });
+    expect(run([{ type: 'digits-start', at: 0, spec: UNIT }, ...keys('12', 100)]).ledger.digits).toEqual({ spec: UNIT, digits: '12', ats: [100, 600], lastAt: 600 });
     expect(ledger.turnCount).toBe(1);
   });
 });

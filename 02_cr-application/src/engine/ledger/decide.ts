@@ -133,11 +133,15 @@ function digit(ledger: Ledger, at: number, key: string): Decision {
   if (key === (entry.spec.finishOnKey ?? DEFAULT_FINISH_KEY)) {
     return write(ledger, { digits: undefined }, { type: 'digits-complete', spec: entry.spec, digits: entry.digits, reason: 'finish-key' });
   }
-  const digits = entry.digits + key;
+  // Each key is its own invocation, and a slow one (a cold start) can land after a later key: place it by arrival.
+  const ats = entry.ats ?? [];
+  const place = ats.filter((t) => t <= at).length;
+  const digits = entry.digits.slice(0, place) + key + entry.digits.slice(place);
   if (entry.spec.maxDigits !== undefined && digits.length >= entry.spec.maxDigits) {
     return write(ledger, { digits: undefined }, { type: 'digits-complete', spec: entry.spec, digits, reason: 'length' });
   }
-  return write(ledger, { digits: { ...entry, digits, lastAt: at } }, { type: 'digit-collected', digits });
+  const next = { ...entry, digits, ats: [...ats.slice(0, place), at, ...ats.slice(place)], lastAt: Math.max(entry.lastAt, at) };
+  return write(ledger, { digits: next }, { type: 'digit-collected', digits });
 }
 
 /** What a turn that is (or was) streaming must do now. */
