@@ -1,15 +1,20 @@
 import { z, ZodError } from 'zod';
 import {
   appendMessages,
+  claimCallSession,
+  ConditionFailedError,
   createSession,
   getProfile,
+  getSession,
+  getUseCase,
   listUseCases,
   type CallerProfile,
   type StoredUseCase,
   type Table,
 } from '../../layers/data/index.ts';
 import type { AppLogger } from '../../layers/observability/logger.ts';
-import { placeholdersIn, renderPrompt, type DemoEntry } from '../../layers/prompts/render.ts';
+import type { ConversationRelaySettings } from '../../layers/data/relay-settings.ts';
+import { placeholdersIn, renderPrompt, type DemoEntry, type PromptContext } from '../../layers/prompts/render.ts';
 import { chooseUseCase } from './choose-use-case.ts';
 import { connectActionUrl, sessionWebSocketUrl } from './public-url.ts';
 import { relayTwiml } from './twiml.ts';
@@ -38,6 +43,8 @@ export interface AnsweredCall {
   sessionId: string;
   useCaseId: string;
   twiml: string;
+  /** Another webhook of the same CallSid came first: this one connects to its session. */
+  replayed: boolean;
 }
 
 /**
@@ -53,17 +60,18 @@ export function isProfileNumber(from: string): boolean {
 
 /**
  * Who is calling, which use case answers, what the model is told, and what ConversationRelay is told: writes
- * the session and returns the TwiML that connects the call. Throws on any failure; the handler turns that into
- * the spoken apology.
+ * the session and returns the TwiML that connects the call. Idempotent per CallSid: a webhook Twilio sends again
+ * for the same call connects to the session the first one created. Throws on any failure; the handler turns that
+ * into the spoken apology.
  */
 export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publicBase: string): Promise<AnsweredCall> {
   const profile = isProfileNumber(call.From) ? await getProfile(deps.table, call.From) : undefined;
   const useCase = await chooseUseCase(deps.table, profile, deps.defaultUseCaseId, deps.logger);
   const now = deps.now();
-  const greetingTemplate = (profile?.firstName && useCase.knownCallerGreeting) || useCase.conversationRelay.welcomeGreeting;
+  const greetingTemplate = greetingTemplateOf(useCase, profile);
   const wantsDemos = placeholdersIn(`${useCase.promptTemplate}${greetingTemplate ?? ''}`).includes('demos');
   const demos = wantsDemos ? await availableDemos(deps, useCase) : [];
-  const promptContext = {
+  const promptContext: PromptContext = {
     caller: callerFacts(call.From, profile),
     now,
     timeZone: useCase.timeZone,
@@ -72,41 +80,83 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
     custom: useCase.conversationRelay.customParameters ?? {},
   };
   const systemPrompt = renderPrompt(useCase.promptTemplate, promptContext);
-  const greeting = greetingTemplate && renderPrompt(greetingTemplate, promptContext);
+  const greeting = greetingOf(useCase, profile, promptContext);
   const defaultLanguage = useCase.conversationRelay.language ?? useCase.conversationRelay.ttsLanguage;
 
-  const sessionId = deps.newSessionId();
-  const sessionWritten = createSession(
-    deps.table,
-    {
-      sessionId,
-      callSid: call.CallSid,
-      ...(call.AccountSid ? { accountSid: call.AccountSid } : {}),
-      from: call.From,
-      to: call.To,
-      useCaseId: useCase.id,
-      systemPrompt,
-      tools: useCase.tools,
-      dtmfMap: useCase.dtmfMap,
-      llm: useCase.llm,
-      filler: useCase.filler,
-      timeZone: useCase.timeZone,
-      ...(defaultLanguage ? { defaultLanguage } : {}),
-    },
-    now.getTime(),
-  );
-  // The greeting is the call's first assistant message: the LLM knows what the caller has already been told. Its
-  // own item, written alongside the session, so call setup waits one round trip as before.
-  const greetingWritten = greeting ? appendMessages(deps.table, sessionId, [{ role: 'assistant', content: greeting, turn: 0 }], now.getTime()) : undefined;
-  await Promise.all([sessionWritten, greetingWritten]);
+  // A replayed webhook of the same call learns the first one's session here, and connects to it.
+  const { sessionId, claimed } = await claimCallSession(deps.table, call.CallSid, deps.newSessionId(), now.getTime());
+  let answering = useCase;
+  let reused = false;
+  // The greeting is the call's first assistant message, so the LLM knows what the caller has already been told.
+  // Written alongside the session (call setup still waits one round trip), under a fixed id: a replayed webhook
+  // cannot add a second one.
+  const greetingWritten = greeting ? storeGreeting(deps.table, sessionId, greeting, now.getTime()) : undefined;
+  // Awaited below; marked handled now, so a failed session write does not leave it rejected unobserved.
+  void greetingWritten?.catch(() => undefined);
+  try {
+    await createSession(
+      deps.table,
+      {
+        sessionId,
+        callSid: call.CallSid,
+        ...(call.AccountSid ? { accountSid: call.AccountSid } : {}),
+        from: call.From,
+        to: call.To,
+        useCaseId: useCase.id,
+        systemPrompt,
+        tools: useCase.tools,
+        dtmfMap: useCase.dtmfMap,
+        llm: useCase.llm,
+        filler: useCase.filler,
+        timeZone: useCase.timeZone,
+        ...(defaultLanguage ? { defaultLanguage } : {}),
+      },
+      now.getTime(),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionFailedError)) throw err;
+    // Another webhook of this call wrote the session first; its use case is the one the caller will talk to.
+    reused = true;
+    const existing = await getSession(deps.table, sessionId);
+    if (!existing) throw err;
+    if (existing.useCaseId !== useCase.id) answering = await getUseCase(deps.table, existing.useCaseId);
+  }
+  await greetingWritten;
 
   const twiml = relayTwiml({
     websocketUrl: sessionWebSocketUrl(deps.websocketUrl, sessionId),
     actionUrl: connectActionUrl(publicBase, sessionId),
-    settings: greeting ? { ...useCase.conversationRelay, welcomeGreeting: greeting } : useCase.conversationRelay,
+    settings: withGreeting(answering, answering === useCase ? greeting : greetingOf(answering, profile, promptContext)),
     parameters: { sessionId },
   });
-  return { sessionId, useCaseId: useCase.id, twiml };
+  return { sessionId, useCaseId: answering.id, twiml, replayed: !claimed || reused };
+}
+
+/** The greeting template for this caller: the known-caller one when their name is on file. */
+function greetingTemplateOf(useCase: StoredUseCase, profile: CallerProfile | undefined): string | undefined {
+  return (profile?.firstName && useCase.knownCallerGreeting) || useCase.conversationRelay.welcomeGreeting;
+}
+
+/** The greeting rendered like the prompt, for this use case. */
+function greetingOf(useCase: StoredUseCase, profile: CallerProfile | undefined, context: PromptContext): string | undefined {
+  const template = greetingTemplateOf(useCase, profile);
+  return template && renderPrompt(template, { ...context, useCaseName: useCase.name, custom: useCase.conversationRelay.customParameters ?? {} });
+}
+
+function withGreeting(useCase: StoredUseCase, greeting: string | undefined): ConversationRelaySettings {
+  return greeting ? { ...useCase.conversationRelay, welcomeGreeting: greeting } : useCase.conversationRelay;
+}
+
+/** Sorts before every minted message id (ULIDs): the greeting comes first in the history, whenever it is read. */
+export const GREETING_MESSAGE_ID = '0'.repeat(26);
+
+async function storeGreeting(table: Table, sessionId: string, greeting: string, now: number): Promise<void> {
+  try {
+    await appendMessages(table, sessionId, [{ messageId: GREETING_MESSAGE_ID, role: 'assistant', content: greeting, turn: 0 }], now);
+  } catch (err) {
+    // A replayed webhook of this call: the first one stored the greeting.
+    if (!(err instanceof ConditionFailedError)) throw err;
+  }
 }
 
 function callerFacts(from: string, profile: CallerProfile | undefined) {

@@ -1,3 +1,4 @@
+import { keypadAction } from '../../../../layers/data/use-case-config.ts';
 import type { DtmfMessage } from '../../../../layers/protocol/conversation-relay.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
 import { runTurn } from '../turn.ts';
@@ -25,7 +26,7 @@ export async function onDtmf(ctx: FrameContext, message: DtmfMessage): Promise<F
       return runDigitEntryTurn(ctx, call, verdict);
     }
   }
-  const action = call.session.dtmfMap?.[message.digit];
+  const action = keypadAction(call.session.dtmfMap, message.digit);
   if (action?.collect) {
     ({ ledger: call.session.ledger } = await applyToLedger(ctx.store, call.sessionId, { type: 'digits-start', at: ctx.receivedAt, spec: action.collect }, known));
     ctx.log.info('keypad entry started', { digit: message.digit });
