@@ -129,8 +129,9 @@ describe('call setup', () => {
       });
       const known = '+14065550107';
       await updateProfile(greetTable, known, { firstName: 'Ana', lastName: 'Ruiz' });
+      // Two calls: each its own CallSid (a repeated CallSid is a replayed webhook of one call).
       const answer = async (from: string) => {
-        const result = await createCallSetupHandler(deps(greetTable))(twilioPost({ path: '/call-setup', params: { ...CALL, From: from } }));
+        const result = await createCallSetupHandler(deps(greetTable))(twilioPost({ path: '/call-setup', params: { ...CALL, CallSid: `CA${from.slice(1).padEnd(32, '0')}`, From: from } }));
         const { relay } = relayOf(result.body);
         const sessionId = new URL(relay.url as string).searchParams.get('session')!;
         return { greeting: relay.welcomeGreeting as string, sessionId, conversation: await loadConversation(greetTable, sessionId) };
@@ -140,6 +141,11 @@ describe('call setup', () => {
       expect(stranger.greeting).toBe(`Hi, this is ${DEFAULT_USE_CASE.name}. May I have your name?`);
       expect(stranger.conversation.messages).toEqual([expect.objectContaining({ role: 'assistant', content: stranger.greeting, turn: 0 })]);
       expect(stranger.conversation.session.defaultLanguage).toBe('en-US');
+
+      // The same webhook again (Twilio retries): the same session, and still one greeting.
+      const replay = await answer('+14065550108');
+      expect(replay.sessionId).toBe(stranger.sessionId);
+      expect(replay.conversation.messages).toHaveLength(1);
 
       const regular = await answer(known);
       expect(regular.greeting).toBe('Welcome back, Ana. Which demo today?');
