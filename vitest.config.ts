@@ -16,6 +16,7 @@ const UNIT = [
   'tests/engine/heard.test.ts',
   'tests/engine/ledger-decide.test.ts',
   'tests/engine/protocol.test.ts',
+  'tests/protocol/mini-messages.test.ts',
   'tests/engine/setup-warms-directory.test.ts',
   'tests/engine/tool-arguments.test.ts',
   'tests/latency/percentiles.test.ts',

@@ -1,4 +1,6 @@
-import { z, ZodError } from 'zod';
+import * as z from 'zod/mini';
+import { $ZodError } from 'zod/v4/core';
+import '../../layers/config/zod-locale.ts';
 import {
   appendMessages,
   claimCallSession,
@@ -8,6 +10,7 @@ import {
   getSession,
   getUseCase,
   listUseCases,
+  NotFoundError,
   type CallerProfile,
   type StoredUseCase,
   type Table,
@@ -20,14 +23,12 @@ import { connectActionUrl, sessionWebSocketUrl } from './public-url.ts';
 import { relayTwiml } from './twiml.ts';
 
 /** The call webhook's parameters we use; Twilio sends many more, all kept out of the way. */
-export const IncomingCallSchema = z
-  .object({
-    CallSid: z.string().min(1),
-    AccountSid: z.string().min(1).optional(),
-    From: z.string().default(''),
-    To: z.string().default(''),
-  })
-  .loose();
+export const IncomingCallSchema = z.looseObject({
+  CallSid: z.string().check(z.minLength(1)),
+  AccountSid: z.optional(z.string().check(z.minLength(1))),
+  From: z._default(z.string(), ''),
+  To: z._default(z.string(), ''),
+});
 export type IncomingCall = z.infer<typeof IncomingCallSchema>;
 
 export interface AnswerCallDeps {
@@ -64,9 +65,11 @@ export function isProfileNumber(from: string): boolean {
  * for the same call connects to the session the first one created. Throws on any failure; the handler turns that
  * into the spoken apology.
  */
-export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publicBase: string): Promise<AnsweredCall> {
+export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publicBase: string, requestedUseCaseId?: string): Promise<AnsweredCall> {
   const profile = isProfileNumber(call.From) ? await getProfile(deps.table, call.From) : undefined;
-  const useCase = await chooseUseCase(deps.table, profile, deps.defaultUseCaseId, deps.logger);
+  const useCase = requestedUseCaseId
+    ? await requestedUseCase(deps.table, requestedUseCaseId)
+    : await chooseUseCase(deps.table, profile, deps.defaultUseCaseId, deps.logger);
   const now = deps.now();
   const greetingTemplate = greetingTemplateOf(useCase, profile);
   const wantsDemos = placeholdersIn(`${useCase.promptTemplate}${greetingTemplate ?? ''}`).includes('demos');
@@ -159,6 +162,16 @@ async function storeGreeting(table: Table, sessionId: string, greeting: string, 
   }
 }
 
+/** A use case asked for by name (local development only): one that is not loaded is a mistake worth failing on. */
+async function requestedUseCase(table: Table, id: string): Promise<StoredUseCase> {
+  try {
+    return await getUseCase(table, id);
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new Error(`UseCaseId "${id}": no such use case is loaded`);
+    throw err;
+  }
+}
+
 function callerFacts(from: string, profile: CallerProfile | undefined) {
   return {
     ...(from ? { phone: from } : {}),
@@ -179,7 +192,7 @@ async function availableDemos(deps: AnswerCallDeps, answering: StoredUseCase): P
       .sort((a, b) => a.name.localeCompare(b.name))
       .map(({ id, name, description }) => ({ id, name, description }));
   } catch (err) {
-    if (!(err instanceof ZodError)) throw err;
+    if (!(err instanceof $ZodError)) throw err;
     deps.logger.error('A stored use case is malformed; the demo list is empty for this call', { error: err.message });
     return [];
   }

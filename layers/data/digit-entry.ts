@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod-locale.ts';
 
 /**
  * A multi-digit keypad entry (a unit number, a PIN): N digits, or digits until the finish key, with a limit on
@@ -9,20 +10,18 @@ import { z } from 'zod';
 export const DEFAULT_DIGIT_TIMEOUT_MS = 5_000;
 export const DEFAULT_FINISH_KEY = '#';
 
-export const DigitEntrySpecSchema = z
-  .object({
-    /** What the digits are, in words; the LLM reads it with them ("the unit number the caller typed"). */
-    description: z.string().min(1),
-    /** The entry is complete after this many digits (the finish key ends it earlier). */
-    maxDigits: z.number().int().min(1).max(32).optional(),
-    /** Ends the entry; not part of the digits. `#` unless set. */
-    finishOnKey: z.enum(['#', '*']).optional(),
-    /** The longest pause between two keys before the entry ends with what it has (5 s unless set). */
-    timeoutMs: z.number().int().min(1_000).max(60_000).optional(),
-    /** The tool the LLM must call with the digits (tool_choice); otherwise the LLM decides. */
-    tool: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/).optional(),
-  })
-  .strict();
+export const DigitEntrySpecSchema = z.strictObject({
+  /** What the digits are, in words; the LLM reads it with them ("the unit number the caller typed"). */
+  description: z.string().check(z.minLength(1)),
+  /** The entry is complete after this many digits (the finish key ends it earlier). */
+  maxDigits: z.optional(z.int().check(z.minimum(1), z.maximum(32))),
+  /** Ends the entry; not part of the digits. `#` unless set. */
+  finishOnKey: z.optional(z.enum(['#', '*'])),
+  /** The longest pause between two keys before the entry ends with what it has (5 s unless set). */
+  timeoutMs: z.optional(z.int().check(z.minimum(1_000), z.maximum(60_000))),
+  /** The tool the LLM must call with the digits (tool_choice); otherwise the LLM decides. */
+  tool: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/))),
+});
 export type DigitEntrySpec = z.infer<typeof DigitEntrySpecSchema>;
 
 /** An entry in progress, as the ledger keeps it. */
@@ -30,7 +29,7 @@ export const DigitEntrySchema = z.object({
   spec: DigitEntrySpecSchema,
   digits: z.string(),
   /** When each digit reached us: keys are separate invocations that may land out of order. */
-  ats: z.array(z.number()).optional(),
+  ats: z.optional(z.array(z.number())),
   /** When the entry started, or its last key arrived: the timeout runs from here. */
   lastAt: z.number(),
 });

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod-locale.ts';
 
 /**
  * The `<ConversationRelay>` attributes a use case may set, typed one by one, plus an escape hatch
@@ -21,28 +22,29 @@ function controlCharacterIssue(value: string): string | undefined {
 
 /** A string that can be written into TwiML as is. */
 export const twimlString = () =>
-  z.string().superRefine((value, ctx) => {
-    const issue = controlCharacterIssue(value);
-    if (issue) ctx.addIssue({ code: 'custom', message: issue });
-  });
+  z.string().check(
+    z.superRefine((value, ctx) => {
+      const issue = controlCharacterIssue(value);
+      if (issue) ctx.addIssue({ code: 'custom', message: issue, input: value });
+    }),
+  );
 
 /** For values that reach TwiML at call time (a caller's name in the greeting): removed, never a failed call. */
 export function stripControlCharacters(value: string): string {
   return value.replace(new RegExp(CONTROL.source, 'g'), ' ').replace(/ {2,}/g, ' ');
 }
 
-const who = z.enum(['none', 'dtmf', 'speech', 'any']).or(z.boolean());
-const onOff = z.boolean().or(z.enum(['true', 'false']));
+const who = z.union([z.enum(['none', 'dtmf', 'speech', 'any']), z.boolean()]);
+const onOff = z.union([z.boolean(), z.enum(['true', 'false'])]);
+const str = () => z.optional(twimlString());
 
-export const LanguageSchema = z
-  .object({
-    code: twimlString().min(2),
-    ttsProvider: twimlString().optional(),
-    voice: twimlString().optional(),
-    transcriptionProvider: twimlString().optional(),
-    speechModel: twimlString().optional(),
-  })
-  .strict();
+export const LanguageSchema = z.strictObject({
+  code: twimlString().check(z.minLength(2)),
+  ttsProvider: str(),
+  voice: str(),
+  transcriptionProvider: str(),
+  speechModel: str(),
+});
 export type RelayLanguage = z.infer<typeof LanguageSchema>;
 
 /** What the TwiML attribute names look like (letters first; the builder writes any name it is given). */
@@ -51,45 +53,45 @@ export const ATTRIBUTE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 /** Every typed attribute, by the name Twilio's TwiML reference spells it (camelCase). */
 export const RelayAttributesShape = {
   // connection and greeting
-  welcomeGreeting: twimlString().optional(),
-  welcomeGreetingInterruptible: who.optional(),
+  welcomeGreeting: str(),
+  welcomeGreetingInterruptible: z.optional(who),
   /** ConversationRelay reconnects a dropped WebSocket to the same URL and replays what it buffered. */
-  applicationReconnect: onOff.optional(),
+  applicationReconnect: z.optional(onOff),
   // language and voice
-  language: twimlString().optional(),
-  ttsLanguage: twimlString().optional(),
-  transcriptionLanguage: twimlString().optional(),
-  ttsProvider: twimlString().optional(),
-  voice: twimlString().optional(),
-  transcriptionProvider: twimlString().optional(),
-  speechModel: twimlString().optional(),
+  language: str(),
+  ttsLanguage: str(),
+  transcriptionLanguage: str(),
+  ttsProvider: str(),
+  voice: str(),
+  transcriptionProvider: str(),
+  speechModel: str(),
   /** Comma-separated words speech recognition should expect (unit names, street names). */
-  hints: twimlString().optional(),
-  elevenlabsTextNormalization: z.enum(['on', 'off', 'auto']).optional(),
-  deepgramSmartFormat: onOff.optional(),
+  hints: str(),
+  elevenlabsTextNormalization: z.optional(z.enum(['on', 'off', 'auto'])),
+  deepgramSmartFormat: z.optional(onOff),
   // interruption and turn-taking
-  interruptible: who.optional(),
+  interruptible: z.optional(who),
   /** Legacy form of `interruptible: "dtmf"`. */
-  interruptByDtmf: onOff.optional(),
-  preemptible: onOff.optional(),
-  interruptSensitivity: z.enum(['low', 'medium', 'high']).optional(),
-  ignoreBackchannel: onOff.optional(),
-  reportInputDuringAgentSpeech: who.optional(),
+  interruptByDtmf: z.optional(onOff),
+  preemptible: z.optional(onOff),
+  interruptSensitivity: z.optional(z.enum(['low', 'medium', 'high'])),
+  ignoreBackchannel: z.optional(onOff),
+  reportInputDuringAgentSpeech: z.optional(who),
   /** End-of-turn detection threshold (0-1; higher waits for more certainty that the caller finished). */
-  eotThreshold: z.number().min(0).max(1).or(twimlString().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a number from 0 to 1')).optional(),
-  speechTimeout: z.union([z.number().int().positive(), twimlString()]).optional(),
-  backgroundNoiseReduction: onOff.or(twimlString()).optional(),
+  eotThreshold: z.optional(z.union([z.number().check(z.minimum(0), z.maximum(1)), twimlString().check(z.regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a number from 0 to 1'))])),
+  speechTimeout: z.optional(z.union([z.int().check(z.positive()), twimlString()])),
+  backgroundNoiseReduction: z.optional(z.union([onOff, twimlString()])),
   // input
-  dtmfDetection: onOff.optional(),
-  partialPrompts: onOff.optional(),
-  profanityFilter: onOff.optional(),
+  dtmfDetection: z.optional(onOff),
+  partialPrompts: z.optional(onOff),
+  profanityFilter: z.optional(onOff),
   // other
   /** Which events ConversationRelay reports over the socket (comma-separated, e.g. speaker events). */
-  events: twimlString().optional(),
+  events: str(),
   /** A Conversations configuration SID or name the session is recorded under. */
-  conversationConfiguration: twimlString().optional(),
-  intelligenceService: twimlString().optional(),
-  debug: twimlString().optional(),
+  conversationConfiguration: str(),
+  intelligenceService: str(),
+  debug: str(),
 } as const;
 
 export type RelayAttributeName = keyof typeof RelayAttributesShape;
@@ -98,34 +100,32 @@ export const RELAY_ATTRIBUTE_NAMES = Object.keys(RelayAttributesShape) as RelayA
 const RESERVED = new Set(['url', 'action', 'method', 'languages', 'customparameters', 'extraattributes']);
 const typedLowerCase = new Map(RELAY_ATTRIBUTE_NAMES.map((n) => [n.toLowerCase(), n]));
 
-const ExtraAttributesSchema = z
-  .record(z.string(), z.union([twimlString(), z.number(), z.boolean()]))
-  .superRefine((attributes, ctx) => {
+const ExtraAttributesSchema = z.record(z.string(), z.union([twimlString(), z.number(), z.boolean()])).check(
+  z.superRefine((attributes, ctx) => {
     for (const name of Object.keys(attributes)) {
       if (!ATTRIBUTE_NAME.test(name)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'attribute names are letters, digits, _ and -, starting with a letter' });
+        ctx.addIssue({ code: 'custom', path: [name], message: 'attribute names are letters, digits, _ and -, starting with a letter', input: name });
         continue;
       }
       const typed = typedLowerCase.get(name.toLowerCase());
-      if (typed) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is a typed setting: set conversationRelay.${typed} instead` });
-      else if (RESERVED.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is set by the app, not the use case` });
+      if (typed) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is a typed setting: set conversationRelay.${typed} instead`, input: name });
+      else if (RESERVED.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is set by the app, not the use case`, input: name });
     }
-  });
+  }),
+);
 
-export const ConversationRelaySettingsSchema = z
-  .object({
+export const ConversationRelaySettingsSchema = z.strictObject({
     ...RelayAttributesShape,
     /** `<Language>` children: the voice and recognition settings per language the call may switch to. */
-    languages: z.array(LanguageSchema).optional(),
+    languages: z.optional(z.array(LanguageSchema)),
     /** Sent back to us in `setup.customParameters`. Never secrets or card data: Twilio logs them. */
-    customParameters: z.record(twimlString(), twimlString()).optional(),
+    customParameters: z.optional(z.record(twimlString(), twimlString())),
     /**
      * Attributes this release does not type yet (a newer Twilio feature), written as given. Loading warns,
      * naming them, so they are typed (and checked) once the project catches up.
      */
-    extraAttributes: ExtraAttributesSchema.optional(),
-  })
-  .strict();
+    extraAttributes: z.optional(ExtraAttributesSchema),
+  });
 export type ConversationRelaySettings = z.infer<typeof ConversationRelaySettingsSchema>;
 
 /** The load-time warning for untyped attributes, or undefined when there are none. */

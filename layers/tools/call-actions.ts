@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod-locale.ts';
 import { DigitEntrySpecSchema } from '../data/digit-entry.ts';
 import { CallConfigShape } from '../protocol/conversation-relay.ts';
 
@@ -9,52 +10,41 @@ import { CallConfigShape } from '../protocol/conversation-relay.ts';
  */
 
 /** A line spoken as its own piece of the reply; `interruptible`/`preemptible: false` for legal text or a read-back. */
-export const SayActionSchema = z
-  .object({
-    type: z.literal('say'),
-    text: z.string().min(1),
-    interruptible: z.boolean().optional(),
-    preemptible: z.boolean().optional(),
-  })
-  .strict();
+export const SayActionSchema = z.strictObject({
+  type: z.literal('say'),
+  text: z.string().check(z.minLength(1)),
+  interruptible: z.optional(z.boolean()),
+  preemptible: z.optional(z.boolean()),
+});
 
 /** Audio played as part of the reply (`loop: 0` repeats until something else is said). */
-export const PlayActionSchema = z
-  .object({
-    type: z.literal('play'),
-    source: z.url(),
-    loop: z.number().int().min(0).optional(),
-    interruptible: z.boolean().optional(),
-    preemptible: z.boolean().optional(),
-  })
-  .strict();
+export const PlayActionSchema = z.strictObject({
+  type: z.literal('play'),
+  source: z.url(),
+  loop: z.optional(z.int().check(z.minimum(0))),
+  interruptible: z.optional(z.boolean()),
+  preemptible: z.optional(z.boolean()),
+});
 
 /** Call settings to change now (voice, interruptibility...): sent as a `config` frame, recorded on the session. */
-export const ConfigActionSchema = z
-  .object({
-    type: z.literal('config'),
-    settings: z
-      .object(CallConfigShape)
-      .strict()
-      .refine((s) => Object.values(s).some((v) => v !== undefined), { message: 'config changes at least one setting' }),
-  })
-  .strict();
+export const ConfigActionSchema = z.strictObject({
+  type: z.literal('config'),
+  settings: z
+    .strictObject(CallConfigShape)
+    .check(z.refine((s) => Object.values(s).some((v) => v !== undefined), { message: 'config changes at least one setting' })),
+});
 
 /** Words speech recognition should expect next (unit names after "which unit?"). */
-export const HintsActionSchema = z
-  .object({
-    type: z.literal('hints'),
-    hints: z.array(z.string().min(1).max(100)).min(1).max(500),
-  })
-  .strict();
+export const HintsActionSchema = z.strictObject({
+  type: z.literal('hints'),
+  hints: z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.minLength(1), z.maxLength(500)),
+});
 
 /** Collect a multi-digit keypad entry next (after "please type your unit number"): the digits come back as one input. */
-export const CollectDigitsActionSchema = z
-  .object({
-    type: z.literal('collectDigits'),
-    entry: DigitEntrySpecSchema,
-  })
-  .strict();
+export const CollectDigitsActionSchema = z.strictObject({
+  type: z.literal('collectDigits'),
+  entry: DigitEntrySpecSchema,
+});
 
 export type SayAction = z.infer<typeof SayActionSchema>;
 export type PlayAction = z.infer<typeof PlayActionSchema>;

@@ -1,4 +1,6 @@
-import { loadSecrets } from '../../../layers/config/secrets.ts';
+import * as z from 'zod/mini';
+import '../../../layers/config/zod-locale.ts';
+import { secret } from '../../../layers/config/secrets.ts';
 import { twimlApiSettings } from '../../../layers/config/settings.ts';
 import { newSessionId, tableFromEnv, type Table } from '../../../layers/data/index.ts';
 import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
@@ -16,14 +18,21 @@ import { twimlLambdaEntry } from '../lambda-entry.ts';
  */
 export interface Deps {
   table: Table;
-  /** The Twilio auth token; called per request, so it should cache (loadSecrets does). */
+  /** The Twilio auth token; called per request, so it should cache (the SSM reader does, for SECRETS_TTL_SECONDS). */
   authToken: () => Promise<string>;
+  /** Reads the token again when a signature does not verify (a rotation); absent, a bad signature is refused at once. */
+  refreshAuthToken?: () => Promise<string>;
   /** ConversationRelay WebSocket URL without query string; the session id is added as `?session=`. */
   websocketUrl: string;
   /** Overrides the URL rebuilt from the request (custom domain, local runtime). */
   publicBaseUrl?: string | undefined;
   /** The demo chooser; `default` when unset. */
   defaultUseCaseId?: string | undefined;
+  /**
+   * Local runtime only: answer with the use case a signed `UseCaseId` webhook parameter names (`npm run call --
+   * --use-case <id>`). Never in AWS, where a request parameter must not choose what answers a caller.
+   */
+  useCaseParameter?: boolean;
   logger?: AppLogger;
   now?: () => Date;
   newSessionId?: () => string;
@@ -46,6 +55,7 @@ export function createCallSetupHandler(deps: Deps): CallSetupHandler {
     try {
       const signed = await readSignedRequest(event, {
         authToken: deps.authToken,
+        refreshAuthToken: deps.refreshAuthToken,
         publicBaseUrl: deps.publicBaseUrl,
         logger,
         route: 'call-setup',
@@ -53,7 +63,8 @@ export function createCallSetupHandler(deps: Deps): CallSetupHandler {
       if (!signed.ok) return signed.result;
       callSid = single(signed.params.CallSid);
       const call = IncomingCallSchema.parse(flatParams(signed.params));
-      const answered = await answerCall(answerDeps, call, publicBaseUrl(event, deps.publicBaseUrl));
+      const requested = deps.useCaseParameter ? requestedUseCaseId(signed.params) : undefined;
+      const answered = await answerCall(answerDeps, call, publicBaseUrl(event, deps.publicBaseUrl), requested);
       logger.info(answered.replayed ? 'Call answered again (a repeated webhook): same session' : 'Call answered', {
         callSid,
         sessionId: answered.sessionId,
@@ -67,13 +78,23 @@ export function createCallSetupHandler(deps: Deps): CallSetupHandler {
   };
 }
 
+const UseCaseIdParameter = z.optional(z.string().check(z.regex(/^[a-z0-9-]{1,64}$/, 'a use-case id (lowercase letters, digits and -)')));
+
+/** The `UseCaseId` parameter, signed with the rest of the request like any Twilio webhook parameter. */
+function requestedUseCaseId(params: Parameters<typeof flatParams>[0]): string | undefined {
+  const parsed = UseCaseIdParameter.safeParse(flatParams(params).UseCaseId);
+  if (!parsed.success) throw new Error(`UseCaseId: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
 /** AWS wiring, from the function's environment and SSM. */
 export const handler = twimlLambdaEntry('Call setup', () => {
   const settings = twimlApiSettings();
   if (!settings.websocketUrl) throw new Error('WEBSOCKET_URL is not set: the ConversationRelay WebSocket URL (02_cr-application export)');
   return createCallSetupHandler({
     table: tableFromEnv(),
-    authToken: async () => (await loadSecrets()).twilioAuthToken,
+    authToken: () => secret('twilioAuthToken').get(),
+    refreshAuthToken: () => secret('twilioAuthToken').refresh(),
     websocketUrl: settings.websocketUrl,
     publicBaseUrl: settings.publicBaseUrl,
     defaultUseCaseId: settings.defaultUseCaseId,
