@@ -36,6 +36,8 @@ export function toOpenAiRequest(request: LlmRequest, defaultModel: string): Chat
     model: request.model ?? defaultModel,
     messages: request.messages.map(toOpenAiMessage),
     stream: true,
+    // The last chunk then reports the tokens used: what a call costs is read from the stream, not estimated.
+    stream_options: { include_usage: true },
   };
   if (request.temperature !== undefined) params.temperature = request.temperature;
   if (request.tools.length > 0) {
@@ -122,6 +124,10 @@ export function createOpenAiLlm(options: OpenAiLlmOptions): Llm {
       }
       try {
         for await (const chunk of stream) {
+          if (chunk.usage) {
+            const { prompt_tokens, completion_tokens, prompt_tokens_details } = chunk.usage;
+            yield { type: 'usage', usage: { inputTokens: prompt_tokens, outputTokens: completion_tokens, cachedTokens: prompt_tokens_details?.cached_tokens ?? 0 } };
+          }
           const choice = chunk.choices[0];
           if (!choice) continue;
           const delta = choice.delta;

@@ -4,7 +4,7 @@ import type { AppLogger } from '../../../layers/observability/logger.ts';
 import type { ToolAction } from '../../../layers/tools/contract.ts';
 import { toLlmMessages } from './history.ts';
 import { historyRaced, pendingHeard, uncommittedBefore, type PendingHeard, type Standing } from './ledger/decide.ts';
-import { heardReply } from './ledger/heard.ts';
+import { heardPrefix, heardReply } from './ledger/heard.ts';
 import { applyToLedger } from './ledger/ledger-client.ts';
 import { TurnWatch } from './ledger/turn-watch.ts';
 import { llmAttempt, type AttemptEnd } from './llm-attempt.ts';
@@ -141,6 +141,8 @@ class Turn {
   /** A newer ledger showing an interrupt the history did not apply yet: the reply restarts if nothing was said. */
   private correction: Ledger | undefined;
   private restartAttempt: (() => void) | undefined;
+  /** Words of this turn's tool rounds, where they stand in what was said: an interrupt may cut them short too. */
+  private readonly roundWords: { messageId: string; start: number; text: string }[] = [];
   /** Opens the pump once the claim is decided: no frame of this turn reaches the caller before it owns the reply. */
   private claimDecided!: () => void;
   private replyMessageId: string | undefined;
@@ -401,6 +403,10 @@ class Turn {
           canHandOff: canHandOff && this.ctx.continuation !== undefined,
         });
         if (plan === 'hand-off' && (await this.handOff(round, calls, roundText))) return 'handed-off';
+        // Tools act on the world: they run only for a turn that owns the reply (the claim may still be landing
+        // when a quick LLM asks for them).
+        await this.claim;
+        if (this.stopReason) break;
         await this.runTools(calls, roundText);
         round++;
         calls = undefined;
@@ -494,6 +500,9 @@ class Turn {
               void this.pump.end();
             }
             break;
+          case 'usage':
+            this.recorder.usage(event.usage);
+            break;
         }
       }
       claimOnRequest?.();
@@ -560,6 +569,7 @@ class Turn {
 
     const toolCalls = results.map((r) => ({ id: r.call.id, name: r.call.name, arguments: r.historyArguments }));
     const assistant: NewMessage = { messageId: newId(), role: 'assistant', content: roundText || null, toolCalls, turn: 0 };
+    if (roundText.trim()) this.roundWords.push({ messageId: assistant.messageId as string, start: this.roundStart, text: roundText });
     const toolMessages: NewMessage[] = results.map((r) => ({
       messageId: newId(),
       role: 'tool',
@@ -774,6 +784,21 @@ class Turn {
     const posted = (this.priorSpoken + this.pump.spoken).slice(this.roundStart);
     const content = this.heard ? heardReply(this.spokenBefore, posted, this.heard.text, this.heard.ms) : posted.trim();
     await this.storeReply(content, true);
+    if (this.heard) await this.cutRoundWords(this.heard.text, this.heard.ms);
+  }
+
+  /** A tool round's words the caller did not hear all of are cut to what they heard, like the reply itself. */
+  private async cutRoundWords(heard: string, heardMs: number | undefined): Promise<void> {
+    const heardUpTo = heardPrefix(this.priorSpoken + this.pump.spoken, heard, heardMs).length;
+    await Promise.all(
+      this.roundWords
+        .filter((r) => r.start + r.text.trimEnd().length > heardUpTo)
+        .map((r) =>
+          this.ctx.store
+            .rewriteHeard(this.sessionId, r.messageId, r.text.slice(0, Math.max(0, heardUpTo - r.start)).trim())
+            .catch((err: unknown) => this.log.error('tool round words not cut to what was heard', { error: err as Error })),
+        ),
+    );
   }
 
   /**
@@ -804,6 +829,7 @@ class Turn {
         this.recorder.interrupted();
         const posted = (this.priorSpoken + this.pump.spoken).slice(this.roundStart);
         await this.ctx.store.rewriteHeard(this.sessionId, this.storedReply.messageId, heardReply(this.spokenBefore, posted, verdict.heard, verdict.heardMs));
+        await this.cutRoundWords(verdict.heard, verdict.heardMs);
         this.storedReply.heardApplied = true;
       }
     } catch (err) {
