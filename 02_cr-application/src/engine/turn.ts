@@ -411,9 +411,7 @@ class Turn {
         round++;
         calls = undefined;
         if (this.stopReason) break;
-        // Nothing is streaming now: one read saves an LLM round that an interrupt during the tools made moot. The
-        // claim may still be on its way when the tools answered at once: the standing is the claimed turn's.
-        await this.claim;
+        // Nothing is streaming now: one read saves an LLM round that an interrupt during the tools made moot.
         const standing = await this.watch.checkNow();
         if (standing.type !== 'owner') {
           this.stopFor(standing);
