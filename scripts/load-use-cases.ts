@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ConversationRelaySettingsSchema, extraAttributesWarning } from '../layers/data/relay-settings.ts';
+import type { UseCaseConfigInput } from '../layers/data/use-case-config.ts';
 import { putUseCase } from '../layers/data/use-cases.ts';
 import { tableFromEnv, type Table } from '../layers/data/table.ts';
 import type { UseCaseModule } from '../layers/tools/use-case.ts';
 import { folderProblems } from './lib/folder-checks/index.ts';
-import { discoverUseCases, readUseCaseConfig, UseCaseConfigError } from './lib/use-case-folders.ts';
+import { discoverUseCases, readUseCaseConfig, SETTINGS_FILE, UseCaseConfigError } from './lib/use-case-folders.ts';
 
 /**
  * `npm run use-cases:load [-- --only <id>]`: validates every use-case folder and writes its config item (plus its
@@ -50,6 +52,8 @@ export async function loadUseCases(table: Table | undefined, options: LoadOption
   if (problems.length) throw new UseCaseConfigError(problems);
 
   for (const { useCase, config } of configs) {
+    const warning = untypedAttributesWarning(useCase, config);
+    if (warning) log(warning);
     const tools = (config.tools ?? []).map((t) => t.name).join(', ');
     if (options.check || !table) {
       log(`ok      ${useCase.id}: ${config.tools?.length ?? 0} tools (${tools})`);
@@ -60,6 +64,12 @@ export async function loadUseCases(table: Table | undefined, options: LoadOption
     if (useCase.loadData) log(`data    ${useCase.id}: ${await useCase.loadData(table, options.now ?? new Date())}`);
   }
   return configs.map((c) => c.useCase.id);
+}
+
+/** Attributes passed through `extraAttributes` are written unchecked: loading says which, so they get typed. */
+function untypedAttributesWarning(useCase: UseCaseModule, config: UseCaseConfigInput): string | undefined {
+  const warning = extraAttributesWarning(ConversationRelaySettingsSchema.parse(config.conversationRelay ?? {}));
+  return warning && `warning ${useCase.id}: ${basename(useCase.dir)}/${SETTINGS_FILE}: ${warning}`;
 }
 
 async function main(): Promise<void> {

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { $ZodError } from 'zod/v4/core';
 import '../../layers/config/zod-locale.ts';
 import {
+  appendMessages,
   claimCallSession,
   ConditionFailedError,
   createSession,
@@ -15,7 +16,8 @@ import {
   type Table,
 } from '../../layers/data/index.ts';
 import type { AppLogger } from '../../layers/observability/logger.ts';
-import { placeholdersIn, renderPrompt, type DemoEntry } from '../../layers/prompts/render.ts';
+import type { ConversationRelaySettings } from '../../layers/data/relay-settings.ts';
+import { placeholdersIn, renderPrompt, type DemoEntry, type PromptContext } from '../../layers/prompts/render.ts';
 import { chooseUseCase } from './choose-use-case.ts';
 import { connectActionUrl, sessionWebSocketUrl } from './public-url.ts';
 import { relayTwiml } from './twiml.ts';
@@ -69,20 +71,31 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
     ? await requestedUseCase(deps.table, requestedUseCaseId)
     : await chooseUseCase(deps.table, profile, deps.defaultUseCaseId, deps.logger);
   const now = deps.now();
-  const demos = placeholdersIn(useCase.promptTemplate).includes('demos') ? await availableDemos(deps, useCase) : [];
-  const systemPrompt = renderPrompt(useCase.promptTemplate, {
+  const greetingTemplate = greetingTemplateOf(useCase, profile);
+  const wantsDemos = placeholdersIn(`${useCase.promptTemplate}${greetingTemplate ?? ''}`).includes('demos');
+  const demos = wantsDemos ? await availableDemos(deps, useCase) : [];
+  const promptContext: PromptContext = {
     caller: callerFacts(call.From, profile),
     now,
     timeZone: useCase.timeZone,
     useCaseName: useCase.name,
     demos,
     custom: useCase.conversationRelay.customParameters ?? {},
-  });
+  };
+  const systemPrompt = renderPrompt(useCase.promptTemplate, promptContext);
+  const greeting = greetingOf(useCase, profile, promptContext);
+  const defaultLanguage = useCase.conversationRelay.language ?? useCase.conversationRelay.ttsLanguage;
 
   // A replayed webhook of the same call learns the first one's session here, and connects to it.
   const { sessionId, claimed } = await claimCallSession(deps.table, call.CallSid, deps.newSessionId(), now.getTime());
   let answering = useCase;
   let reused = false;
+  // The greeting is the call's first assistant message, so the LLM knows what the caller has already been told.
+  // Written alongside the session (call setup still waits one round trip), under a fixed id: a replayed webhook
+  // cannot add a second one.
+  const greetingWritten = greeting ? storeGreeting(deps.table, sessionId, greeting, now.getTime()) : undefined;
+  // Awaited below; marked handled now, so a failed session write does not leave it rejected unobserved.
+  void greetingWritten?.catch(() => undefined);
   try {
     await createSession(
       deps.table,
@@ -100,6 +113,7 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
         filler: useCase.filler,
         timeZone: useCase.timeZone,
         ...(useCase.preemption?.enabled ? { preemption: useCase.preemption } : {}),
+        ...(defaultLanguage ? { defaultLanguage } : {}),
       },
       now.getTime(),
     );
@@ -111,15 +125,44 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
     if (!existing) throw err;
     if (existing.useCaseId !== useCase.id) answering = await getUseCase(deps.table, existing.useCaseId);
   }
+  await greetingWritten;
 
   const twiml = relayTwiml({
     websocketUrl: sessionWebSocketUrl(deps.websocketUrl, sessionId),
     actionUrl: connectActionUrl(publicBase, sessionId),
-    // Preemption needs the transcript as it forms.
-    settings: answering.preemption?.enabled ? { ...answering.conversationRelay, partialPrompts: true } : answering.conversationRelay,
+    settings: withGreeting(answering, answering === useCase ? greeting : greetingOf(answering, profile, promptContext)),
     parameters: { sessionId },
   });
   return { sessionId, useCaseId: answering.id, twiml, replayed: !claimed || reused };
+}
+
+/** The greeting template for this caller: the known-caller one when their name is on file. */
+function greetingTemplateOf(useCase: StoredUseCase, profile: CallerProfile | undefined): string | undefined {
+  return (profile?.firstName && useCase.knownCallerGreeting) || useCase.conversationRelay.welcomeGreeting;
+}
+
+/** The greeting rendered like the prompt, for this use case. */
+function greetingOf(useCase: StoredUseCase, profile: CallerProfile | undefined, context: PromptContext): string | undefined {
+  const template = greetingTemplateOf(useCase, profile);
+  return template && renderPrompt(template, { ...context, useCaseName: useCase.name, custom: useCase.conversationRelay.customParameters ?? {} });
+}
+
+function withGreeting(useCase: StoredUseCase, greeting: string | undefined): ConversationRelaySettings {
+  // Preemption needs the transcript as it forms.
+  const settings = useCase.preemption?.enabled ? { ...useCase.conversationRelay, partialPrompts: true } : useCase.conversationRelay;
+  return greeting ? { ...settings, welcomeGreeting: greeting } : settings;
+}
+
+/** Sorts before every minted message id (ULIDs): the greeting comes first in the history, whenever it is read. */
+export const GREETING_MESSAGE_ID = '0'.repeat(26);
+
+async function storeGreeting(table: Table, sessionId: string, greeting: string, now: number): Promise<void> {
+  try {
+    await appendMessages(table, sessionId, [{ messageId: GREETING_MESSAGE_ID, role: 'assistant', content: greeting, turn: 0 }], now);
+  } catch (err) {
+    // A replayed webhook of this call: the first one stored the greeting.
+    if (!(err instanceof ConditionFailedError)) throw err;
+  }
 }
 
 /** A use case asked for by name (local development only): one that is not loaded is a mistake worth failing on. */

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { ConversationRelaySettings } from '../../layers/data/use-case-config.ts';
+import { relayAttributeValues, stripControlCharacters, type ConversationRelaySettings } from '../../layers/data/relay-settings.ts';
 
 /**
  * The TwiML this API returns, built with Twilio's own TwiML builder so every attribute value and every spoken
@@ -33,17 +33,16 @@ export interface RelayTwimlInput {
 
 /** `<Connect action><ConversationRelay url ...>` with every attribute the use case sets, `<Language>`s and `<Parameter>`s. */
 export function relayTwiml(input: RelayTwimlInput): string {
-  const { languages, customParameters, ...attributes } = input.settings;
+  const { languages, customParameters } = input.settings;
+  // Loading refused control characters; what is filled in per call (a caller's name) is cleaned here.
   const relayAttributes: Record<string, string> = { url: input.websocketUrl };
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value !== undefined) relayAttributes[name] = String(value);
-  }
+  for (const [name, value] of Object.entries(relayAttributeValues(input.settings))) relayAttributes[name] = stripControlCharacters(value);
   const response = newResponse();
   // The SDK's attribute types lag the product (some names are lower-cased there); the builder writes any name.
   const relay = response.connect({ action: input.actionUrl, method: 'POST' }).conversationRelay(relayAttributes as object);
   for (const language of languages ?? []) relay.language(withoutUndefined(language));
   const parameters = { ...customParameters, ...input.parameters };
-  for (const [name, value] of Object.entries(parameters)) relay.parameter({ name, value });
+  for (const [name, value] of Object.entries(parameters)) relay.parameter({ name: stripControlCharacters(name), value: stripControlCharacters(value) });
   return response.toString();
 }
 
@@ -70,6 +69,6 @@ export function dialAgentTwiml(agent: string, line = CONNECTING_TO_AGENT): strin
 
 function withoutUndefined<T extends object>(value: T): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = String(v);
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = stripControlCharacters(String(v));
   return out;
 }

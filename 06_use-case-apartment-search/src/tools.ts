@@ -5,6 +5,7 @@ import { listAvailableApartments } from './tools/list-available-apartments.ts';
 import { liveAgentHandoff } from './tools/live-agent-handoff.ts';
 import { scheduleTour } from './tools/schedule-tour.ts';
 import { sendAppointmentConfirmation } from './tools/send-appointment-confirmation.ts';
+import { switchLanguage } from './tools/switch-language.ts';
 
 /**
  * The apartment tools, in the order the LLM sees them. The tool function imports this list alone, so the
@@ -18,4 +19,5 @@ export const tools = [
   getPropertyInfo,
   sendAppointmentConfirmation,
   liveAgentHandoff,
+  switchLanguage,
 ];

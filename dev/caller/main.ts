@@ -22,7 +22,7 @@ const usage = `Usage: npm run call -- [options]
   --wpm N          speaking pace of the app's replies in words per minute (default 190; 0 = instant)
   --unsigned       send the webhook and handshake unsigned (to see them refused)
   --partials       send what you type as partial prompts word by word before the final one (preemption)
-Interactive commands: /dtmf N, /hangup, /help`;
+Interactive commands: /dtmf 1 (or keys: /dtmf 1204#), /lang es-US (the language your words are in), /hangup, /help`;
 
 async function main(): Promise<number> {
   loadDotenv({ quiet: true });
@@ -100,7 +100,7 @@ async function interactive(call: RelayCall, wpm: number, partials: boolean): Pro
     lineOpen = false;
   };
   const greeting = call.relay.attributes.welcomeGreeting;
-  console.log(`Connected (${call.callSid}). Type to speak; /dtmf N presses a key; /hangup ends the call.`);
+  console.log(`Connected (${call.callSid}). Type to speak; /dtmf 1 presses a key (/dtmf 1204# several); /lang es-US speaks Spanish; /hangup ends the call.`);
   if (greeting) console.log(`app    > ${greeting}`);
   call.on('token', (token: string) => speaker.push(token, false));
   call.on('reply', () => {
@@ -110,8 +110,12 @@ async function interactive(call: RelayCall, wpm: number, partials: boolean): Pro
   call.on('play', (source: string) => console.log(`\n[plays ${source}]`));
   call.on('sendDigits', (digits: string) => console.log(`\n[sends digits ${digits}]`));
   call.on('language', (frame: Record<string, unknown>) => console.log(`\n[switches language: ${JSON.stringify(frame)}]`));
+  call.on('config', (frame: Record<string, unknown>) => console.log(`\n[changes call settings: ${JSON.stringify(frame)}]`));
+  call.on('hints', (hints: string) => console.log(`\n[expects words: ${hints}]`));
   call.on('violation', (v: { raw: string; reason: string }) => console.error(`\n[invalid frame from the app: ${v.reason}] ${v.raw.slice(0, 200)}`));
 
+  // The language Twilio would report with each prompt; `/lang es-US` speaks Spanish from then on.
+  let language = 'en-US';
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: false });
   const done = new Promise<number>((resolve) => {
     call.on('end', (end: { handoffData?: string; next?: { kind: string; dial?: string; say?: string[] } }) => {
@@ -137,11 +141,14 @@ async function interactive(call: RelayCall, wpm: number, partials: boolean): Pro
     }
     if (line === '/hangup') return void call.hangup();
     if (line === '/help') return void console.log(usage);
-    const dtmf = /^\/dtmf\s+([0-9*#])$/.exec(line);
-    if (dtmf) return call.press(dtmf[1]!);
+    const dtmf = /^\/dtmf\s+([0-9*#]+)$/.exec(line);
+    // One frame per key, as Twilio sends them: `/dtmf 1204#` types a whole entry.
+    if (dtmf) return void [...dtmf[1]!].forEach((key) => call.press(key));
+    const lang = /^\/lang\s+([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)$/.exec(line);
+    if (lang) return void ((language = lang[1]!), console.log(`[now speaking ${language}]`));
     if (line.startsWith('/')) return void console.log(`Unknown command ${line}. Try /dtmf 1 or /hangup.`);
-    if (partials) void speakWithPartials(call, line);
-    else call.say(line);
+    if (partials) void speakWithPartials(call, line, undefined, language);
+    else call.say(line, language);
   });
   rl.on('close', () => void call.hangup());
   return done;

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
+import { z } from 'zod';
+import { OutboundMessageSchema } from '../../layers/protocol/conversation-relay.ts';
 import { parseTwiml, type ParsedTwiml, type RelayTwiml } from './twiml.ts';
 
 /**
@@ -223,6 +225,8 @@ export class RelayCall extends EventEmitter {
     }
     const type = frame.type;
     this.events.push({ type: String(type), at, data: frame });
+    const problem = protocolProblem(frame);
+    if (problem) return this.violation(raw, problem);
     switch (type) {
       case 'text': {
         if (typeof frame.token !== 'string') return this.violation(raw, 'text without a string token');
@@ -250,6 +254,14 @@ export class RelayCall extends EventEmitter {
         return;
       case 'language':
         this.emit('language', frame);
+        return;
+      case 'config':
+        this.emit('config', frame);
+        // ConversationRelay confirms a settings change once it took effect.
+        this.send({ ...frame, type: 'configUpdated' });
+        return;
+      case 'hints':
+        this.emit('hints', frame.hints);
         return;
       case 'end':
         void this.onEnd(typeof frame.handoffData === 'string' ? frame.handoffData : undefined, raw, frame);
@@ -290,3 +302,17 @@ export class RelayCall extends EventEmitter {
     this.emit('violation', { raw, reason });
   }
 }
+
+/**
+ * What Twilio would refuse (error 64107) in a frame of a known type: a missing or mistyped field, or one it does
+ * not know. Checked with the app's own outbound schemas, which are as strict as Twilio. Unknown types are left to
+ * the caller's switch, which names them.
+ */
+function protocolProblem(frame: Record<string, unknown>): string | undefined {
+  if (typeof frame.type !== 'string' || !KNOWN_OUTBOUND.has(frame.type)) return undefined;
+  const parsed = OutboundMessageSchema.safeParse(frame);
+  return parsed.success ? undefined : `${frame.type}: ${z.prettifyError(parsed.error)}`;
+}
+
+// `end` keeps its own check (onEnd): a malformed one still ends the session, as Twilio does.
+const KNOWN_OUTBOUND = new Set(['text', 'play', 'sendDigits', 'language', 'config', 'hints']);

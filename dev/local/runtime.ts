@@ -100,7 +100,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     log(`DynamoDB   dynalite at ${dynamo.endpoint}, table ${LOCAL_TABLE_NAME}${dbPath ? `, data in ${dbPath}` : ' (in memory)'}`);
 
     // 2. Use cases (idempotent: editing a prompt and restarting picks it up; bookings are kept)
-    const loaded = await loadUseCases(table, { log: () => undefined }, options.rootDir);
+    const loaded = await loadUseCases(table, { log: (line) => line.startsWith('warning') && log(line) }, options.rootDir);
     if (!loaded.includes(settings.DEFAULT_USE_CASE_ID)) {
       throw new SettingsError(`DEFAULT_USE_CASE_ID: no use case "${settings.DEFAULT_USE_CASE_ID}" (there are: ${loaded.join(', ')}). Fix it in the environment or .env.`);
     }

@@ -27,6 +27,8 @@ export interface ChatMessage {
   turn: number;
   /** How the caller's input arrived. */
   source?: 'speech' | 'dtmf';
+  /** The language the caller spoke (the prompt's `lang`), when Twilio reported one. */
+  lang?: string;
   /** The caller cut in: `content` holds only what they heard. */
   interrupted?: boolean;
   createdAt: string;

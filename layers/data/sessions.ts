@@ -40,6 +40,14 @@ export interface Session {
   handoffData?: string;
   /** What the `<Connect action>` callback did (dialed agent, hung up...). */
   outcome?: string;
+  /** The use case's language (`conversationRelay.language`): replies in it carry no `lang`. */
+  defaultLanguage?: string;
+  /** The language the call speaks now, once the caller or a tool switched it. */
+  language?: string;
+  /** Call settings a tool changed mid-call (the last `config` frame sent)... */
+  configRequested?: { settings: Record<string, unknown>; at: string };
+  /** ...and Twilio's last `configUpdated` answer, as sent. Two fields, so neither write needs a read first. */
+  configConfirmed?: { fields: Record<string, unknown>; at: string };
   expireAt: number;
 }
 
@@ -150,7 +158,9 @@ export async function sessionIdForConnection(table: Table, connectionId: string)
   return typeof id === 'string' ? id : undefined;
 }
 
-export type SessionChanges = Partial<Pick<Session, 'tools' | 'dtmfMap' | 'useCaseId' | 'systemPrompt' | 'llm' | 'filler' | 'outcome' | 'handoffData'>>;
+export type SessionChanges = Partial<
+  Pick<Session, 'tools' | 'dtmfMap' | 'useCaseId' | 'systemPrompt' | 'llm' | 'filler' | 'outcome' | 'handoffData' | 'language' | 'configRequested' | 'configConfirmed'>
+>;
 
 /** Sets the given fields of a live session (tool actions, call outcome). */
 export async function updateSession(table: Table, sessionId: string, changes: SessionChanges, now = Date.now()): Promise<void> {

@@ -2,6 +2,7 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 // zod/mini: this schema is read on every turn, and $default's cold start pays for classic zod at import.
 import * as z from 'zod/mini';
 import '../config/zod-locale.ts';
+import { DigitEntrySchema } from './digit-entry.ts';
 import { guard } from './errors.ts';
 import { sessionKey } from './keys.ts';
 import type { Table } from './table.ts';
@@ -77,6 +78,8 @@ export const LedgerSchema = z.object({
   speculation: z.optional(SpeculationSchema),
   /** Speculative requests started for the utterance in progress (the cap counts these; a claim resets it). */
   speculations: z.optional(z.int().check(z.nonnegative())),
+  /** A multi-digit keypad entry in progress. */
+  digits: z.optional(DigitEntrySchema),
 });
 export type Ledger = z.infer<typeof LedgerSchema>;
 

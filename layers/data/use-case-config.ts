@@ -2,6 +2,8 @@ import * as z from 'zod/mini';
 import '../config/zod-locale.ts';
 import { DTMF_KEY, DTMF_KEY_MESSAGE } from '../protocol/keypad.ts';
 import { DEFAULT_FILLER_WORDS } from './filler-words.ts';
+import { DigitEntrySpecSchema } from './digit-entry.ts';
+import { ConversationRelaySettingsSchema, twimlString } from './relay-settings.ts';
 
 /**
  * The shape of a use case as stored in the table and loaded from a use-case folder. Validated on load (so a
@@ -11,7 +13,6 @@ import { DEFAULT_FILLER_WORDS } from './filler-words.ts';
 export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 const text = (min = 1, message?: string) => z.string().check(z.minLength(min, message));
-const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.optional(z.union([z.enum(values), z.boolean()]));
 
 export const ToolManifestEntrySchema = z.strictObject({
   name: z.string().check(z.regex(TOOL_NAME, 'tool names are 1-64 letters, digits, _ or - (the OpenAI limit)')),
@@ -33,8 +34,10 @@ export const DtmfActionSchema = z
     tool: z.optional(z.string().check(z.regex(TOOL_NAME))),
     /** What the key means, in words; recorded as the caller's turn so the LLM knows what happened. */
     description: text(),
+    /** The key starts a multi-digit entry (a unit number, a PIN); its digits reach the LLM as one input. */
+    collect: z.optional(DigitEntrySpecSchema),
   })
-  .check(z.refine((a) => a.say !== undefined || a.tool !== undefined, { message: 'a keypad action needs `say`, `tool` or both' }));
+  .check(z.refine((a) => a.say !== undefined || a.tool !== undefined || a.collect !== undefined, { message: 'a keypad action needs `say`, `tool` or `collect`' }));
 export type DtmfAction = z.infer<typeof DtmfActionSchema>;
 
 /**
@@ -61,45 +64,7 @@ export function keypadAction(map: DtmfMap | undefined, key: string): DtmfAction 
   return map[key];
 }
 
-export const LanguageSchema = z.strictObject({
-  code: text(2),
-  ttsProvider: z.optional(z.string()),
-  voice: z.optional(z.string()),
-  transcriptionProvider: z.optional(z.string()),
-  speechModel: z.optional(z.string()),
-});
-
-const INPUT_KINDS = ['none', 'dtmf', 'speech', 'any'] as const;
-
-/** `<ConversationRelay>` attributes a use case may set; `url` and the action URL are ours. */
-export const ConversationRelaySettingsSchema = z.strictObject({
-  welcomeGreeting: z.optional(z.string()),
-  welcomeGreetingInterruptible: oneOf(INPUT_KINDS),
-  language: z.optional(z.string()),
-  ttsLanguage: z.optional(z.string()),
-  transcriptionLanguage: z.optional(z.string()),
-  ttsProvider: z.optional(z.string()),
-  voice: z.optional(z.string()),
-  transcriptionProvider: z.optional(z.string()),
-  speechModel: z.optional(z.string()),
-  hints: z.optional(z.string()),
-  interruptible: oneOf(INPUT_KINDS),
-  preemptible: z.optional(z.boolean()),
-  interruptSensitivity: z.optional(z.enum(['low', 'medium', 'high'])),
-  ignoreBackchannel: z.optional(z.boolean()),
-  reportInputDuringAgentSpeech: oneOf(INPUT_KINDS),
-  dtmfDetection: z.optional(z.boolean()),
-  partialPrompts: z.optional(z.boolean()),
-  speechTimeout: z.optional(z.union([z.int().check(z.positive()), z.string()])),
-  profanityFilter: z.optional(z.boolean()),
-  elevenlabsTextNormalization: z.optional(z.enum(['on', 'off', 'auto'])),
-  intelligenceService: z.optional(z.string()),
-  debug: z.optional(z.string()),
-  languages: z.optional(z.array(LanguageSchema)),
-  /** Sent back to us in `setup.customParameters`. Never secrets or card data: Twilio logs them. */
-  customParameters: z.optional(z.record(z.string(), z.string())),
-});
-export type ConversationRelaySettings = z.infer<typeof ConversationRelaySettingsSchema>;
+export { ConversationRelaySettingsSchema, LanguageSchema, type ConversationRelaySettings } from './relay-settings.ts';
 
 /** Whether the runtime knows the zone: the same check that would otherwise fail at the first call's "today". */
 export function isTimeZone(zone: string): boolean {
@@ -150,6 +115,11 @@ export const UseCaseConfigSchema = z
     tools: z._default(z.array(ToolManifestEntrySchema), []),
     dtmfMap: z._default(DtmfMapSchema, {}),
     conversationRelay: z._default(ConversationRelaySettingsSchema, {}),
+    /**
+     * Said instead of `conversationRelay.welcomeGreeting` when the caller's name is on file. Both take the
+     * prompt's placeholders (`{{callerFirstName}}`).
+     */
+    knownCallerGreeting: z.optional(twimlString().check(z.minLength(1))),
     llm: z._default(
       z.strictObject({
         model: z.optional(z.string()),
@@ -185,6 +155,9 @@ export const UseCaseConfigSchema = z
       for (const [digit, action] of Object.entries(config.dtmfMap)) {
         if (action.tool && !names.has(action.tool)) {
           ctx.addIssue({ code: 'custom', path: ['dtmfMap', digit, 'tool'], message: `unknown tool "${action.tool}"`, input: action.tool });
+        }
+        if (action.collect?.tool && !names.has(action.collect.tool)) {
+          ctx.addIssue({ code: 'custom', path: ['dtmfMap', digit, 'collect', 'tool'], message: `unknown tool "${action.collect.tool}"`, input: action.collect.tool });
         }
       }
     }),

@@ -83,6 +83,13 @@ export type ErrorMessage = z.infer<typeof ErrorMessageSchema>;
 export const InfoMessageSchema = z.looseObject({ type: z.literal('info') });
 export type InfoMessage = z.infer<typeof InfoMessageSchema>;
 
+/**
+ * Sent by Twilio once a `config` frame of ours took effect. Its fields are not pinned down yet: kept as sent and
+ * recorded on the session.
+ */
+export const ConfigUpdatedMessageSchema = z.looseObject({ type: z.literal('configUpdated') });
+export type ConfigUpdatedMessage = z.infer<typeof ConfigUpdatedMessageSchema>;
+
 export const InboundMessageSchema = z.discriminatedUnion('type', [
   SetupMessageSchema,
   PromptMessageSchema,
@@ -90,11 +97,12 @@ export const InboundMessageSchema = z.discriminatedUnion('type', [
   InterruptMessageSchema,
   ErrorMessageSchema,
   InfoMessageSchema,
+  ConfigUpdatedMessageSchema,
 ]);
 export type InboundMessage = z.infer<typeof InboundMessageSchema>;
 export type InboundType = InboundMessage['type'];
 
-const INBOUND_TYPES = new Set<string>(['setup', 'prompt', 'dtmf', 'interrupt', 'error', 'info']);
+const INBOUND_TYPES = new Set<string>(['setup', 'prompt', 'dtmf', 'interrupt', 'error', 'info', 'configUpdated']);
 
 export type ParsedInbound =
   | { ok: true; message: InboundMessage }
@@ -175,6 +183,37 @@ export const LanguageMessageSchema = z
 export type LanguageMessage = z.infer<typeof LanguageMessageSchema>;
 
 /**
+ * Sent by us to change call settings mid-call (the TwiML attributes that can change while the call is up); Twilio
+ * answers `configUpdated` once they took effect.
+ */
+const INPUT_KINDS = z.union([z.enum(['none', 'dtmf', 'speech', 'any']), z.boolean()]);
+export const CallConfigShape = {
+  voice: z.optional(z.string().check(z.minLength(1))),
+  ttsProvider: z.optional(z.string().check(z.minLength(1))),
+  ttsLanguage: z.optional(z.string().check(z.minLength(2))),
+  transcriptionProvider: z.optional(z.string().check(z.minLength(1))),
+  transcriptionLanguage: z.optional(z.string().check(z.minLength(2))),
+  speechModel: z.optional(z.string().check(z.minLength(1))),
+  interruptible: z.optional(INPUT_KINDS),
+  preemptible: z.optional(z.boolean()),
+  interruptSensitivity: z.optional(z.enum(['low', 'medium', 'high'])),
+  ignoreBackchannel: z.optional(z.boolean()),
+  dtmfDetection: z.optional(z.boolean()),
+  reportInputDuringAgentSpeech: z.optional(INPUT_KINDS),
+};
+export const ConfigMessageSchema = z
+  .strictObject({ type: z.literal('config'), ...CallConfigShape })
+  .check(z.refine((m) => Object.keys(m).length > 1, { message: 'a config frame changes at least one setting' }));
+export type ConfigMessage = z.infer<typeof ConfigMessageSchema>;
+
+/** Sent by us with speech-recognition hints for what the caller is about to say (comma-separated words). */
+export const HintsMessageSchema = z.strictObject({
+  type: z.literal('hints'),
+  hints: z.string().check(z.minLength(1)),
+});
+export type HintsMessage = z.infer<typeof HintsMessageSchema>;
+
+/**
  * Sent by us to end the ConversationRelay session; Twilio then requests the `<Connect action>` URL with
  * `HandoffData`. The data is a JSON *string*, not an object.
  */
@@ -190,8 +229,10 @@ export const OutboundMessageSchema = z.union([
   SendDigitsMessageSchema,
   LanguageMessageSchema,
   EndMessageSchema,
+  ConfigMessageSchema,
+  HintsMessageSchema,
 ]);
-export type OutboundMessage = TextMessage | PlayMessage | SendDigitsMessage | LanguageMessage | EndMessage;
+export type OutboundMessage = TextMessage | PlayMessage | SendDigitsMessage | LanguageMessage | EndMessage | ConfigMessage | HintsMessage;
 
 export type EncodedOutbound = { ok: true; frame: string } | { ok: false; error: string };
 

@@ -1,4 +1,5 @@
 import type { DtmfMap, ToolManifestEntry } from '../data/use-case-config.ts';
+import type { CallAction } from './call-actions.ts';
 
 /**
  * The contract between the conversation engine and tools. A tool runs as its own Lambda in AWS (the engine
@@ -33,7 +34,9 @@ export type ToolAction =
   | { type: 'sendDigits'; digits: string }
   | { type: 'language'; ttsLanguage?: string; transcriptionLanguage?: string }
   /** Change this call's tools or keypad map from the next LLM round on. */
-  | { type: 'updateSession'; tools?: ToolManifestEntry[]; dtmfMap?: DtmfMap };
+  | { type: 'updateSession'; tools?: ToolManifestEntry[]; dtmfMap?: DtmfMap }
+  /** Say a line (optionally one the caller cannot cut off), play audio, change call settings, set recognition hints. */
+  | CallAction;
 
 export type ToolErrorCode = 'invalid_arguments' | 'unknown_tool' | 'not_found' | 'conflict' | 'failed' | 'timeout';
 

@@ -120,6 +120,8 @@ export async function readUseCaseConfig(useCase: UseCaseModule, env: NodeJS.Proc
     if (unknown.length) at(PROMPT_FILE, undefined, `unknown placeholder(s) ${unknown.map((n) => `{{${n}}}`).join(', ')}`);
   }
 
+  for (const [field, message] of greetingPlaceholderProblems(settingsObject)) at(SETTINGS_FILE, field, message);
+
   const candidate = { ...settingsObject, promptTemplate: prompt ?? '', tools, dtmfMap };
   const parsed = UseCaseConfigSchema.safeParse(candidate);
   if (!parsed.success) {
@@ -142,6 +144,21 @@ export async function readUseCaseConfig(useCase: UseCaseModule, env: NodeJS.Proc
 
   if (problems.length) throw new UseCaseConfigError([...new Set(problems)]);
   return candidate as UseCaseConfigInput;
+}
+
+/** The greetings are rendered like the prompt: an unknown placeholder is a load error, not a hole in a call. */
+function greetingPlaceholderProblems(settings: Record<string, unknown>): [field: string, message: string][] {
+  const relay = (settings.conversationRelay ?? {}) as { welcomeGreeting?: unknown; customParameters?: object };
+  const custom = Object.keys(relay.customParameters ?? {});
+  const greetings: [string, unknown][] = [
+    ['conversationRelay.welcomeGreeting', relay.welcomeGreeting],
+    ['knownCallerGreeting', settings.knownCallerGreeting],
+  ];
+  return greetings
+    .filter((g): g is [string, string] => typeof g[1] === 'string')
+    .map(([field, text]) => [field, unknownPlaceholders(text, custom)] as const)
+    .filter(([, unknown]) => unknown.length > 0)
+    .map(([field, unknown]) => [field, `unknown placeholder(s) ${unknown.map((n) => `{{${n}}}`).join(', ')}`]);
 }
 
 /** Which file of the folder a schema issue belongs to, and the field path inside it. */

@@ -77,8 +77,10 @@ describe('local runtime shutdown', () => {
       try {
         const { messages, session } = await loadConversation(second.table, sessionId);
         expect(session.status).toBe('ended');
-        expect(messages.map((m) => m.role)).toEqual(['user', 'assistant']);
-        expect(messages[1]!.content!.length).toBeGreaterThan(0);
+        // The greeting (stored at call setup), the caller's words, and what was said of the reply.
+        expect(messages.map((m) => m.role)).toEqual(['assistant', 'user', 'assistant']);
+        expect(messages[0]!.content).toMatch(/^Hi, thanks for calling the voice demo line/);
+        expect(messages[2]!.content!.length).toBeGreaterThan(0);
       } finally {
         await second.stop();
       }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallSetupHandler, type Deps } from '../../03_twiml-api/src/handlers/call-setup.ts';
-import { createTable, getSession, putUseCase, updateProfile, type ConversationRelaySettings } from '../../layers/data/index.ts';
+import { createTable, getSession, loadConversation, putUseCase, updateProfile, type ConversationRelaySettings } from '../../layers/data/index.ts';
 import { createTestTable, type TestTable } from '../support/dynamo.ts';
 import {
   APARTMENT_USE_CASE,
@@ -117,6 +117,42 @@ describe('call setup', () => {
     expect(session!.systemPrompt).toBe(
       'You lease apartments at Parkview. You are speaking with Dana Reyes (+14065550102). Today is Tuesday, November 25, 2025. Property: Parkview Apartments.',
     );
+  });
+
+  it('renders the greeting per caller with the prompt placeholders and stores it as the first assistant message', async () => {
+    const greetTable = await createTestTable();
+    try {
+      await putUseCase(greetTable, {
+        ...DEFAULT_USE_CASE,
+        conversationRelay: { welcomeGreeting: 'Hi, this is {{useCaseName}}. May I have your name?', language: 'en-US' },
+        knownCallerGreeting: 'Welcome back, {{callerFirstName}}. Which demo today?',
+      });
+      const known = '+14065550107';
+      await updateProfile(greetTable, known, { firstName: 'Ana', lastName: 'Ruiz' });
+      // Two calls: each its own CallSid (a repeated CallSid is a replayed webhook of one call).
+      const answer = async (from: string) => {
+        const result = await createCallSetupHandler(deps(greetTable))(twilioPost({ path: '/call-setup', params: { ...CALL, CallSid: `CA${from.slice(1).padEnd(32, '0')}`, From: from } }));
+        const { relay } = relayOf(result.body);
+        const sessionId = new URL(relay.url as string).searchParams.get('session')!;
+        return { greeting: relay.welcomeGreeting as string, sessionId, conversation: await loadConversation(greetTable, sessionId) };
+      };
+
+      const stranger = await answer('+14065550108');
+      expect(stranger.greeting).toBe(`Hi, this is ${DEFAULT_USE_CASE.name}. May I have your name?`);
+      expect(stranger.conversation.messages).toEqual([expect.objectContaining({ role: 'assistant', content: stranger.greeting, turn: 0 })]);
+      expect(stranger.conversation.session.defaultLanguage).toBe('en-US');
+
+      // The same webhook again (Twilio retries): the same session, and still one greeting.
+      const replay = await answer('+14065550108');
+      expect(replay.sessionId).toBe(stranger.sessionId);
+      expect(replay.conversation.messages).toHaveLength(1);
+
+      const regular = await answer(known);
+      expect(regular.greeting).toBe('Welcome back, Ana. Which demo today?');
+      expect(regular.conversation.messages.map((m) => m.content)).toEqual(['Welcome back, Ana. Which demo today?']);
+    } finally {
+      await greetTable.drop();
+    }
   });
 
   it('falls back to the default use case when the profile names one that is not loaded', async () => {

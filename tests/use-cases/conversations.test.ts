@@ -4,7 +4,7 @@ import { listOutbox } from '../../04_util-send-message/src/outbox.ts';
 import { querySlots } from '../../06_use-case-apartment-search/src/inventory.ts';
 import { createScriptedResponder, findOfflineScriptFiles, loadOfflineScripts } from '../../dev/llm/index.ts';
 import { getProfile } from '../../layers/data/profiles.ts';
-import { getSession } from '../../layers/data/sessions.ts';
+import { getSession, loadConversation } from '../../layers/data/sessions.ts';
 import { getUseCase, listUseCases } from '../../layers/data/use-cases.ts';
 import { createLocalMessageSender } from '../../layers/messaging/local-message-sender.ts';
 import { logger } from '../../layers/observability/logger.ts';
@@ -147,6 +147,39 @@ describe('apartment search (06) through the engine', () => {
     const end = call.frames().find((f) => f.type === 'end')!;
     expect(JSON.parse(String(end.handoffData))).toMatchObject({ reason: 'live-agent-handoff', summary: expect.stringContaining('leasing agent') });
     await expect.poll(async () => (await getSession(engine!.table, call.sessionId))?.status, { timeout: 10_000 }).toBe('ended');
+  });
+
+  it('a Spanish prompt gets a Spanish reply tagged with lang, and asking for English switches the call back', async () => {
+    engine = await start();
+    const call = await callInto(engine, 'apartment-search');
+    send(call, { type: 'prompt', voicePrompt: '¿Qué apartamentos tienen disponibles?', lang: 'es-US', last: true });
+    await waitFor(() => /Tenemos estudios y apartamentos/.test(call.replies().join(' ')), 10_000, 'the Spanish reply');
+    const texts = call.frames().filter((f) => f.type === 'text');
+    expect(texts.length).toBeGreaterThan(0);
+    expect(texts.every((f) => f.lang === 'es-US')).toBe(true);
+    expect((await getSession(engine.table, call.sessionId))?.language).toBe('es-US');
+
+    await say(call, 'Can we speak English?', /let's continue in English/);
+    expect(call.frames().find((f) => f.type === 'language')).toEqual({ type: 'language', ttsLanguage: 'en-US', transcriptionLanguage: 'en-US' });
+    expect(call.frames().at(-1)).not.toHaveProperty('lang');
+  });
+
+  it('keypad 3 collects a budget, digit by digit until #, as one input', async () => {
+    engine = await start();
+    const call = await callInto(engine, 'apartment-search');
+    send(call, { type: 'dtmf', digit: '3' });
+    await waitFor(() => /Type the most you want to pay/.test(call.replies().join(' ')), 10_000, 'the keypad prompt');
+    // At a person's pace: each key's invocation is done before the next key (API Gateway runs them concurrently).
+    for (const digit of '1200#') {
+      send(call, { type: 'dtmf', digit });
+      await waitFor(() => engine!.routeResults.length >= 1 + framesSent, 10_000, `key ${digit} handled`);
+    }
+    await waitFor(() => /up to 1200 dollars a month/.test(call.replies().join(' ')), 10_000, 'the budget read-back');
+    const { messages } = await loadConversation(engine.table, call.sessionId);
+    expect(messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([
+      '(pressed 3) The caller pressed 3 on the keypad to type a monthly budget.',
+      '(typed 1200 on the keypad) The most the caller wants to pay per month, in US dollars, typed on the keypad. Use it as maxRent for list_available_apartments.',
+    ]);
   });
 
   it('keypad 2 reads back the caller’s appointments', async () => {

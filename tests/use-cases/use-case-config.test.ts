@@ -39,6 +39,7 @@ describe('the shipped use-case folders', () => {
       'get_property_info',
       'send_appointment_confirmation',
       'live_agent_handoff',
+      'switch_language',
     ]);
     expect(apartments?.dtmfMap).toMatchObject({ '1': { tool: 'list_available_apartments' }, '2': { tool: 'check_existing_appointments' } });
     expect(apartments?.timeZone).toBe('America/Denver');
@@ -71,7 +72,7 @@ describe('npm run use-cases:load', () => {
     const lines: string[] = [];
     const now = new Date('2026-03-10T15:00:00Z');
     expect(await loadUseCases(table, { now, log: (l) => lines.push(l) }, ROOT)).toEqual(FOLDER_IDS);
-    expect(lines.join('\n')).toMatch(/loaded  apartment-search: 7 tools[\s\S]*data    apartment-search: 4 layouts, 56 tour slots \(56 new, 0 kept\)/);
+    expect(lines.join('\n')).toMatch(/loaded  apartment-search: 8 tools[\s\S]*data    apartment-search: 4 layouts, 56 tour slots \(56 new, 0 kept\)/);
     const first = await listUseCases(table);
     const slots = await querySlots(table);
 
@@ -144,6 +145,22 @@ describe('bad configuration names the file and field', () => {
     ]);
   });
 
+  it('an unknown placeholder in a greeting', async () => {
+    await write('settings.json', { ...settings, knownCallerGreeting: 'Hi {{firstname}}', conversationRelay: { welcomeGreeting: 'Hello {{callerFirstName}}, {{todya}}' } });
+    expect(await problems()).toEqual([
+      '09_use-case-broken/use-case/settings.json: conversationRelay.welcomeGreeting: unknown placeholder(s) {{todya}}',
+      '09_use-case-broken/use-case/settings.json: knownCallerGreeting: unknown placeholder(s) {{firstname}}',
+    ]);
+  });
+
+  it('a control character in a string that reaches TwiML', async () => {
+    await write('settings.json', { ...settings, conversationRelay: { welcomeGreeting: 'Hello\u0007', extraAttributes: { 'no good': 'x' } } });
+    expect(await problems()).toEqual([
+      '09_use-case-broken/use-case/settings.json: conversationRelay.welcomeGreeting: contains the control character U+0007 at position 5; TwiML cannot carry it',
+      '09_use-case-broken/use-case/settings.json: conversationRelay.extraAttributes.no good: attribute names are letters, digits, _ and -, starting with a letter',
+    ]);
+  });
+
   it('settings that are not JSON, or that belong in another file', async () => {
     await write('settings.json', '{ "id": "broken", ');
     expect((await problems())[0]).toMatch(/^09_use-case-broken\/use-case\/settings.json: not valid JSON/);
@@ -161,7 +178,7 @@ describe('bad configuration names the file and field', () => {
     expect(await problems()).toEqual(['09_use-case-broken/use-case/dtmf.json: key "5x": keypad digits are 0-9, * and #']);
     await write('dtmf.json', { '2': { tool: 'no_such_tool', description: 'y' }, '#': { description: 'z' } });
     expect(await problems()).toEqual([
-      '09_use-case-broken/use-case/dtmf.json: #: a keypad action needs `say`, `tool` or both',
+      '09_use-case-broken/use-case/dtmf.json: #: a keypad action needs `say`, `tool` or `collect`',
       '09_use-case-broken/use-case/dtmf.json: 2.tool: unknown tool "no_such_tool"',
     ]);
     await write('dtmf.json', { '2': { tool: 'no_such_tool', description: 'y' } });

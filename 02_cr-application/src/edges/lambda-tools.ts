@@ -3,6 +3,7 @@ import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import * as z from 'zod/mini';
 import '../../../layers/config/zod-locale.ts';
 import { DtmfMapSchema } from '../../../layers/data/use-case-config.ts';
+import { CollectDigitsActionSchema, ConfigActionSchema, HintsActionSchema, PlayActionSchema, SayActionSchema } from '../../../layers/tools/call-actions.ts';
 import type { ToolInvoker, ToolOutcome } from '../../../layers/tools/contract.ts';
 
 const ToolActionSchema = z.discriminatedUnion('type', [
@@ -10,6 +11,11 @@ const ToolActionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('sendDigits'), digits: z.string() }),
   z.object({ type: z.literal('language'), ttsLanguage: z.optional(z.string()), transcriptionLanguage: z.optional(z.string()) }),
   z.object({ type: z.literal('updateSession'), tools: z.optional(z.array(z.any())), dtmfMap: z.optional(DtmfMapSchema) }),
+  SayActionSchema,
+  PlayActionSchema,
+  ConfigActionSchema,
+  HintsActionSchema,
+  CollectDigitsActionSchema,
 ]);
 
 /** A tool Lambda's response, checked at the boundary: a malformed answer is a failed call, not a crash. */

@@ -1,5 +1,6 @@
 import { parseInbound } from '../../../layers/protocol/conversation-relay.ts';
 import type { FrameContext, FrameResult } from './messages/context.ts';
+import { onConfigUpdated } from './messages/on-config-updated.ts';
 import { onDtmf } from './messages/on-dtmf.ts';
 import { onError } from './messages/on-error.ts';
 import { onInfo } from './messages/on-info.ts';
@@ -32,6 +33,8 @@ export async function handleFrame(ctx: FrameContext, raw: string | null | undefi
         return onError(ctx, message);
       case 'info':
         return onInfo(ctx, message);
+      case 'configUpdated':
+        return await onConfigUpdated(ctx, message);
     }
   } catch (err) {
     ctx.log.error('frame handling failed', { error: err as Error, frameType: message.type });

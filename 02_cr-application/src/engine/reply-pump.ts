@@ -18,7 +18,13 @@ import type { Clock, PostResult, Sink } from './ports.ts';
  */
 export type PumpStopReason = 'interrupted' | 'superseded' | 'hangup' | 'ended';
 
-type Item = { kind: 'text'; text: string; last: boolean; retried?: boolean } | { kind: 'frame'; message: OutboundMessage; retried?: boolean };
+/** How one line may be cut off: `false` for a line the caller must hear whole (legal text, a read-back). */
+export interface LineFlags {
+  interruptible?: boolean | undefined;
+  preemptible?: boolean | undefined;
+}
+
+type Item = { kind: 'text'; text: string; last: boolean; flags?: LineFlags; retried?: boolean } | { kind: 'frame'; message: OutboundMessage; retried?: boolean };
 
 export interface PumpHooks {
   onGone?(): void;
@@ -38,6 +44,8 @@ export class ReplyPump {
   endsWithSpace = false;
   /** Characters of text queued so far (posted or not): where the next words will stand in the reply. */
   queuedChars = 0;
+  /** The reply's language, on every text frame, when the call is not in its default language. */
+  lang: string | undefined;
 
   private readonly queue: Item[] = [];
   private inFlight = false;
@@ -64,16 +72,19 @@ export class ReplyPump {
     return this.stopReason !== undefined;
   }
 
-  /** Queues text to speak (one LLM token or a whole line). */
-  say(text: string): void {
+  /**
+   * Queues text to speak (one LLM token or a whole line). A line with flags travels in frames of its own, so the
+   * words around it keep the call's defaults.
+   */
+  say(text: string, flags?: LineFlags): void {
     if (this.stopped || this.ending || text.length === 0) return;
     this.tokens++;
     this.queuedChars += text.length;
     this.saidAnything = true;
     this.endsWithSpace = /\s$/.test(text);
     const tail = this.queue[this.queue.length - 1];
-    if (tail?.kind === 'text') tail.text += text;
-    else this.queue.push({ kind: 'text', text, last: false });
+    if (tail?.kind === 'text' && sameFlags(tail.flags, flags)) tail.text += text;
+    else this.queue.push({ kind: 'text', text, last: false, ...(flags ? { flags } : {}) });
     this.scheduleDrain();
   }
 
@@ -160,9 +171,17 @@ export class ReplyPump {
       return;
     }
     this.inFlight = true;
-    const message: OutboundMessage = item.kind === 'text' ? { type: 'text', token: item.text, last: item.last } : item.message;
+    const message: OutboundMessage = item.kind === 'text' ? this.textFrame(item) : item.message;
     void this.sink.post(this.connectionId, message).then((result) => this.posted(item, message, result));
     if (item.kind === 'text' && item.last) this.resolveEndHandedOver();
+  }
+
+  private textFrame(item: Extract<Item, { kind: 'text' }>): OutboundMessage {
+    const frame: OutboundMessage = { type: 'text', token: item.text, last: item.last };
+    if (this.lang) frame.lang = this.lang;
+    if (item.flags?.interruptible !== undefined) frame.interruptible = item.flags.interruptible;
+    if (item.flags?.preemptible !== undefined) frame.preemptible = item.flags.preemptible;
+    return frame;
   }
 
   private posted(item: Item, message: OutboundMessage, result: PostResult): void {
@@ -203,4 +222,8 @@ export class ReplyPump {
     }
     this.scheduleDrain();
   }
+}
+
+function sameFlags(a: LineFlags | undefined, b: LineFlags | undefined): boolean {
+  return a?.interruptible === b?.interruptible && a?.preemptible === b?.preemptible;
 }

@@ -101,6 +101,8 @@ export interface NewTurn {
   forcedTool?: string | undefined;
   /** False for a keypad action that only says a line. */
   askLlm: boolean;
+  /** The language Twilio heard the caller speak (the prompt's `lang`). */
+  lang?: string | undefined;
 }
 
 export type TurnEnd = { handedOff: true; turn: number } | { handedOff: false; record: TurnRecord };
@@ -225,7 +227,10 @@ class Turn {
 
   async start(input: NewTurn): Promise<TurnEnd> {
     const known: LedgerRead = { ledger: input.session.ledger, status: input.session.status };
-    const callerWords: NewMessage[] = [{ messageId: newId(), role: 'user', content: input.userText, turn: 0, source: input.source }];
+    const callerWords: NewMessage[] = [{ messageId: newId(), role: 'user', content: input.userText, turn: 0, source: input.source, ...(input.lang ? { lang: input.lang } : {}) }];
+    const language = replyLanguage(input.session, input.lang);
+    this.pump.lang = language.lang;
+    if (language.switched) this.rememberLanguage(language.switched);
     if (input.say) callerWords.push({ messageId: newId(), role: 'assistant', content: input.say, turn: 0 });
     const claimNow = (after?: Promise<void>) => this.startClaim(input, callerWords, known, after);
 
@@ -239,6 +244,7 @@ class Turn {
     }
     this.base!.length = this.history.length;
     this.history.push({ role: 'user', content: input.userText });
+    if (language.lang) this.history.push({ role: 'system', content: languageNote(language.lang) });
     if (input.say) {
       this.history.push({ role: 'assistant', content: input.say });
       this.pump.say(input.askLlm ? `${input.say} ` : input.say);
@@ -461,6 +467,7 @@ class Turn {
 
   async resume(state: ContinuedTurnState): Promise<TurnEnd> {
     this.pendingEnd = state.pendingEnd;
+    this.pump.lang = replyLanguage(this.session, undefined).lang;
     this.claim = Promise.resolve({ type: 'owner', turn: state.turn });
     this.claimDecided();
     this.watch.start(state.turn);
@@ -727,8 +734,42 @@ class Turn {
         if (action.ttsLanguage) frame.ttsLanguage = action.ttsLanguage;
         if (action.transcriptionLanguage) frame.transcriptionLanguage = action.transcriptionLanguage;
         this.pump.send(frame);
+        if (action.ttsLanguage) {
+          this.pump.lang = sameLanguage(action.ttsLanguage, defaultLanguageOf(this.session)) ? undefined : action.ttsLanguage;
+          this.history.push({ role: 'system', content: languageNote(action.ttsLanguage) });
+          this.rememberLanguage(action.ttsLanguage);
+        }
         break;
       }
+      case 'say': {
+        // A line the tool wants said as is (a read-back, legal text): in the history too, so the LLM does not repeat it.
+        const flags = { interruptible: action.interruptible, preemptible: action.preemptible };
+        this.pump.say(`${this.needsSpaceBefore(action.text) ? ' ' : ''}${action.text} `, flags);
+        this.history.push({ role: 'assistant', content: action.text });
+        this.save([{ messageId: newId(), role: 'assistant', content: action.text, turn: 0 }], 'tool line not saved');
+        break;
+      }
+      case 'play':
+        this.pump.send(withoutUndefined({ type: 'play', source: action.source, loop: action.loop, interruptible: action.interruptible, preemptible: action.preemptible }));
+        break;
+      case 'config': {
+        const settings = withoutUndefined(action.settings);
+        this.pump.send({ type: 'config', ...settings });
+        const at = new Date(this.ctx.clock.now()).toISOString();
+        this.writes.push(this.ctx.store.updateSession(this.sessionId, { configRequested: { settings, at } }).catch((err: unknown) => this.log.error('config request not recorded', { error: err as Error })));
+        break;
+      }
+      case 'hints':
+        this.pump.send({ type: 'hints', hints: action.hints.join(',') });
+        break;
+      case 'collectDigits':
+        // The entry lives in the ledger: the keys that follow (each its own frame) are decided there.
+        this.writes.push(
+          applyToLedger(this.ctx.store, this.sessionId, { type: 'digits-start', at: this.ctx.clock.now(), spec: action.entry }).catch((err: unknown) =>
+            this.log.error('keypad entry not started', { error: err as Error }),
+          ),
+        );
+        break;
       case 'updateSession': {
         const changes: { tools?: Session['tools']; dtmfMap?: Session['dtmfMap'] } = {};
         if (action.tools) changes.tools = this.session.tools = action.tools;
@@ -737,6 +778,12 @@ class Turn {
         break;
       }
     }
+  }
+
+  /** The call now speaks another language: later turns reply in it too. */
+  private rememberLanguage(language: string): void {
+    this.session.language = language;
+    this.writes.push(this.ctx.store.updateSession(this.sessionId, { language }).catch((err: unknown) => this.log.error('call language not saved', { error: err as Error })));
   }
 
   /** Writes messages of this turn once its number is known (after the claim). */
@@ -918,6 +965,35 @@ class Turn {
         return this.failed ? 'failed' : 'completed';
     }
   }
+}
+
+/**
+ * The language a reply is in, as its text frames' `lang` (undefined for the use case's own language), and the
+ * language the call switches to when the caller started speaking another one.
+ */
+export function replyLanguage(session: Session, heard: string | undefined): { lang: string | undefined; switched?: string } {
+  const base = defaultLanguageOf(session);
+  const current = session.language ?? base;
+  const switched = heard && !sameLanguage(heard, current) ? heard : undefined;
+  const now = switched ?? current;
+  const lang = sameLanguage(now, base) ? undefined : now;
+  return switched ? { lang, switched } : { lang };
+}
+
+/** ConversationRelay's own default when a use case names no language. */
+const defaultLanguageOf = (session: Session): string => session.defaultLanguage ?? 'en-US';
+
+/** Same language when the primary subtags match: Twilio may report "en" for a call set up as "en-US". */
+function sameLanguage(a: string, b: string): boolean {
+  return a.split('-')[0]!.toLowerCase() === b.split('-')[0]!.toLowerCase();
+}
+
+function languageNote(lang: string): string {
+  return `The caller is speaking ${lang}. Reply in that language.`;
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Turns whose heard text the ledger records (by number, as the ledger keys them). */

@@ -30,7 +30,7 @@ export interface Moment {
 
 export function momentAt(messages: ChatMessage[], end: number): Moment {
   const upTo = messages.slice(0, end + 1);
-  const last = upTo[upTo.length - 1];
+  const last = lastSpoken(upTo);
   let userAt = -1;
   for (let i = upTo.length - 1; i >= 0; i--) {
     if (upTo[i]!.role === 'user') {
@@ -61,7 +61,7 @@ export function momentAt(messages: ChatMessage[], end: number): Moment {
   }
 
   const toolResults: ToolResult[] = [];
-  for (let i = upTo.length - 1; i >= 0 && upTo[i]!.role === 'tool'; i--) {
+  for (let i = last ? upTo.lastIndexOf(last) : -1; i >= 0 && upTo[i]!.role === 'tool'; i--) {
     const message = upTo[i]!;
     if (message.role !== 'tool') break;
     const call = calls.get(message.tool_call_id);
@@ -111,4 +111,10 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/** The last message that is not a system note: a note after the caller's words ("reply in Spanish") is not a turn. */
+function lastSpoken(messages: ChatMessage[]): ChatMessage | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]!.role !== 'system') return messages[i];
+  return undefined;
 }

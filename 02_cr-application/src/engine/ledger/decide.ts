@@ -1,3 +1,4 @@
+import { DEFAULT_FINISH_KEY, digitEntryDeadline, type DigitEntryEnd, type DigitEntrySpec } from '../../../../layers/data/digit-entry.ts';
 import type { Ledger, LedgerTurn, Speculation } from '../../../../layers/data/turn-ledger.ts';
 import { comparable, utteranceSoFar, type MatchRule } from '../utterance.ts';
 
@@ -48,7 +49,13 @@ export type LedgerEvent =
   /** The call ended: whatever is streaming stops. */
   | { type: 'end' }
   /** A turn never committed (its invocation died): later turns stop waiting for it and take what the ledger has. */
-  | { type: 'abandon'; turn: number };
+  | { type: 'abandon'; turn: number }
+  /** A keypad key or a tool starts a multi-digit entry (replacing one in progress). */
+  | { type: 'digits-start'; at: number; spec: DigitEntrySpec }
+  /** A key was pressed. */
+  | { type: 'digit'; at: number; digit: string }
+  /** Something other than a key arrived (a final prompt), or a timer fired: a pending entry ends if it is over. */
+  | { type: 'digits-check'; at: number; spoke: boolean };
 
 export type Verdict =
   | { type: 'claimed'; turn: number; pieces: string[]; adopted?: string }
@@ -68,6 +75,13 @@ export type Verdict =
   | { type: 'apply-heard'; turn: number; heard: string; heardMs?: number | undefined }
   | { type: 'partial-kept' }
   | { type: 'partial-late' }
+  | { type: 'digits-started' }
+  /** The key went into the entry in progress. */
+  | { type: 'digit-collected'; digits: string }
+  /** The entry is over: its digits become one input. */
+  | { type: 'digits-complete'; spec: DigitEntrySpec; digits: string; reason: DigitEntryEnd }
+  /** No entry in progress: the key means what the keypad map says. */
+  | { type: 'digit-free' }
   | { type: 'noop' };
 
 export interface Decision {
@@ -123,6 +137,17 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
       if (!turns && speculation === ledger.speculation) return { verdict: { type: 'noop' } };
       return write(ledger, { ...(turns ? { turns } : {}), speculation }, { type: 'noop' });
     }
+    case 'digits-start':
+      return write(ledger, { digits: { spec: event.spec, digits: '', lastAt: event.at } }, { type: 'digits-started' });
+    case 'digit':
+      return digit(ledger, event.at, event.digit);
+    case 'digits-check': {
+      const entry = ledger.digits;
+      if (!entry) return { verdict: { type: 'noop' } };
+      const over = event.at >= digitEntryDeadline(entry);
+      if (!over && !event.spoke) return { verdict: { type: 'noop' } };
+      return write(ledger, { digits: undefined }, { type: 'digits-complete', spec: entry.spec, digits: entry.digits, reason: over ? 'timeout' : 'spoke' });
+    }
   }
 }
 
@@ -139,6 +164,30 @@ export function decideAll(ledger: Ledger, events: readonly LedgerEvent[]): { nex
     if (d.next) state = d.next;
   }
   return state === ledger ? { verdicts } : { next: { ...state, v: ledger.v + 1 }, verdicts };
+}
+
+/**
+ * One key of a multi-digit entry. A key that arrives after the entry timed out ends it with what it had (the
+ * timeout resolved lazily, by the next frame of the call) and is not part of it.
+ */
+function digit(ledger: Ledger, at: number, key: string): Decision {
+  const entry = ledger.digits;
+  if (!entry) return { verdict: { type: 'digit-free' } };
+  if (at >= digitEntryDeadline(entry)) {
+    return write(ledger, { digits: undefined }, { type: 'digits-complete', spec: entry.spec, digits: entry.digits, reason: 'timeout' });
+  }
+  if (key === (entry.spec.finishOnKey ?? DEFAULT_FINISH_KEY)) {
+    return write(ledger, { digits: undefined }, { type: 'digits-complete', spec: entry.spec, digits: entry.digits, reason: 'finish-key' });
+  }
+  // Each key is its own invocation, and a slow one (a cold start) can land after a later key: place it by arrival.
+  const ats = entry.ats ?? [];
+  const place = ats.filter((t) => t <= at).length;
+  const digits = entry.digits.slice(0, place) + key + entry.digits.slice(place);
+  if (entry.spec.maxDigits !== undefined && digits.length >= entry.spec.maxDigits) {
+    return write(ledger, { digits: undefined }, { type: 'digits-complete', spec: entry.spec, digits, reason: 'length' });
+  }
+  const next = { ...entry, digits, ats: [...ats.slice(0, place), at, ...ats.slice(place)], lastAt: Math.max(entry.lastAt, at) };
+  return write(ledger, { digits: next }, { type: 'digit-collected', digits });
 }
 
 /** What a turn that is (or was) streaming must do now. */

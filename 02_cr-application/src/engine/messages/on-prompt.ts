@@ -1,4 +1,7 @@
+import { digitEntryText } from '../../../../layers/data/digit-entry.ts';
+import type { Session } from '../../../../layers/data/index.ts';
 import type { PromptMessage } from '../../../../layers/protocol/conversation-relay.ts';
+import { applyToLedger } from '../ledger/ledger-client.ts';
 import { adoptSpeculation } from '../preempt/adopt.ts';
 import { onPartialPrompt } from '../preempt/on-partial.ts';
 import { runTurn } from '../turn.ts';
@@ -21,7 +24,8 @@ export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promi
     return { kind: 'ignored' };
   }
   const pieces = (call.session.ledger.partial ?? []).filter((p) => p.at < ctx.receivedAt).map((p) => p.text);
-  const userText = cap(ctx, assembleUtterance(pieces, message.voicePrompt));
+  const entry = call.session.ledger.digits ? await endDigitEntry(ctx, call.sessionId, call.session) : undefined;
+  const userText = cap(ctx, [entry, assembleUtterance(pieces, message.voicePrompt)].filter(Boolean).join(' '));
   if (!userText) {
     ctx.log.info('empty prompt; nothing to answer');
     return { kind: 'ignored' };
@@ -37,8 +41,22 @@ export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promi
     userText,
     source: 'speech',
     askLlm: true,
+    lang: message.lang,
   });
   return { kind: 'turn', end };
+}
+
+/** The caller spoke during a keypad entry: the entry ends, and what was typed leads the utterance. */
+async function endDigitEntry(ctx: FrameContext, sessionId: string, session: Session): Promise<string | undefined> {
+  try {
+    const known = { ledger: session.ledger, status: session.status };
+    const { verdict, ledger } = await applyToLedger(ctx.store, sessionId, { type: 'digits-check', at: ctx.receivedAt, spoke: true }, known);
+    session.ledger = ledger;
+    return verdict.type === 'digits-complete' ? digitEntryText(verdict.spec, verdict.digits, verdict.reason) : undefined;
+  } catch (err) {
+    ctx.log.error('keypad entry not ended', { error: err as Error });
+    return undefined;
+  }
 }
 
 /** One caller must not be able to send the LLM (and the table) a book: long utterances are cut, and the cut logged. */
