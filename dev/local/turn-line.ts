@@ -1,0 +1,55 @@
+import type { TurnRecord } from '../../layers/data/turns.ts';
+import { breakdown, toolTimings, type SegmentId } from '../../scripts/latency/phases.ts';
+
+/**
+ * The one line `npm start` prints per turn: the same segments `npm run latency` and the waterfall use, so the
+ * parts add up to the first word and then to the whole turn, and the words "ours" mark only our own code.
+ */
+const SHORT: Record<SegmentId, string> = {
+  preLlm: 'before LLM (ours)',
+  llmFirstToken: 'LLM first token',
+  toolRounds: 'tools',
+  postOverhead: 'posting (ours)',
+  streaming: 'streaming',
+  tailLag: 'tail (ours)',
+};
+
+const ms = (n: number) => `${Math.round(n)}`;
+
+/** What was heard first when it was not an LLM token. */
+function earlyWhat(r: TurnRecord): string {
+  if (r.outcome === 'failed') return 'an apology';
+  return r.kind === 'dtmf' ? 'the keypad line' : 'a filler';
+}
+
+export function turnLine(r: TurnRecord): string {
+  const parts = breakdown(r);
+  const sum = (ids: SegmentId[]) =>
+    parts.segments
+      .filter((s) => ids.includes(s.id))
+      .map((s) => {
+        const tools = s.id === 'toolRounds' ? toolDetail(r, parts.llmAfterTools) : '';
+        return `${SHORT[s.id]} ${ms(s.to - s.from)}${tools}`;
+      })
+      .join(' + ');
+  const head = `turn ${r.turn} [${r.useCaseId}] ${r.kind === 'dtmf' ? 'keypad' : 'prompt'} ${r.outcome}`;
+  const pieces: string[] = [];
+  if (r.error) pieces.push(r.error);
+  const path = sum(['preLlm', 'llmFirstToken', 'toolRounds', 'postOverhead']);
+  if (parts.phases.firstWord !== undefined) {
+    const early = parts.firstWordFrom === 'early' ? ` (${earlyWhat(r)})` : '';
+    pieces.push(`first word ${ms(parts.phases.firstWord)} ms${early} = ${path || '0'}`);
+    const rest = sum(['streaming', 'tailLag']);
+    if (rest) pieces.push(`then ${rest}`);
+  } else {
+    pieces.push(path ? `no reply after ${path}` : 'no reply');
+  }
+  pieces.push(`${r.posts ?? 0} posts`);
+  return `${head}: ${pieces.join('; ')}`;
+}
+
+function toolDetail(r: TurnRecord, llmAfterTools: { from: number; to: number } | undefined): string {
+  const tools = toolTimings(r).map((t) => `${t.name} ${ms(t.durationMs)}${t.timedOut ? ' timed out' : t.ok ? '' : ' failed'}`);
+  if (llmAfterTools) tools.push(`LLM after tools ${ms(llmAfterTools.to - llmAfterTools.from)}`);
+  return tools.length ? ` (${tools.join(', ')})` : '';
+}
