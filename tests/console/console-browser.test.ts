@@ -18,26 +18,28 @@ import { HAVE_CHROMIUM, launchChromium, NO_CHROMIUM_REASON } from './browser.ts'
  */
 if (!HAVE_CHROMIUM) console.warn(`Skipping the web console browser test: ${NO_CHROMIUM_REASON}`);
 
-/** Distinct colours and the share of non-white pixels of a PNG, decoded by the browser itself. */
+/** Distinct colours and the share of non-white pixels of a PNG, decoded by the browser itself (page code as text: no DOM types here). */
+const PIXEL_STATS = `async (b64) => {
+  const img = new Image();
+  img.src = 'data:image/png;base64,' + b64;
+  await img.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = img.width;
+  canvas.height = img.height;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  const data = ctx.getImageData(0, 0, img.width, img.height).data;
+  const colours = new Set();
+  let inked = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    if (data[i] < 240 || data[i + 1] < 240 || data[i + 2] < 240) inked++;
+  }
+  return { width: img.width, height: img.height, colours: colours.size, inked: inked / (data.length / 4) };
+}`;
+
 async function pixelStats(page: Page, png: Buffer): Promise<{ width: number; height: number; colours: number; inked: number }> {
-  return page.evaluate(async (b64) => {
-    const img = new Image();
-    img.src = `data:image/png;base64,${b64}`;
-    await img.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = img.width;
-    canvas.height = img.height;
-    const ctx = canvas.getContext('2d')!;
-    ctx.drawImage(img, 0, 0);
-    const data = ctx.getImageData(0, 0, img.width, img.height).data;
-    const colours = new Set<number>();
-    let inked = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
-      if (data[i]! < 240 || data[i + 1]! < 240 || data[i + 2]! < 240) inked++;
-    }
-    return { width: img.width, height: img.height, colours: colours.size, inked: inked / (data.length / 4) };
-  }, png.toString('base64'));
+  return page.evaluate(`(${PIXEL_STATS})(${JSON.stringify(png.toString('base64'))})`);
 }
 
 describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
@@ -64,7 +66,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.fill('#from', '+14065550777');
     await page.click('#call');
     await page.waitForSelector('body[data-state="in-call"]');
-    const sessionId = await page.evaluate(() => document.querySelector('#status')!.textContent!.match(/session (\S+)\)/)?.[1] ?? '');
+    const sessionId = (await page.locator('#status').textContent())?.match(/session (\S+)\)/)?.[1] ?? '';
     expect(sessionId).not.toBe('');
 
     // 1. A reply streams in whole while it is being spoken, a word at a time.
