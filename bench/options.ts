@@ -4,9 +4,22 @@ import { z } from 'zod';
 /**
  * `npm run bench -- [flags]`. Two modes:
  * - design (default): ours against the naive baseline over post latencies and reply lengths, plus one DynamoDB
- *   read and the cold import of every bundle; writes docs/BENCHMARKS.md unless --no-doc;
+ *   read and the cold import of every bundle;
  * - load (`--calls N`): N simultaneous calls of --turns turns each against the whole local runtime.
+ * Results print to the terminal; docs/BENCHMARKS.md (tracked) is rewritten only with --write-docs.
  */
+export const BENCH_USAGE = `Usage: npm run bench -- [options]
+  (default)               ours against the naive baseline, side by side, plus the DynamoDB read and cold imports
+  --calls N --turns T     the load test: N simultaneous calls of T turns each against the whole local runtime
+  --post-latencies LIST   design mode: simulated post latencies in ms (default 0,10,25,50)
+  --post-latency MS       load mode: the simulated post latency (default 10)
+  --tokens LIST           reply lengths in tokens (default 20,120; one number with --calls)
+  --first-token-ms MS     the LLM stand-in's time to first token (default 200)
+  --token-gap-ms MS       its gap between tokens (default 10)
+  --import-runs N         cold imports per bundle (default 5); --skip-imports skips them
+  --read-samples N        DynamoDB reads measured (default 200)
+  --write-docs            also rewrite this mode's section of docs/BENCHMARKS.md (--doc FILE: another file)
+  -h, --help              show this help`;
 const list = z
   .string()
   .regex(/^\d+(,\d+)*$/, 'a comma-separated list of whole numbers')
@@ -24,11 +37,13 @@ const FlagsSchema = z.object({
   'import-runs': whole(1, 100).default(5),
   'read-samples': whole(1, 10_000).default(200),
   'skip-imports': z.boolean().default(false),
-  'no-doc': z.boolean().default(false),
-  doc: z.string().min(1).default('docs/BENCHMARKS.md'),
+  'write-docs': z.boolean().default(false),
+  doc: z.string().min(1).optional(),
+  help: z.boolean().default(false),
 });
 
 export type BenchOptions =
+  | { mode: 'help' }
   | {
       mode: 'design';
       postLatenciesMs: number[];
@@ -74,8 +89,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'import-runs': { type: 'string' },
         'read-samples': { type: 'string' },
         'skip-imports': { type: 'boolean' },
-        'no-doc': { type: 'boolean' },
+        'write-docs': { type: 'boolean' },
         doc: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (err) {
@@ -84,7 +100,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const parsed = FlagsSchema.safeParse(values);
   if (!parsed.success) throw new BenchUsageError(z.prettifyError(parsed.error));
   const f = parsed.data;
-  const doc = f['no-doc'] ? undefined : f.doc;
+  if (f.help) return { mode: 'help' };
+  // The tracked document changes only when asked: a run to try something out must not rewrite it.
+  const doc = f['write-docs'] || f.doc ? (f.doc ?? 'docs/BENCHMARKS.md') : undefined;
   if (f.calls !== undefined) {
     if (f.tokens && f.tokens.length !== 1) throw new BenchUsageError('--tokens takes one number with --calls');
     return {

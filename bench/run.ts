@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { measureColdImports, type ColdImportResult } from './cold-import.ts';
 import { runDesignBench, type DesignBenchResult } from './design-bench.ts';
 import { runLoadBench, type LoadBenchResult } from './load-bench.ts';
-import { commandFor, parseBenchArgs, type BenchOptions } from './options.ts';
+import { commandFor, parseBenchArgs, type BenchOptions, BENCH_USAGE } from './options.ts';
 import {
   coldImportTable,
   describeMachine,
@@ -27,6 +27,10 @@ const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Runs the mode the flags ask for, prints its tables, writes its section of the document. Returns the exit code. */
 export async function runBench(argv: string[], print: (line: string) => void): Promise<number> {
   const options = parseBenchArgs(argv);
+  if (options.mode === 'help') {
+    print(BENCH_USAGE);
+    return 0;
+  }
   const machine = await describeMachine();
   print(`bench: ${machineLine(machine)}`);
   if (options.mode === 'load') {
@@ -35,6 +39,7 @@ export async function runBench(argv: string[], print: (line: string) => void): P
     print('');
     print(renderText(table));
     for (const line of loadVerdictLines(result)) print(line);
+    if (!options.doc) print('\n(docs/BENCHMARKS.md unchanged; --write-docs records this run there)');
     if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'load', loadMarkdown(result, table, machine, commandFor(argv)), SKELETON);
     return result.mismatches.length === 0 && result.matched === result.expected ? 0 : 1;
   }
@@ -50,6 +55,7 @@ export async function runBench(argv: string[], print: (line: string) => void): P
   const verdicts = verdictLines([...designVerdicts(design), ...(imports ? importVerdicts(imports) : [])]);
   print('\nTargets:');
   for (const line of verdicts) print(line);
+  if (!options.doc) print('\n(docs/BENCHMARKS.md unchanged; --write-docs records this run there)');
   if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'design', designMarkdown(design, imports, tables, verdicts, machine, commandFor(argv)), SKELETON);
   const broken = [...design.settings.flatMap((s) => [...s.ours, ...s.naive])].filter((t) => t.problems.length > 0);
   for (const turn of broken.slice(0, 5)) print(`incomplete or out-of-order reply: ${turn.problems.join('; ')}`);

@@ -13,6 +13,10 @@ export class DataDirError extends Error {
 }
 
 export const LOCK_FILE = 'lock.json';
+/** The local table's name, inside DATA_DIR's embedded database. */
+export const LOCAL_TABLE_NAME = 'conversation-relay';
+/** The embedded database's folder inside DATA_DIR. */
+export const DATABASE_FOLDER = 'dynamodb';
 
 const LockSchema = z.object({
   pid: z.number().int().positive(),

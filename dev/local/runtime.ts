@@ -25,7 +25,7 @@ import { startLocalDynamo, type LocalDynamo } from '../dynamodb/local-dynamodb.t
 import { startConsole } from '../console/server.ts';
 import { startGateway, type ExtraHandler, type Gateway, type WebSocketEvent, type WebSocketRoutes } from '../gateway/index.ts';
 import { startOfflineModel, type OfflineModel } from '../llm/index.ts';
-import { lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.ts';
+import { DATABASE_FOLDER, LOCAL_TABLE_NAME, lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.ts';
 import { chooseLlm, type LlmChoice, type Settings } from './settings.ts';
 
 /**
@@ -34,7 +34,7 @@ import { chooseLlm, type LlmChoice, type Settings } from './settings.ts';
  * @connections), tools in-process, and the LLM the settings choose (OpenAI, any compatible server, or the
  * offline model). Used by `npm start`, the runtime tests and the load benchmark.
  */
-export const LOCAL_TABLE_NAME = 'conversation-relay';
+export { LOCAL_TABLE_NAME };
 
 export interface RuntimeOptions {
   settings: Settings;
@@ -117,7 +117,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       lock = taken;
       cleanup.push(() => taken.release());
     }
-    const dbPath = options.ephemeral ? undefined : join(settings.dataDir, 'dynamodb');
+    const dbPath = options.ephemeral ? undefined : join(settings.dataDir, DATABASE_FOLDER);
     if (dbPath) await prepareDataDir(dbPath);
     const dynamo: LocalDynamo = await startLocalDynamo({ backend: 'dynalite', ...(dbPath ? { path: dbPath } : {}) });
     cleanup.push(() => dynamo.stop());

@@ -73,7 +73,14 @@ describe('flags', () => {
     const design = parseBenchArgs([]);
     expect(design).toMatchObject({ mode: 'design', postLatenciesMs: [0, 10, 25, 50], replyTokens: [20, 120], firstTokenMs: 200, tokenGapMs: 10 });
     expect(parseBenchArgs(['--calls', '100', '--turns', '10'])).toMatchObject({ mode: 'load', calls: 100, turns: 10 });
-    expect(parseBenchArgs(['--tokens', '120,20', '--no-doc'])).toMatchObject({ replyTokens: [20, 120], doc: undefined });
+    expect(parseBenchArgs(['--tokens', '120,20'])).toMatchObject({ replyTokens: [20, 120], doc: undefined });
+    // The tracked document is rewritten only when asked (a trial run once rewrote docs/BENCHMARKS.md silently).
+    expect(design).toMatchObject({ doc: undefined });
+    expect(parseBenchArgs(['--calls', '2'])).toMatchObject({ doc: undefined });
+    expect(parseBenchArgs(['--write-docs'])).toMatchObject({ mode: 'design', doc: 'docs/BENCHMARKS.md' });
+    expect(parseBenchArgs(['--calls', '2', '--write-docs'])).toMatchObject({ mode: 'load', doc: 'docs/BENCHMARKS.md' });
+    expect(parseBenchArgs(['--help'])).toEqual({ mode: 'help' });
+    expect(() => parseBenchArgs(['--no-doc'])).toThrow(BenchUsageError);
     expect(() => parseBenchArgs(['--turns', 'many'])).toThrow(BenchUsageError);
     expect(() => parseBenchArgs(['--post-latencies', '0;10'])).toThrow(BenchUsageError);
     expect(() => parseBenchArgs(['--frobnicate'])).toThrow(BenchUsageError);

@@ -66,7 +66,22 @@ describe('npm run deploy / destroy', () => {
     expect(lines.findIndex((l) => l.includes('use-cases:load'))).toBeGreaterThan(lastSam);
   });
 
-  it('--dry-run ends with how to read the webhook URL and store every secret parameter the templates name', async () => {
+  it('--dry-run starts with the prerequisites and the secret commands, before any stack, in its own words', async () => {
+    const { stdout } = await deploy(['--dry-run']);
+    const lines = stdout.split('\n');
+    expect(lines[0]).toBe('# Before you deploy');
+    expect(stdout).toContain('the AWS SAM CLI and the AWS CLI');
+    const firstSecret = lines.findIndex((l) => l.startsWith('aws ssm put-parameter'));
+    const firstSam = lines.findIndex((l) => l.startsWith('(cd '));
+    expect(firstSecret).toBeGreaterThan(0);
+    expect(firstSecret).toBeLessThan(firstSam);
+    // Each variable is explained before its command; no template description trails a command as a comment.
+    expect(stdout).toMatch(/^#\s+OPENAI_API_KEY: your OpenAI API key/m);
+    for (const line of lines.filter((l) => l.startsWith('aws ssm put-parameter'))) expect(line).not.toContain('#');
+    expect(stdout).not.toContain('Name (not value)');
+  });
+
+  it('--dry-run names how to read the webhook URL and stores every secret parameter the templates name', async () => {
     const { stdout } = await deploy(['--dry-run']);
     const secretParams = new Set(
       stacks.flatMap((s) => Object.entries(s.template.Parameters ?? {}).filter(([n]) => n.endsWith('Param')).map(([n]) => s.parameters[n] ?? '')).filter(Boolean),
