@@ -27,10 +27,7 @@ export function turnLine(r: TurnRecord): string {
   const sum = (ids: SegmentId[]) =>
     parts.segments
       .filter((s) => ids.includes(s.id))
-      .map((s) => {
-        const tools = s.id === 'toolRounds' ? toolDetail(r, parts.llmAfterTools) : '';
-        return `${SHORT[s.id]} ${ms(s.to - s.from)}${tools}`;
-      })
+      .map((s) => `${SHORT[s.id]} ${ms(s.to - s.from)}`)
       .join(' + ');
   const head = `turn ${r.turn} [${r.useCaseId}] ${r.kind === 'dtmf' ? 'keypad' : 'prompt'} ${r.outcome}`;
   const pieces: string[] = [];
@@ -44,12 +41,10 @@ export function turnLine(r: TurnRecord): string {
   } else {
     pieces.push(path ? `no reply after ${path}` : 'no reply');
   }
+  // Tool calls on their own: they may run across phases (a tool after the first words is part of the streaming).
+  const tools = toolTimings(r).map((t) => `${t.name} ${ms(t.durationMs)}${t.timedOut ? ' timed out' : t.ok ? '' : ' failed'}`);
+  if (parts.llmAfterTools) tools.push(`LLM after tools ${ms(parts.llmAfterTools.to - parts.llmAfterTools.from)}`);
+  if (tools.length) pieces.push(`tool calls: ${tools.join(', ')}`);
   pieces.push(`${r.posts ?? 0} posts`);
   return `${head}: ${pieces.join('; ')}`;
-}
-
-function toolDetail(r: TurnRecord, llmAfterTools: { from: number; to: number } | undefined): string {
-  const tools = toolTimings(r).map((t) => `${t.name} ${ms(t.durationMs)}${t.timedOut ? ' timed out' : t.ok ? '' : ' failed'}`);
-  if (llmAfterTools) tools.push(`LLM after tools ${ms(llmAfterTools.to - llmAfterTools.from)}`);
-  return tools.length ? ` (${tools.join(', ')})` : '';
 }

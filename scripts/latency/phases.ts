@@ -126,10 +126,9 @@ export function breakdown(record: TurnRecord): TurnBreakdown {
   const result: TurnBreakdown = { segments, phases };
   if (firstWordFrom) result.firstWordFrom = firstWordFrom;
   const tools = toolTimings(record);
-  if (tools.length && firstText !== undefined) {
-    const lastToolEnd = Math.max(...tools.map((t) => t.startedAt - record.promptReceivedAt + t.durationMs));
-    if (firstText > lastToolEnd) result.llmAfterTools = { from: lastToolEnd, to: firstText };
-  }
+  // The tools of the rounds before the first text: the wait after the last of them is the next LLM round's.
+  const ends = tools.map((t) => t.startedAt - record.promptReceivedAt + t.durationMs).filter((end) => firstText !== undefined && end <= firstText);
+  if (ends.length && firstText !== undefined) result.llmAfterTools = { from: Math.max(...ends), to: firstText };
   return result;
 }
 
