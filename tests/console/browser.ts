@@ -9,7 +9,8 @@ import { chromium, type BrowserContext } from 'playwright-core';
  * CHROMIUM_PATH points elsewhere; where none is installed the browser tests skip and say why.
  */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const HAVE_CHROMIUM = existsSync(CHROMIUM);
+// CI (.ci/run) installs it and sets REQUIRE_CHROMIUM=1: there a missing browser fails the test instead of skipping it.
+export const HAVE_CHROMIUM = existsSync(CHROMIUM) || process.env.REQUIRE_CHROMIUM === '1';
 export const NO_CHROMIUM_REASON = `no Chromium at ${CHROMIUM}: install it (apt-get install -y chromium; .ci/run does) or set CHROMIUM_PATH`;
 
 export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
