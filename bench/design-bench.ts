@@ -1,3 +1,4 @@
+import { DEFAULT_HISTORY_MESSAGES } from '../layers/data/index.ts';
 import { createIdFactory } from '../layers/data/ids.ts';
 import type { Table } from '../layers/data/index.ts';
 import { startBenchTable } from './local-table.ts';
@@ -122,8 +123,8 @@ async function measureDynamoReads(stand: Stand, historyMessages: number, tokens:
     }
     return out;
   };
-  const getItem = await time(() => stand.store.readTurnControl(call.sessionId));
-  const query = await time(() => stand.store.loadConversation(call.sessionId));
+  const getItem = await time(() => stand.store.readLedger(call.sessionId));
+  const query = await time(() => stand.store.loadConversation(call.sessionId, DEFAULT_HISTORY_MESSAGES));
   return { getItemP50: percentile(getItem, 50) ?? Number.NaN, queryP50: percentile(query, 50) ?? Number.NaN, historyMessages, samples };
 }
 

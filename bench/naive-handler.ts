@@ -29,7 +29,7 @@ export function createNaiveDefaultHandler(deps: NaiveDeps) {
       const connectionId = event.requestContext.connectionId;
       const sessionId = await directory.sessionFor(connectionId);
       if (!sessionId) return { statusCode: 200 };
-      const { session, messages } = await deps.store.loadConversation(sessionId);
+      const { session, messages } = await deps.store.loadConversation(sessionId, Number.MAX_SAFE_INTEGER);
       const turn = messages.filter((m) => m.role === 'user').length + 1;
       await deps.store.appendMessages(sessionId, [{ messageId: newId(), role: 'user', content: frame.voicePrompt, turn, source: 'speech' }]);
       const history = toLlmMessages(session.systemPrompt, messages);

@@ -77,9 +77,9 @@ export async function startStand(table: Table): Promise<Stand> {
   };
   const timedStore: Store = {
     ...store,
-    async loadConversation(sessionId) {
+    async loadConversation(sessionId, maxMessages) {
       const started = preciseNow();
-      const conversation = await store.loadConversation(sessionId);
+      const conversation = await store.loadConversation(sessionId, maxMessages);
       probe.readMs = preciseNow() - started;
       return conversation;
     },

@@ -9,4 +9,4 @@ export * from './ttl.ts';
 export * from './turns.ts';
 export * from './use-case-config.ts';
 export * from './use-cases.ts';
-export * from './turn-control.ts';
+export * from './turn-ledger.ts';

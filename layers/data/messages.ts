@@ -1,4 +1,4 @@
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { guard } from './errors.ts';
 import { newMessageId } from './ids.ts';
 import { messageKey, MESSAGE_PREFIX } from './keys.ts';
@@ -41,7 +41,7 @@ export type NewMessage = Omit<ChatMessage, 'messageId' | 'createdAt' | 'expireAt
  */
 export async function appendMessages(table: Table, sessionId: string, messages: NewMessage[], now = Date.now()): Promise<ChatMessage[]> {
   const createdAt = new Date(now).toISOString();
-  const stored = messages.map((m): ChatMessage => ({ ...m, messageId: m.messageId ?? newMessageId(), createdAt, expireAt: expireAt(now) }));
+  const stored = messages.map((m): ChatMessage => ({ ...withinItemLimit(m), messageId: m.messageId ?? newMessageId(), createdAt, expireAt: expireAt(now) }));
   await Promise.all(
     stored.map((message) => {
       const key = messageKey(sessionId, message.messageId);
@@ -56,10 +56,41 @@ export async function appendMessages(table: Table, sessionId: string, messages: 
 }
 
 /**
+ * DynamoDB refuses items over 400 KB, and a refused write would lose the message (and, for a tool round, leave a
+ * call without its result, which strict LLM servers reject). Text is cut well below the limit, UTF-8 worst case
+ * included, and the cut is marked so whoever reads it (the LLM too) knows.
+ */
+export const MAX_MESSAGE_CHARS = 60_000;
+export const MAX_TOOL_ARGUMENT_CHARS = 8_000;
+const CUT_MARK = ' [cut: too long to keep]';
+
+function cut(text: string, max: number): string {
+  return text.length > max ? text.slice(0, max - CUT_MARK.length) + CUT_MARK : text;
+}
+
+function withinItemLimit(message: NewMessage): NewMessage {
+  const out: NewMessage = { ...message };
+  if (typeof out.content === 'string') out.content = cut(out.content, MAX_MESSAGE_CHARS);
+  if (out.toolCalls) {
+    out.toolCalls = out.toolCalls.map((c) =>
+      // Arguments must stay valid JSON for the next request: too long to keep means replaced by an empty object.
+      c.arguments.length > MAX_TOOL_ARGUMENT_CHARS ? { ...c, arguments: '{}' } : c,
+    );
+  }
+  return out;
+}
+
+export async function getMessage(table: Table, sessionId: string, messageId: string): Promise<ChatMessage | undefined> {
+  const key = messageKey(sessionId, messageId);
+  const out = await guard('GetItem message', key, () => table.doc.send(new GetCommand({ TableName: table.name, Key: key, ConsistentRead: true })));
+  return out.Item ? fromMessageItem(out.Item) : undefined;
+}
+
+/**
  * Replaces an assistant message's text with what the caller actually heard before cutting in. Conditional: the
  * message must exist and be an assistant message, so a late interrupt can never create a phantom item.
  */
-export async function truncateToHeard(table: Table, sessionId: string, messageId: string, heard: string): Promise<void> {
+export async function rewriteHeard(table: Table, sessionId: string, messageId: string, heard: string): Promise<void> {
   const key = messageKey(sessionId, messageId);
   await guard('UpdateItem truncate message', key, () =>
     table.doc.send(

@@ -4,6 +4,7 @@ import { connectionKey, GSI1, MESSAGE_PREFIX, sessionIndexPk, sessionKey, sessio
 import { fromMessageItem, type ChatMessage } from './messages.ts';
 import type { Table } from './table.ts';
 import { expireAt } from './ttl.ts';
+import { emptyLedger, ledgerFromItem, type Ledger } from './turn-ledger.ts';
 import type { DtmfMap, ToolManifestEntry, UseCaseConfig } from './use-case-config.ts';
 
 export type SessionStatus = 'created' | 'connected' | 'ended';
@@ -27,8 +28,8 @@ export interface Session {
   timeZone: string;
   status: SessionStatus;
   connectionId?: string;
-  /** Highest turn number claimed so far; claimed with a conditional write. */
-  turnCount: number;
+  /** Who owns the reply and what became of the recent turns (engine/ledger decides, compare-and-set by version). */
+  ledger: Ledger;
   createdAt: string;
   updatedAt: string;
   endedAt?: string;
@@ -40,17 +41,17 @@ export interface Session {
   expireAt: number;
 }
 
-export type NewSession = Omit<Session, 'status' | 'turnCount' | 'createdAt' | 'updatedAt' | 'expireAt' | 'connectionId'>;
+export type NewSession = Omit<Session, 'status' | 'ledger' | 'createdAt' | 'updatedAt' | 'expireAt' | 'connectionId'>;
 
 export async function createSession(table: Table, input: NewSession, now = Date.now()): Promise<Session> {
   const iso = new Date(now).toISOString();
-  const session: Session = { ...input, status: 'created', turnCount: 0, createdAt: iso, updatedAt: iso, expireAt: expireAt(now) };
+  const session: Session = { ...input, status: 'created', ledger: emptyLedger(), createdAt: iso, updatedAt: iso, expireAt: expireAt(now) };
   const key = sessionKey(input.sessionId);
   await guard('PutItem session', key, () =>
     table.doc.send(
       new PutCommand({
         TableName: table.name,
-        Item: { ...key, pk1: sessionIndexPk(iso), sk1: `${iso}#${input.sessionId}`, ...session },
+        Item: { ...key, pk1: sessionIndexPk(iso), sk1: `${iso}#${input.sessionId}`, ...withoutLedger(session) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     ),
@@ -68,38 +69,40 @@ export async function getSession(table: Table, sessionId: string): Promise<Sessi
 
 export interface Conversation {
   session: Session;
-  /** Chat history in the order it was written. */
+  /** The newest messages of the chat history (at most the budget asked for), in the order they were written. */
   messages: ChatMessage[];
 }
 
 /**
- * The per-turn read: session and whole history in one strongly consistent Query. The sort-key range starts at
- * `meta` and ends after the last `msg#`, so turn records (`turn#`) are not dragged along.
+ * The per-turn read: the session item (with its turn ledger) and the newest `maxMessages` messages, strongly
+ * consistent. Two requests sent together, so the wait is one round trip: a call's history grows with every turn,
+ * and reading it newest-first with a limit keeps the read (and the LLM request) bounded however long the call.
  */
-export async function loadConversation(table: Table, sessionId: string): Promise<Conversation> {
+export async function loadConversation(table: Table, sessionId: string, maxMessages = DEFAULT_HISTORY_MESSAGES): Promise<Conversation> {
   const pk = sessionPk(sessionId);
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await guard('Query conversation', { pk }, () =>
+  const key = sessionKey(sessionId);
+  const [meta, newestFirst] = await Promise.all([
+    guard('GetItem session', key, () => table.doc.send(new GetCommand({ TableName: table.name, Key: key, ConsistentRead: true }))),
+    guard('Query conversation', { pk }, () =>
       table.doc.send(
         new QueryCommand({
           TableName: table.name,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': pk, ':from': 'meta', ':to': `${MESSAGE_PREFIX}~` },
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
+          ExpressionAttributeValues: { ':pk': pk, ':msg': MESSAGE_PREFIX },
           ConsistentRead: true,
-          ExclusiveStartKey: start,
+          ScanIndexForward: false,
+          Limit: Math.max(1, maxMessages),
         }),
       ),
-    );
-    items.push(...(out.Items ?? []));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  const meta = items.find((item) => item.sk === 'meta');
-  if (!meta) throw new NotFoundError('session', { pk });
-  const messages = items.filter((item) => String(item.sk).startsWith(MESSAGE_PREFIX)).map(fromMessageItem);
-  return { session: fromSessionItem(meta), messages };
+    ),
+  ]);
+  if (!meta.Item) throw new NotFoundError('session', { pk });
+  const messages = (newestFirst.Items ?? []).map(fromMessageItem).reverse();
+  return { session: fromSessionItem(meta.Item), messages };
 }
+
+/** Messages of history a turn loads by default (a use case can set its own budget). */
+export const DEFAULT_HISTORY_MESSAGES = 60;
 
 /**
  * Binds the WebSocket connection to a session created at call setup. Only a `created`, unexpired session can be
@@ -143,39 +146,6 @@ export async function sessionIdForConnection(table: Table, connectionId: string)
   );
   const id = out.Item?.sessionId;
   return typeof id === 'string' ? id : undefined;
-}
-
-/**
- * Claims the next turn number. Conditional on the count the caller read, so two prompts racing for the same
- * number cannot both win; the loser gets ConditionFailedError and knows it was superseded or must re-read.
- */
-export async function claimTurn(table: Table, sessionId: string, readTurnCount: number, now = Date.now()): Promise<number> {
-  const key = sessionKey(sessionId);
-  const next = readTurnCount + 1;
-  await guard('UpdateItem claim turn', key, () =>
-    table.doc.send(
-      new UpdateCommand({
-        TableName: table.name,
-        Key: key,
-        UpdateExpression: 'SET turnCount = :next, updatedAt = :now',
-        ConditionExpression: 'turnCount = :read',
-        ExpressionAttributeValues: { ':next': next, ':read': readTurnCount, ':now': new Date(now).toISOString() },
-      }),
-    ),
-  );
-  return next;
-}
-
-/** The current turn number, strongly consistent: a streaming turn checks it to learn it was superseded. */
-export async function currentTurn(table: Table, sessionId: string): Promise<number | undefined> {
-  const key = sessionKey(sessionId);
-  const out = await guard('GetItem turn count', key, () =>
-    table.doc.send(
-      new GetCommand({ TableName: table.name, Key: key, ConsistentRead: true, ProjectionExpression: 'turnCount' }),
-    ),
-  );
-  const n = out.Item?.turnCount;
-  return typeof n === 'number' ? n : undefined;
 }
 
 export type SessionChanges = Partial<Pick<Session, 'tools' | 'dtmfMap' | 'useCaseId' | 'systemPrompt' | 'llm' | 'filler' | 'outcome' | 'handoffData'>>;
@@ -263,5 +233,11 @@ export async function listSessionsByDay(table: Table, days: string[], limit = 10
 
 function fromSessionItem(item: Record<string, unknown>): Session {
   const { pk: _pk, sk: _sk, pk1: _pk1, sk1: _sk1, ...session } = item;
-  return session as unknown as Session;
+  return { ...(session as unknown as Session), ledger: ledgerFromItem(item) };
+}
+
+/** A new session has no ledger item yet: the first claim creates it (compare-and-set from version 0). */
+function withoutLedger(session: Session): Omit<Session, 'ledger'> {
+  const { ledger: _ledger, ...rest } = session;
+  return rest;
 }

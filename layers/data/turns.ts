@@ -42,6 +42,10 @@ export interface TurnRecord {
   outcome: TurnOutcome;
   error?: string;
   coldStart?: boolean;
+  /** Turn-ledger reads the turn made while it streamed or waited (bounded by time: at most 10 a second). */
+  ledgerReads?: number;
+  /** Time spent waiting for the previous turn's history to be committed before asking the LLM. */
+  historyWaitMs?: number;
 }
 
 export async function putTurnRecord(table: Table, record: TurnRecord, now = Date.now()): Promise<void> {

@@ -18,7 +18,7 @@ describe('interrupt and supersede (separate invocations, coordinated through the
     await waitFor(() => call.textFrames().length >= 3, 5_000, 'a few streamed frames');
     call.send({ type: 'interrupt', utteranceUntilInterrupt: 'long0 long1', durationUntilInterruptMs: '812.5' });
 
-    await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).length, { timeout: 5_000 }).toBe(1);
+    await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).length, { timeout: 15_000 }).toBe(1);
     const [record] = await listTurnRecords(engine.table, call.sessionId);
     expect(record!.outcome).toBe('interrupted');
     expect(record!.interruptedAt).toBeTypeOf('number');
@@ -84,7 +84,7 @@ describe('interrupt and supersede (separate invocations, coordinated through the
     await waitFor(() => call.textFrames().length >= 3, 5_000, 'the older reply streaming');
     call.send({ type: 'prompt', voicePrompt: 'Actually, something else', last: true });
     await call.waitForReplies(1);
-    await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).length, { timeout: 5_000 }).toBe(2);
+    await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).length, { timeout: 15_000 }).toBe(2);
 
     const records = await listTurnRecords(engine.table, call.sessionId);
     expect(records.map((r) => r.outcome).sort()).toEqual(['completed', 'superseded']);
@@ -118,7 +118,7 @@ describe('interrupt and supersede (separate invocations, coordinated through the
     call.send({ type: 'prompt', voicePrompt: 'Search', last: true });
     await waitFor(() => call.textFrames().length >= 1, 5_000, 'the filler');
     call.send({ type: 'interrupt', utteranceUntilInterrupt: 'One', durationUntilInterruptMs: 100 });
-    await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).map((r) => r.outcome), { timeout: 5_000 }).toEqual(['interrupted']);
+    await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).map((r) => r.outcome), { timeout: 15_000 }).toEqual(['interrupted']);
     expect(engine.llm.requests).toHaveLength(1);
     const { messages } = await loadConversation(engine.table, call.sessionId);
     expect(messages.filter((m) => m.role === 'assistant').at(-1)).toMatchObject({ content: 'One', interrupted: true });

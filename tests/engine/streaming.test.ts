@@ -38,7 +38,7 @@ describe('reply streaming through the real handlers', () => {
       ['user', 'Say twenty five words'],
       ['assistant', tokens.join('')],
     ]);
-    expect(session.turnCount).toBe(1);
+    expect(session.ledger).toMatchObject({ turnCount: 1, turns: { 1: { state: 'finished', committed: true } } });
     const [record] = await listTurnRecords(engine.table, call.sessionId);
     expect(record).toMatchObject({ turn: 1, kind: 'prompt', outcome: 'completed', tokens: 25 });
     for (const mark of ['promptReceivedAt', 'llmRequestSentAt', 'llmFirstTokenAt', 'firstTokenPostedAt', 'llmLastTokenAt', 'lastTokenPostedAt'] as const) {
@@ -84,13 +84,7 @@ describe('reply streaming through the real handlers', () => {
     expect(posts.length).toBeLessThan(30);
     expect(posts.length).toBeGreaterThan(2);
 
-    // The last text reached the socket within two post latencies (plus scheduling slack on a shared machine)
-    // of the LLM's last token.
-    const request = engine.llm.requests[0]!;
-    const lastTextPost = [...posts].reverse().find((p) => (JSON.parse(p.data) as { token: string }).token.length > 0)!;
-    const lag = lastTextPost.answeredAt - request.lastTokenSentAt!;
-    console.log(`[coalescing] tokens=60 posts=${posts.length} (text posts=${posts.filter((p) => (JSON.parse(p.data) as { token: string }).token).length}) last-token lag=${lag.toFixed(1)} ms`);
-    expect(lag).toBeLessThan(2 * 30 + 150);
+    // How late the last words are (the tail lag) is a timing target: `npm run bench` measures it, not this test.
 
     const [record] = await (async () => {
       await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).length).toBe(1);

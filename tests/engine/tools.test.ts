@@ -1,3 +1,4 @@
+import type { ToolTiming } from '../../layers/data/index.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatCompletionRequest } from '../../dev/llm/index.ts';
 import { getSession, listTurnRecords, loadConversation } from '../../layers/data/index.ts';
@@ -25,10 +26,8 @@ describe('tool rounds', () => {
               ],
             },
     });
-    const started: number[] = [];
     for (const name of ['weather', 'forecast']) {
       engine.toolFunctions[`cr-test-tools-${name}`] = async (inv) => {
-        started.push(Date.now());
         await sleep(200);
         return { ok: true, result: { tool: inv.tool, city: (inv.args as { city: string }).city, caller: inv.caller.from } };
       };
@@ -42,12 +41,11 @@ describe('tool rounds', () => {
     const [record] = await listTurnRecords(engine.table, call.sessionId);
     const timings = record!.tools!;
     expect(timings.map((t) => t.name).sort()).toEqual(['forecast', 'weather']);
-    const startSpread = Math.abs(timings[0]!.startedAt - timings[1]!.startedAt);
-    const roundSpan = Math.max(...timings.map((t) => t.startedAt + t.durationMs)) - Math.min(...timings.map((t) => t.startedAt));
-    expect(startSpread).toBeLessThan(100);
-    // Sequential would be >= 400 ms; parallel is ~200 ms plus the Invoke round trips.
-    expect(roundSpan).toBeLessThan(380);
-    expect(Math.abs(started[0]! - started[1]!)).toBeLessThan(100);
+    // In parallel: each tool started before the other finished (sequential calls could not overlap). Order, not
+    // wall-clock bounds, so a busy machine cannot fail it.
+    const [a, b] = timings as [ToolTiming, ToolTiming];
+    expect(a.startedAt).toBeLessThan(b.startedAt + b.durationMs);
+    expect(b.startedAt).toBeLessThan(a.startedAt + a.durationMs);
 
     // The second LLM request carries the calls and their results, paired by id.
     const second = engine.llm.requests[1]!.body;

@@ -60,7 +60,7 @@ describe('error and tool metrics', () => {
     const missing = createTable({ name: 'no-such-table', endpoint: table.endpoint, region: 'local' });
     const broken = countTableErrors(createDynamoStore(missing));
     const healthy = countTableErrors(createDynamoStore(table));
-    await expect(broken.loadConversation('s-1')).rejects.toThrow();
+    await expect(broken.loadConversation('s-1', 60)).rejects.toThrow();
     await expect(broken.sessionIdForConnection('c-1')).rejects.toThrow();
     // An unknown session refuses the bind with ConditionFailedError: a refused handshake, not a table failure.
     await expect(healthy.bindConnection('no-such-session', 'c-2')).rejects.toThrow();

@@ -16,6 +16,8 @@ export const ContinueTurnEventSchema = z.object({
     endpoint: z.object({ domainName: z.string().optional(), stage: z.string().optional() }),
     turn: z.number().int().positive(),
     round: z.number().int().min(0),
+    // A continued turn never hands off again; a state that says otherwise is refused, never run.
+    hops: z.literal(1),
     pendingToolCalls: z.array(ToolCallSchema).min(1),
     roundText: z.string(),
     spokenText: z.string(),

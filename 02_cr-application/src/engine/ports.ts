@@ -1,35 +1,48 @@
-import type { ChatMessage, Conversation, NewMessage, SessionChanges, TurnControl, TurnRecord } from '../../../layers/data/index.ts';
-import type { RecordedInterrupt } from '../../../layers/data/turn-control.ts';
+import type { ChatMessage, Conversation, NewMessage, SessionChanges, TurnRecord } from '../../../layers/data/index.ts';
+import type { Ledger, LedgerRead } from '../../../layers/data/turn-ledger.ts';
 import type { OutboundMessage } from '../../../layers/protocol/conversation-relay.ts';
 import type { ToolInvoker } from '../../../layers/tools/contract.ts';
 
 /**
  * The engine's edges. Each is a small interface with an AWS implementation (src/edges) and a local one; the
  * engine never imports AWS, OpenAI or Twilio. Store errors are the typed ones of layers/data
- * (ConditionFailedError for a lost race, StoreError otherwise).
+ * (ConditionFailedError for a lost race, StoreError otherwise). The store is split by concern; a table-backed
+ * implementation (edges/dynamo-store.ts) and the in-memory one of the tests implement all four.
  */
 
-/** The single table, as the engine uses it (layers/data bound to one table). */
-export interface Store {
+/** The call's session and its connection. */
+export interface SessionStore {
   /** Binds the connection to its session; answers with the bound session's call SID (for the logs). */
   bindConnection(sessionId: string, connectionId: string): Promise<{ callSid: string }>;
   sessionIdForConnection(connectionId: string): Promise<string | undefined>;
   /** The session's call SID, for the logs of a handler that knows only the session (one GetItem). */
   callSidOf(sessionId: string): Promise<string | undefined>;
-  /** The per-turn read: session + history, one Query. */
-  loadConversation(sessionId: string): Promise<Conversation>;
-  claimReplyTurn(sessionId: string, readTurnCount: number, promptAt: number): Promise<number>;
-  readTurnControl(sessionId: string): Promise<TurnControl | undefined>;
-  appendPartialPrompt(sessionId: string, piece: string): Promise<void>;
-  appendMessages(sessionId: string, messages: NewMessage[]): Promise<ChatMessage[]>;
-  truncateToHeard(sessionId: string, messageId: string, heard: string): Promise<void>;
-  recordInterrupt(sessionId: string, heard: string): Promise<RecordedInterrupt | undefined>;
-  finishReply(sessionId: string, turn: number): Promise<boolean>;
-  lastAssistantReply(sessionId: string, turn: number): Promise<ChatMessage | undefined>;
   updateSession(sessionId: string, changes: SessionChanges): Promise<void>;
   endSession(sessionId: string, reason: string, extra?: { handoffData?: string }): Promise<void>;
+}
+
+/** The chat history. */
+export interface ConversationStore {
+  /** The per-turn read: session (with its ledger) and the newest `maxMessages` messages, in write order. */
+  loadConversation(sessionId: string, maxMessages: number): Promise<Conversation>;
+  appendMessages(sessionId: string, messages: NewMessage[]): Promise<ChatMessage[]>;
+  getMessage(sessionId: string, messageId: string): Promise<ChatMessage | undefined>;
+  /** Replaces an assistant message's text with what the caller heard of it. */
+  rewriteHeard(sessionId: string, messageId: string, heard: string): Promise<void>;
+}
+
+/** The turn ledger (engine/ledger): read it, compare-and-set it. Nothing else. */
+export interface LedgerStore {
+  readLedger(sessionId: string): Promise<LedgerRead | undefined>;
+  /** Throws ConditionFailedError when the ledger is no longer at `expectedVersion`. */
+  compareAndSetLedger(sessionId: string, expectedVersion: number, next: Ledger): Promise<void>;
+}
+
+export interface TurnRecordStore {
   putTurnRecord(record: TurnRecord): Promise<void>;
 }
+
+export type Store = SessionStore & ConversationStore & LedgerStore & TurnRecordStore;
 
 // ----- LLM -----------------------------------------------------------------------------------------------------
 
@@ -112,11 +125,39 @@ export interface ConnectionsEndpoint {
 
 // ----- Clock ---------------------------------------------------------------------------------------------------
 
+/**
+ * Time, and every timer the engine sets (first-token and idle timeouts, the ledger watch, tool timeouts, the
+ * filler): the tests drive a manual clock, so nothing the engine decides depends on how busy the machine is.
+ */
 export interface Clock {
   now(): number;
+  /** Runs `fn` after `ms`; the returned function cancels it. */
+  setTimer(ms: number, fn: () => void): () => void;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+};
+
+/** Resolves after `ms` on the given clock (or at once when the signal aborts). */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const onAbort = () => {
+      cancel();
+      resolve();
+    };
+    const cancel = clock.setTimer(ms, () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 // ----- Continuation (API Gateway's 29 s) -------------------------------------------------------------------------
 
@@ -137,6 +178,8 @@ export interface ContinuedTurnState {
   turn: number;
   /** Tool rounds already run. */
   round: number;
+  /** How many times this turn was handed on: a continued turn never hands off again. */
+  hops: number;
   pendingToolCalls: { id: string; name: string; arguments: string }[];
   /** Text the LLM streamed before asking for these tools (part of its tool-call message). */
   roundText: string;

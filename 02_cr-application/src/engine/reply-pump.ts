@@ -21,8 +21,6 @@ export type PumpStopReason = 'interrupted' | 'superseded' | 'hangup' | 'ended';
 type Item = { kind: 'text'; text: string; last: boolean; retried?: boolean } | { kind: 'frame'; message: OutboundMessage; retried?: boolean };
 
 export interface PumpHooks {
-  /** After every completed post: the turn uses it to re-check the table for an interrupt or a newer turn. */
-  onPosted?(): void;
   onGone?(): void;
   onFailed?(error: unknown, message: OutboundMessage): void;
 }
@@ -38,9 +36,13 @@ export class ReplyPump {
   /** Whether anything was queued yet, and whether it ended in whitespace (to join lines without double spaces). */
   saidAnything = false;
   endsWithSpace = false;
+  /** Characters of text queued so far (posted or not): where the next words will stand in the reply. */
+  queuedChars = 0;
 
   private readonly queue: Item[] = [];
   private inFlight = false;
+  private gated = false;
+  private settleWaiters: (() => void)[] = [];
   private drainScheduled = false;
   private ending = false;
   private finished = false;
@@ -66,6 +68,7 @@ export class ReplyPump {
   say(text: string): void {
     if (this.stopped || this.ending || text.length === 0) return;
     this.tokens++;
+    this.queuedChars += text.length;
     this.saidAnything = true;
     this.endsWithSpace = /\s$/.test(text);
     const tail = this.queue[this.queue.length - 1];
@@ -110,6 +113,25 @@ export class ReplyPump {
     for (const wake of waiters) wake();
   }
 
+  /**
+   * Holds every post until `until` settles: a reply's first frame never reaches the caller before its turn owns
+   * the reply in the ledger, so whoever reads the ledger after hearing a word of it sees the turn.
+   */
+  gate(until: Promise<unknown>): void {
+    this.gated = true;
+    const open = () => {
+      this.gated = false;
+      this.scheduleDrain();
+    };
+    until.then(open, open);
+  }
+
+  /** Resolves once no post is in flight (a stopped pump may still have one it cannot recall). */
+  settled(): Promise<void> {
+    if (!this.inFlight) return Promise.resolve();
+    return new Promise((resolve) => this.settleWaiters.push(resolve));
+  }
+
   /** Resolves when everything queued so far has been posted (or the pump stopped). */
   idle(): Promise<void> {
     if (this.stopped || (!this.inFlight && this.queue.length === 0)) return Promise.resolve();
@@ -122,7 +144,7 @@ export class ReplyPump {
   }
 
   private scheduleDrain(): void {
-    if (this.drainScheduled || this.inFlight || this.stopped) return;
+    if (this.drainScheduled || this.inFlight || this.stopped || this.gated) return;
     this.drainScheduled = true;
     setImmediate(() => {
       this.drainScheduled = false;
@@ -131,7 +153,7 @@ export class ReplyPump {
   }
 
   private drain(): void {
-    if (this.inFlight || this.stopped) return;
+    if (this.inFlight || this.stopped || this.gated) return;
     const item = this.queue.shift();
     if (!item) {
       this.wakeIdle();
@@ -145,6 +167,9 @@ export class ReplyPump {
 
   private posted(item: Item, message: OutboundMessage, result: PostResult): void {
     this.inFlight = false;
+    const settled = this.settleWaiters;
+    this.settleWaiters = [];
+    for (const wake of settled) wake();
     const now = this.clock.now();
     if (result.status === 'sent') {
       this.posts++;
@@ -176,7 +201,6 @@ export class ReplyPump {
       this.finished = true;
       this.resolveDone();
     }
-    this.hooks.onPosted?.();
     this.scheduleDrain();
   }
 }

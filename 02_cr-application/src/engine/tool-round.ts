@@ -9,6 +9,12 @@ export interface ToolResult {
   call: ToolCall;
   outcome: ToolOutcome;
   timing: ToolTiming;
+  /**
+   * The arguments as the history keeps them: the LLM's text when it was a valid call, else `{}` (the validation
+   * error is the tool's result). Replaying invalid JSON would make strict OpenAI-compatible servers reject every
+   * later request of the call.
+   */
+  historyArguments: string;
 }
 
 export interface ToolRoundInput {
@@ -35,35 +41,34 @@ export function timeoutFor(entry: ToolManifestEntry | undefined): number {
  */
 export async function runToolRound(input: ToolRoundInput): Promise<ToolResult[]> {
   const byName = new Map(input.manifest.map((t) => [t.name, t]));
-  let slowTimer: ReturnType<typeof setTimeout> | undefined;
-  if (input.onSlow && input.slowAfterMs !== undefined) slowTimer = setTimeout(input.onSlow, input.slowAfterMs);
+  const cancelSlow = input.onSlow && input.slowAfterMs !== undefined ? input.clock.setTimer(input.slowAfterMs, input.onSlow) : undefined;
   try {
     return await Promise.all(input.calls.map((call) => runOne(call, byName.get(call.name), input)));
   } finally {
-    if (slowTimer) clearTimeout(slowTimer);
+    cancelSlow?.();
   }
 }
 
 async function runOne(call: ToolCall, entry: ToolManifestEntry | undefined, input: ToolRoundInput): Promise<ToolResult> {
   const startedAt = input.clock.now();
-  const finish = (outcome: ToolOutcome, timedOut = false): ToolResult => {
+  const finish = (outcome: ToolOutcome, timedOut = false, validArguments = true): ToolResult => {
     const timing: ToolTiming = { name: call.name, startedAt, durationMs: input.clock.now() - startedAt, ok: outcome.ok };
     if (timedOut) timing.timedOut = true;
-    return { call, outcome, timing };
+    return { call, outcome, timing, historyArguments: validArguments ? call.arguments.trim() || '{}' : '{}' };
   };
   if (!entry) {
-    return finish({ ok: false, error: { code: 'unknown_tool', message: `There is no tool named "${call.name}".` } });
+    return finish({ ok: false, error: { code: 'unknown_tool', message: `There is no tool named "${call.name}".` } }, false, false);
   }
   const checked = checkToolArguments(entry, call.arguments);
-  if (!checked.ok) return finish(checked.outcome);
+  if (!checked.ok) return finish(checked.outcome, false, false);
 
   const timeoutMs = timeoutFor(entry);
   const controller = new AbortController();
   const onAbort = () => controller.abort(input.signal.reason);
   input.signal.addEventListener('abort', onAbort, { once: true });
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancelTimer: (() => void) | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    cancelTimer = input.clock.setTimer(timeoutMs, () => resolve('timeout'));
   });
   try {
     const invoked = input.invoker
@@ -81,7 +86,7 @@ async function runOne(call: ToolCall, entry: ToolManifestEntry | undefined, inpu
     if (!winner.ok) input.log.warn('tool failed', { tool: entry.name, error: winner.error });
     return finish(winner, !winner.ok && winner.error.code === 'timeout');
   } finally {
-    if (timer) clearTimeout(timer);
+    cancelTimer?.();
     input.signal.removeEventListener('abort', onAbort);
   }
 }

@@ -1,11 +1,15 @@
-import type { ChatMessage, NewMessage, Session, ToolTiming, TurnControl, TurnControlFields, TurnRecord } from '../../../layers/data/index.ts';
-import { ConditionFailedError } from '../../../layers/data/errors.ts';
+import type { ChatMessage, LedgerRead, NewMessage, Session } from '../../../layers/data/index.ts';
 import { createIdFactory } from '../../../layers/data/ids.ts';
 import type { AppLogger } from '../../../layers/observability/logger.ts';
 import type { ToolAction } from '../../../layers/tools/contract.ts';
 import { toLlmMessages } from './history.ts';
+import { historyRaced, pendingHeard, uncommittedBefore, type Standing } from './ledger/decide.ts';
+import { heardReply } from './ledger/heard.ts';
+import { applyToLedger } from './ledger/ledger-client.ts';
+import { TurnWatch } from './ledger/turn-watch.ts';
+import { llmAttempt, type AttemptEnd } from './llm-attempt.ts';
 import {
-  LlmError,
+  sleep,
   type Clock,
   type ConnectionsEndpoint,
   type ContinuedTurnState,
@@ -19,26 +23,47 @@ import {
 } from './ports.ts';
 import { ReplyPump, type PumpStopReason } from './reply-pump.ts';
 import { ToolCallAssembler, type ToolCall } from './tool-calls.ts';
-import { runToolRound, timeoutFor, toolResultContent, type ToolResult } from './tool-round.ts';
+import { runToolRound, timeoutFor, toolResultContent } from './tool-round.ts';
 import { planToolRound } from './turn-budget.ts';
-import { TurnWatch } from './turn-watch.ts';
+import { TurnRecorder } from './turn-recorder.ts';
+import type { TurnOutcome, TurnRecord } from '../../../layers/data/index.ts';
 
 export interface EngineConfig {
   /** No first chunk from the LLM by then: abort and retry once (if the budget allows), else apologise. */
   firstTokenTimeoutMs: number;
+  /** No chunk for this long once the reply has started (a stalled stream): abort and close the reply. */
+  idleTimeoutMs: number;
+  /** How often a turn reads the ledger while it streams or waits (at most one read in flight). */
+  watchIntervalMs: number;
+  /** How long a turn waits for the previous turn's history to be committed before it carries what it knows. */
+  historyWaitMs: number;
+  historyPollMs: number;
+  /** Longer utterances are cut (and the cut logged): one caller must not be able to send the LLM a book. */
+  maxUtteranceChars: number;
+  /** The newest messages of history each turn loads and sends. */
+  maxHistoryMessages: number;
   /** Budget of an invocation API Gateway waits on (its integration timeout is 29 s). */
   syncBudgetMs: number;
   /** Time kept for the LLM round after a tool round when deciding whether to hand off. */
   llmRoundReserveMs: number;
   /** Said when the LLM or the table fails: the caller never sits in silence. */
   apology: string;
+  /** Said when the LLM stalls mid-reply. */
+  stallLine: string;
 }
 
 export const defaultEngineConfig: EngineConfig = {
   firstTokenTimeoutMs: 5_000,
+  idleTimeoutMs: 4_000,
+  watchIntervalMs: 100,
+  historyWaitMs: 2_000,
+  historyPollMs: 25,
+  maxUtteranceChars: 2_000,
+  maxHistoryMessages: 60,
   syncBudgetMs: 26_000,
   llmRoundReserveMs: 6_000,
   apology: "Sorry, I'm having trouble right now. Could you say that again?",
+  stallLine: 'Sorry, I lost my train of thought. Could you say that again?',
 };
 
 /** What a turn needs from the invocation running it. */
@@ -60,7 +85,7 @@ export interface TurnContext {
 export interface NewTurn {
   kind: 'prompt' | 'dtmf';
   connectionId: string;
-  session: Session & TurnControlFields;
+  session: Session;
   messages: ChatMessage[];
   promptReceivedAt: number;
   /** The caller's utterance, or what the key they pressed means. */
@@ -76,6 +101,14 @@ export interface NewTurn {
 
 export type TurnEnd = { handedOff: true; turn: number } | { handedOff: false; record: TurnRecord };
 
+/** The turn's place in the ledger, decided once by its claim. */
+type Claim =
+  | { type: 'owner'; turn: number }
+  /** A newer prompt already owns the reply: say nothing. */
+  | { type: 'yielded'; turn: number }
+  /** The ledger could not be written (the table failed): the reply goes on uncoordinated rather than not at all. */
+  | { type: 'uncoordinated'; turn: number };
+
 type StopReason = PumpStopReason;
 
 // Message ids are minted when a message comes into being, not when it is written: a reply written late (an
@@ -83,68 +116,72 @@ type StopReason = PumpStopReason;
 const newId = createIdFactory();
 
 /**
- * One turn of the conversation, owned from the caller's words to the stored reply: the LLM rounds, the streamed
- * reply, tool rounds, the coordination with interrupts and newer prompts, the history writes and the turn record.
+ * One turn of the conversation, from the caller's words to the committed history: the LLM rounds, the streamed
+ * reply, tool rounds, and the turn's part in the ledger protocol (engine/ledger/decide.ts). Linear: the claim is
+ * a promise the steps that need it await, never a field set from a callback.
  */
 class Turn {
-  turn: number;
-  private readonly record: TurnRecord;
   private readonly abort = new AbortController();
   private stopReason: StopReason | undefined;
-  private stopControl: TurnControl | undefined;
+  /** What the caller heard, when an interrupt stopped the turn. */
+  private heard: { text: string; ms?: number | undefined } | undefined;
   private readonly pump: ReplyPump;
   private readonly watch: TurnWatch;
+  private readonly recorder: TurnRecorder;
   private readonly writes: Promise<unknown>[] = [];
-  private claimed: Promise<unknown> = Promise.resolve();
-  private readonly history: LlmMessage[];
-  private readonly toolTimings: ToolTiming[] = [];
-  private onFirstRequest: ((after?: Promise<void>) => void) | undefined;
+  /** Ids of the messages this turn has written (the newest goes on the ledger at commit). */
+  private readonly written: string[] = [];
+  private claim: Promise<Claim> | undefined;
+  /** Opens the pump once the claim is decided: no frame of this turn reaches the caller before it owns the reply. */
+  private claimDecided!: () => void;
   private replyMessageId: string | undefined;
+  /** Where the text of the current LLM round starts in everything this turn said (after the prior invocation's). */
+  private roundStart = 0;
   private finalText = '';
   private failed = false;
   private pendingEnd: { handoffData: string } | undefined;
   private readonly log: AppLogger;
+  private readonly tentativeTurn: number;
 
   constructor(
     private readonly ctx: TurnContext,
     private readonly kind: 'prompt' | 'dtmf',
     private readonly connectionId: string,
-    private readonly session: Session & TurnControlFields,
-    messages: ChatMessage[],
+    private readonly session: Session,
+    private history: LlmMessage[],
     turn: number,
     promptReceivedAt: number,
     private readonly priorSpoken = '',
+    carried: Partial<TurnRecord> = {},
   ) {
-    this.turn = turn;
     this.log = ctx.log;
-    this.history = toLlmMessages(session.systemPrompt, messages);
-    this.record = {
-      sessionId: session.sessionId,
-      turn,
-      useCaseId: session.useCaseId,
-      callSid: session.callSid,
-      kind,
-      promptReceivedAt,
-      outcome: 'completed',
-      coldStart: ctx.coldStart,
-    };
+    this.tentativeTurn = turn;
+    this.recorder = new TurnRecorder(
+      ctx.clock,
+      { sessionId: session.sessionId, turn, useCaseId: session.useCaseId, callSid: session.callSid, kind, promptReceivedAt, coldStart: ctx.coldStart },
+      carried,
+    );
     this.pump = new ReplyPump(ctx.sink, connectionId, ctx.clock, {
-      onPosted: () => this.watch.check(),
       onGone: () => this.stop('hangup'),
       onFailed: (error, message) => this.log.warn('post to connection failed', { error: error as Error, frameType: message.type }),
     });
-    this.watch = new TurnWatch(ctx.store, session.sessionId, () => this.turn, (verdict, control) => this.stop(verdict, control), ctx.log);
+    this.watch = new TurnWatch(ctx.store, session.sessionId, ctx.clock, ctx.config.watchIntervalMs, ctx.log, (standing) => this.stopFor(standing));
+    this.pump.gate(new Promise<void>((resolve) => (this.claimDecided = resolve)));
   }
 
   private get sessionId(): string {
     return this.session.sessionId;
   }
 
-  stop(reason: StopReason, control?: TurnControl): void {
+  private stopFor(standing: Exclude<Standing, { type: 'owner' }>): void {
+    if (standing.type === 'interrupted') this.heard = { text: standing.heard, ms: standing.heardMs };
+    this.stop(standing.type);
+  }
+
+  stop(reason: StopReason): void {
     if (this.stopReason) return;
     this.stopReason = reason;
-    this.stopControl = control;
-    if (reason === 'interrupted') this.record.interruptedAt = this.ctx.clock.now();
+    if (reason === 'interrupted') this.recorder.interrupted();
     this.pump.stop(reason);
     this.abort.abort(new Error(`turn ${reason}`));
     this.watch.close();
@@ -154,78 +191,150 @@ class Turn {
   // ----- a new turn ---------------------------------------------------------------------------------------------
 
   async start(input: NewTurn): Promise<TurnEnd> {
-    const userMessage: NewMessage = { messageId: newId(), role: 'user', content: input.userText, turn: this.turn, source: input.source };
+    const known: LedgerRead = { ledger: input.session.ledger, status: input.session.status };
+    const callerWords: NewMessage[] = [{ messageId: newId(), role: 'user', content: input.userText, turn: 0, source: input.source }];
+    if (input.say) callerWords.push({ messageId: newId(), role: 'assistant', content: input.say, turn: 0 });
+    const claimNow = (after?: Promise<void>) => this.startClaim(input, callerWords, known, after);
+
+    // An earlier turn whose history is not in the table yet: claim first (so a reply still streaming stops), then
+    // wait for its commit and read the history again. The common case goes straight on.
+    if (uncommittedBefore(input.session.ledger, input.session.ledger.turnCount + 1).length > 0 || historyRaced(input.session.ledger, input.messages.map((m) => m.messageId))) {
+      claimNow();
+      if (!(await this.waitForHistory(input))) return this.finish();
+    } else {
+      this.history = this.historyFor(input.session, input.messages);
+    }
     this.history.push({ role: 'user', content: input.userText });
-    const sayMessage: NewMessage | undefined = input.say
-      ? { messageId: newId(), role: 'assistant', content: input.say, turn: this.turn }
-      : undefined;
     if (input.say) {
       this.history.push({ role: 'assistant', content: input.say });
       this.pump.say(input.askLlm ? `${input.say} ` : input.say);
     }
-    const claim = (after?: Promise<void>) =>
-      this.claimAndSaveUser(input.session.turnCount, input.promptReceivedAt, [userMessage, ...(sayMessage ? [sayMessage] : [])], after);
     if (!input.askLlm) {
-      claim();
+      claimNow();
       return this.finish();
     }
-    // The claim and the user message go out only once the LLM request has: they are never on the first-token path.
-    this.onFirstRequest = claim;
-    const outcome = await this.converse(0, undefined, '', input.forcedTool);
-    if (outcome === 'handed-off') return { handedOff: true, turn: this.turn };
+    // The claim and the caller's words go out once the LLM request has: they are never on the first-token path.
+    const outcome = await this.converse(0, undefined, '', input.forcedTool, true, claimNow);
+    if (outcome === 'handed-off') return { handedOff: true, turn: await this.turnNumber() };
     return this.finish();
   }
 
-  /** `after`: the claim starts once it resolves; `claimed` is set at once, so the turn's end always waits for it. */
-  private claimAndSaveUser(readTurnCount: number, promptAt: number, messages: NewMessage[], after?: Promise<void>): void {
+  private startClaim(input: NewTurn, callerWords: NewMessage[], known: LedgerRead, after?: Promise<void>): void {
+    if (this.claim) return;
     const { store } = this.ctx;
-    this.claimed = (async () => {
+    this.claim = (async (): Promise<Claim> => {
       await after;
-      let read = readTurnCount;
-      for (let attempt = 0; attempt < 3; attempt++) {
-        try {
-          this.turn = await store.claimReplyTurn(this.sessionId, read, promptAt);
-          this.record.turn = this.turn;
-          this.log.appendKeys({ turn: this.turn });
-          break;
-        } catch (err) {
-          if (!(err instanceof ConditionFailedError)) {
-            this.log.error('could not claim the turn; the reply goes on uncoordinated', { error: err as Error });
-            break;
-          }
-          const control = await store.readTurnControl(this.sessionId).catch(() => undefined);
-          if (!control || (control.replyPromptAt ?? 0) > promptAt) {
-            // A newer prompt holds the reply: this older one yields before saying more.
-            this.stop('superseded', control);
-            break;
-          }
-          // Lost to an older prompt whose claim landed first: the newest prompt wins, claim the next number.
-          read = control.turnCount;
+      try {
+        const { verdict } = await applyToLedger(store, this.sessionId, { type: 'claim', promptAt: input.promptReceivedAt, userText: input.userText }, known);
+        if (verdict.type === 'yield') {
+          this.stop('superseded');
+          return { type: 'yielded', turn: verdict.turnCount };
         }
+        if (verdict.type !== 'claimed') throw new Error(`unexpected claim verdict ${verdict.type}`);
+        this.log.appendKeys({ turn: verdict.turn });
+        this.recorder.turn(verdict.turn);
+        this.watch.start(verdict.turn);
+        return { type: 'owner', turn: verdict.turn };
+      } catch (err) {
+        this.log.error('could not claim the turn; the reply goes on uncoordinated', { error: err as Error });
+        return { type: 'uncoordinated', turn: this.tentativeTurn };
       }
-      await store.appendMessages(this.sessionId, messages.map((m) => ({ ...m, turn: this.turn })));
-    })().catch((err: unknown) => this.log.error('caller message not saved', { error: err as Error }));
-    this.writes.push(this.claimed);
+    })();
+    void this.claim.then(this.claimDecided);
+    this.save(callerWords, 'caller message not saved');
+  }
+
+  private async turnNumber(): Promise<number> {
+    return (await this.claim)?.turn ?? this.tentativeTurn;
+  }
+
+  /**
+   * Waits (bounded) until every earlier turn has committed its history, then reads the history again. A turn that
+   * never commits (its invocation died) is abandoned: what the ledger carries of it (the caller's words) is used.
+   * False when this turn no longer owns the reply.
+   */
+  private async waitForHistory(input: NewTurn): Promise<boolean> {
+    const { store, clock, config } = this.ctx;
+    const claim = await this.claim;
+    if (!claim || claim.type === 'yielded' || this.stopReason) return false;
+    const startedAt = clock.now();
+    const abandoned: number[] = [];
+    let session = input.session;
+    let messages = input.messages;
+    for (;;) {
+      const pending = uncommittedBefore(session.ledger, claim.turn);
+      const raced = historyRaced(session.ledger, messages.map((m) => m.messageId));
+      if (pending.length === 0 && !raced) break;
+      if (clock.now() - startedAt >= config.historyWaitMs) {
+        this.log.warn('earlier turn never committed its history; going on with what the ledger carries', { turns: pending });
+        for (const turn of pending) {
+          await applyToLedger(store, this.sessionId, { type: 'abandon', turn }).catch(() => undefined);
+          abandoned.push(turn);
+        }
+        break;
+      }
+      await sleep(clock, config.historyPollMs, this.abort.signal);
+      if (this.stopReason) return false;
+      try {
+        ({ session, messages } = await store.loadConversation(this.sessionId, config.maxHistoryMessages));
+      } catch (err) {
+        this.log.warn('history re-read failed; going on with what was read', { error: err as Error });
+        break;
+      }
+    }
+    this.recorder.historyWaited(clock.now() - startedAt);
+    this.history = this.historyFor(session, messages, abandoned);
+    return !this.stopReason;
+  }
+
+  /**
+   * The LLM's view of the history: stored messages, with an interrupt that landed after its turn was committed
+   * applied here (its rewrite may still be on the way), and the caller's words of a turn that never committed.
+   */
+  private historyFor(session: Session, messages: ChatMessage[], abandoned: number[] = []): LlmMessage[] {
+    const rewrites = new Map(pendingHeard(session.ledger).map((p) => [p.replyMessageId, p]));
+    const seen = new Set(messages.filter((m) => m.role === 'user').map((m) => m.turn));
+    // This turn's own words may be in a history read again after its claim; they are added after the history.
+    const view = messages.filter((m) => !this.written.includes(m.messageId)).map((m) => {
+      const pending = rewrites.get(m.messageId);
+      return pending ? { ...m, content: heardReply(pending.spokenBefore, m.content ?? '', pending.heard, pending.heardMs) } : m;
+    });
+    const carried: ChatMessage[] = [];
+    for (const n of abandoned) {
+      const userText = session.ledger.turns[n]?.userText;
+      if (userText && !seen.has(n)) carried.push({ messageId: '', role: 'user', content: userText, turn: n, createdAt: '', expireAt: 0 });
+    }
+    return toLlmMessages(session.systemPrompt, [...view, ...carried]);
   }
 
   // ----- a turn continued from another invocation ------------------------------------------------------------
 
   async resume(state: ContinuedTurnState): Promise<TurnEnd> {
-    Object.assign(this.record, state.timings, { turn: state.turn, coldStart: this.ctx.coldStart });
     this.pendingEnd = state.pendingEnd;
-    const verdict = await this.watch.checkNow();
-    if (verdict) {
-      this.stop(verdict.verdict, verdict.control);
+    this.claim = Promise.resolve({ type: 'owner', turn: state.turn });
+    this.claimDecided();
+    this.watch.start(state.turn);
+    const standing = await this.watch.checkNow();
+    if (standing.type !== 'owner') {
+      this.stopFor(standing);
       return this.finish();
     }
-    const outcome = await this.converse(state.round, state.pendingToolCalls, state.roundText, undefined);
-    if (outcome === 'handed-off') return { handedOff: true, turn: this.turn };
+    // A continued turn never hands off again: one hop at most.
+    const outcome = await this.converse(state.round, state.pendingToolCalls, state.roundText, undefined, false);
+    if (outcome === 'handed-off') return { handedOff: true, turn: state.turn };
     return this.finish();
   }
 
   // ----- LLM and tool rounds -------------------------------------------------------------------------------------
 
-  private async converse(startRound: number, pending: ToolCall[] | undefined, pendingText: string, forcedTool: string | undefined): Promise<'done' | 'handed-off'> {
+  private async converse(
+    startRound: number,
+    pending: ToolCall[] | undefined,
+    pendingText: string,
+    forcedTool: string | undefined,
+    canHandOff: boolean,
+    claimOnRequest?: (after?: Promise<void>) => void,
+  ): Promise<'done' | 'handed-off'> {
     const maxRounds = this.session.llm?.maxToolRounds ?? 4;
     let round = startRound;
     let calls = pending;
@@ -236,21 +345,23 @@ class Turn {
           now: this.ctx.clock.now(),
           budget: { deadlineAt: this.ctx.deadlineAt, llmRoundReserveMs: this.ctx.config.llmRoundReserveMs },
           toolTimeoutsMs: calls.map((c) => timeoutFor(this.session.tools.find((t) => t.name === c.name))),
-          canHandOff: this.ctx.continuation !== undefined,
+          canHandOff: canHandOff && this.ctx.continuation !== undefined,
         });
         if (plan === 'hand-off' && (await this.handOff(round, calls, roundText))) return 'handed-off';
         await this.runTools(calls, roundText);
         round++;
         calls = undefined;
         if (this.stopReason) break;
-        const verdict = await this.watch.checkNow();
-        if (verdict) {
-          this.stop(verdict.verdict, verdict.control);
+        // Nothing is streaming now: one read saves an LLM round that an interrupt during the tools made moot.
+        const standing = await this.watch.checkNow();
+        if (standing.type !== 'owner') {
+          this.stopFor(standing);
           break;
         }
       }
       const toolChoice: LlmRequest['toolChoice'] = round >= maxRounds ? 'none' : round === 0 && forcedTool ? { name: forcedTool } : 'auto';
-      const result = await this.streamRound(toolChoice);
+      const result = await this.streamRound(toolChoice, claimOnRequest);
+      claimOnRequest = undefined;
       if (this.stopReason) break;
       if (result.toolCalls.length > 0 && toolChoice !== 'none') {
         calls = result.toolCalls;
@@ -263,7 +374,7 @@ class Turn {
     return 'done';
   }
 
-  private async streamRound(toolChoice: LlmRequest['toolChoice']): Promise<{ text: string; toolCalls: ToolCall[] }> {
+  private async streamRound(toolChoice: LlmRequest['toolChoice'], claimOnRequest?: (after?: Promise<void>) => void): Promise<{ text: string; toolCalls: ToolCall[] }> {
     const { llm, clock, config } = this.ctx;
     this.replyMessageId = newId();
     const request: LlmRequest = {
@@ -274,103 +385,95 @@ class Turn {
       toolChoice,
     };
     for (let attempt = 1; ; attempt++) {
-      const attemptAbort = new AbortController();
-      const onTurnAbort = () => attemptAbort.abort(this.abort.signal.reason);
-      this.abort.signal.addEventListener('abort', onTurnAbort, { once: true });
-      let firstTokenTimedOut = false;
-      const firstTokenTimer = setTimeout(() => {
-        firstTokenTimedOut = true;
-        attemptAbort.abort(new Error('no first token in time'));
-      }, config.firstTokenTimeoutMs);
       const assembler = new ToolCallAssembler();
       let text = '';
-      let gotFirst = false;
       let replyComplete = false;
-      // The turn's claim and the caller's message start once the request is on the wire: started earlier, their
-      // SDK work (marshalling, signing) would run first on this one thread and delay the request. An edge that
-      // cannot tell goes on at the first chunk, the end of the stream or a failure.
       const calledAt = clock.now();
-      const first = this.onFirstRequest;
-      this.onFirstRequest = undefined;
-      let sent = false;
-      const requestSent = (onWire: boolean) => {
-        if (sent) return;
-        sent = true;
-        this.record.llmRequestSentAt ??= onWire ? clock.now() : calledAt;
-        // On the wire: the claim also lets the event loop poll once first, so I/O that is already here (the LLM
-        // server's side of the request when it shares this process, as locally and in the bench) is not held up
-        // by the claim's ~2 ms of SDK work. It costs the claim a loop turn; the LLM's first token is far later.
-        first?.(onWire ? afterIoPoll() : undefined);
-      };
-      try {
-        this.record.llmRounds = (this.record.llmRounds ?? 0) + 1;
-        const iterator = llm.stream(request, attemptAbort.signal, { onRequestSent: () => requestSent(true) })[Symbol.asyncIterator]();
-        let next = iterator.next();
-        for (;;) {
-          const step = await next;
-          requestSent(false);
-          if (step.done || this.stopReason) break;
-          const chunk = step.value;
-          if (!gotFirst && chunk.type !== 'finish') {
-            gotFirst = true;
-            clearTimeout(firstTokenTimer);
-            this.record.llmFirstTokenAt ??= clock.now();
-          }
-          if (chunk.type === 'text') {
+      this.recorder.roundStarted();
+      const events = llmAttempt(llm, request, { clock, signal: this.abort.signal, firstTokenMs: config.firstTokenTimeoutMs, idleMs: config.idleTimeoutMs });
+      let end: AttemptEnd;
+      for (;;) {
+        const step = await events.next();
+        if (step.done) {
+          end = step.value;
+          break;
+        }
+        const event = step.value;
+        switch (event.type) {
+          case 'request-sent':
+            this.recorder.requestSent(event.onWire, calledAt);
+            // On the wire, the claim lets the event loop poll once first, so I/O already here (the LLM server's
+            // side of the request when it shares this process, as locally and in the bench) is not held up by
+            // the claim's SDK work. Started earlier, that work would delay the request itself.
+            claimOnRequest?.(event.onWire ? afterIoPoll() : undefined);
+            claimOnRequest = undefined;
+            break;
+          case 'first-chunk':
+            this.recorder.firstChunk();
+            break;
+          case 'text':
             if (text === '') {
-              // The first text of the turn's replies is what "our overhead" is measured from (tool-call chunks
-              // may come earlier and are not something the caller can hear).
-              this.record.llmFirstTextAt ??= clock.now();
-              if (this.needsSpaceBefore(chunk.text)) this.pump.say(' ');
+              this.recorder.firstText();
+              this.roundStart = this.priorSpoken.length + this.pump.queuedChars;
+              if (this.needsSpaceBefore(event.text)) {
+                this.pump.say(' ');
+                this.roundStart++;
+              }
             }
-            text += chunk.text;
-            this.pump.say(chunk.text);
-          } else if (chunk.type === 'tool-call') {
-            assembler.add(chunk);
-          } else if (chunk.reason !== 'tool_calls' && assembler.size === 0 && text !== '') {
-            // The reply is complete: end it now, so its last words and `last: true` leave together, rather than
-            // once the HTTP response has ended (the SDK reads on after the finish until the body ends).
-            replyComplete = true;
-            void this.pump.end();
-          }
-          next = iterator.next();
+            text += event.text;
+            this.pump.say(event.text);
+            break;
+          case 'tool-call':
+            assembler.add(event);
+            break;
+          case 'finish':
+            if (event.reason !== 'tool_calls' && assembler.size === 0 && text !== '') {
+              // The reply is complete: end it now, so its last words and `last: true` leave together, rather than
+              // once the HTTP response has ended (the SDK reads on after the finish until the body ends).
+              replyComplete = true;
+              void this.pump.end();
+            }
+            break;
         }
-        if (this.stopReason) void iterator.return?.(undefined)?.catch(() => undefined);
-        // An aborted stream may simply end (the openai SDK swallows its own abort): a timeout is still a failure.
-        else if (attemptAbort.signal.aborted) throw attemptAbort.signal.reason;
-        this.record.llmLastTokenAt = clock.now();
-        return { text, toolCalls: assembler.size > 0 ? assembler.result(`${this.sessionId}_${this.turn}`) : [] };
-      } catch (err) {
-        if (this.stopReason) return { text, toolCalls: [] };
-        if (replyComplete) {
-          // The LLM had finished and the caller heard the whole reply: nothing to apologise for.
-          this.log.warn('LLM stream failed after its finish; the reply was complete', { error: err as Error });
-          return { text, toolCalls: [] };
-        }
-        const retryable = firstTokenTimedOut || !(err instanceof LlmError) || err.retryable;
-        const timeLeft = this.ctx.deadlineAt - clock.now() > config.firstTokenTimeoutMs + config.llmRoundReserveMs / 2;
-        if (!gotFirst && attempt === 1 && retryable && timeLeft) {
-          this.log.warn('LLM failed before its first token; retrying once', { error: err as Error, firstTokenTimedOut });
-          continue;
-        }
-        this.failed = true;
-        this.record.error = firstTokenTimedOut ? 'LLM first-token timeout' : errorText(err);
-        this.log.error('LLM request failed; apologising to the caller', { error: err as Error, firstTokenTimedOut, gotFirst, attempt });
-        const apology = `${text ? ' ' : ''}${config.apology}`;
-        this.pump.say(apology);
-        return { text: text + apology, toolCalls: [] };
-      } finally {
-        requestSent(false);
-        clearTimeout(firstTokenTimer);
-        this.abort.signal.removeEventListener('abort', onTurnAbort);
       }
+      claimOnRequest?.();
+      claimOnRequest = undefined;
+      this.recorder.roundEnded();
+      if (end.type === 'done') return { text, toolCalls: assembler.size > 0 ? assembler.result(`${this.sessionId}_${this.tentativeTurn}`) : [] };
+      if (end.type === 'aborted' || this.stopReason) return { text, toolCalls: [] };
+      if (replyComplete) {
+        // The LLM had finished and the caller heard the whole reply: nothing to apologise for.
+        this.log.warn('LLM stream failed after its finish; the reply was complete', { error: end.error as Error });
+        return { text, toolCalls: [] };
+      }
+      const timeLeft = this.ctx.deadlineAt - clock.now() > config.firstTokenTimeoutMs + config.llmRoundReserveMs / 2;
+      if (!end.gotFirst && attempt === 1 && end.retryable && timeLeft) {
+        this.log.warn('LLM failed before its first token; retrying once', { error: end.error as Error, cause: end.cause });
+        continue;
+      }
+      return this.fallback(end, text);
     }
+  }
+
+  /** The LLM failed or stalled: a short line closes the reply, but only if this turn still owns it. */
+  private async fallback(end: Extract<AttemptEnd, { type: 'failed' }>, text: string): Promise<{ text: string; toolCalls: ToolCall[] }> {
+    this.failed = true;
+    if (!text) this.roundStart = this.priorSpoken.length + this.pump.queuedChars;
+    this.recorder.failed(end.cause === 'error' ? errorText(end.error) : end.cause === 'idle-timeout' ? 'LLM stream stalled' : 'LLM first-token timeout');
+    this.log.error('LLM request failed; closing the reply', { error: end.error as Error, cause: end.cause, gotFirst: end.gotFirst });
+    await this.claim;
+    const standing = this.stopReason ? undefined : await this.watch.checkNow();
+    if (standing && standing.type !== 'owner') this.stopFor(standing);
+    if (this.stopReason) return { text, toolCalls: [] };
+    const line = end.cause === 'idle-timeout' ? this.ctx.config.stallLine : this.ctx.config.apology;
+    const spoken = `${text && !/\s$/.test(text) ? ' ' : ''}${line}`;
+    this.pump.say(spoken);
+    return { text: text + spoken, toolCalls: [] };
   }
 
   private async runTools(calls: ToolCall[], roundText: string): Promise<void> {
     const { session } = this;
-    this.watch.check();
-    const results: ToolResult[] = await runToolRound({
+    const results = await runToolRound({
       calls,
       manifest: session.tools,
       caller: { sessionId: session.sessionId, callSid: session.callSid, from: session.from, to: session.to, useCaseId: session.useCaseId },
@@ -381,23 +484,22 @@ class Turn {
       slowAfterMs: session.filler?.afterMs,
       onSlow: () => this.sayFiller(),
     });
-    this.toolTimings.push(...results.map((r) => r.timing));
+    this.recorder.tools(results.map((r) => r.timing));
     if (this.stopReason) return;
 
-    const assistant: NewMessage = { messageId: newId(), role: 'assistant', content: roundText || null, toolCalls: calls, turn: this.turn };
+    const toolCalls = results.map((r) => ({ id: r.call.id, name: r.call.name, arguments: r.historyArguments }));
+    const assistant: NewMessage = { messageId: newId(), role: 'assistant', content: roundText || null, toolCalls, turn: 0 };
     const toolMessages: NewMessage[] = results.map((r) => ({
       messageId: newId(),
       role: 'tool',
       content: toolResultContent(r.outcome),
       toolCallId: r.call.id,
       toolName: r.call.name,
-      turn: this.turn,
+      turn: 0,
     }));
-    this.history.push({ role: 'assistant', content: roundText || null, toolCalls: calls });
+    this.history.push({ role: 'assistant', content: roundText || null, toolCalls });
     for (const m of toolMessages) this.history.push({ role: 'tool', toolCallId: m.toolCallId as string, content: m.content ?? '' });
-    this.saveAfterClaim([assistant, ...toolMessages]);
-    // Whatever is said next (the reply, or the heard text if the caller cuts in now) sorts after this round.
-    this.replyMessageId = newId();
+    this.save([assistant, ...toolMessages], 'turn messages not saved');
 
     for (const result of results) {
       if (result.outcome.ok) for (const action of result.outcome.actions ?? []) this.apply(action, result.call.name);
@@ -417,9 +519,7 @@ class Turn {
     const filler = this.session.filler;
     if (!filler || this.stopReason) return;
     if (filler.playUrl) this.pump.send({ type: 'play', source: filler.playUrl });
-    else {
-      this.pump.say(`${this.needsSpaceBefore(filler.text) ? ' ' : ''}${filler.text} `);
-    }
+    else this.pump.say(`${this.needsSpaceBefore(filler.text) ? ' ' : ''}${filler.text} `);
   }
 
   private apply(action: ToolAction, tool: string): void {
@@ -449,11 +549,14 @@ class Turn {
     }
   }
 
-  private saveAfterClaim(messages: NewMessage[]): void {
+  /** Writes messages of this turn once its number is known (after the claim). */
+  private save(messages: NewMessage[], failure: string): void {
+    const claim = this.claim ?? Promise.resolve<Claim>({ type: 'uncoordinated', turn: this.tentativeTurn });
     this.writes.push(
-      this.claimed
-        .then(() => this.ctx.store.appendMessages(this.sessionId, messages.map((m) => ({ ...m, turn: this.turn }))))
-        .catch((err: unknown) => this.log.error('turn messages not saved', { error: err as Error })),
+      claim
+        .then((c) => this.ctx.store.appendMessages(this.sessionId, messages.map((m) => ({ ...m, turn: c.turn }))))
+        .then((stored) => this.written.push(...stored.map((m) => m.messageId)))
+        .catch((err: unknown) => this.log.error(failure, { error: err as Error })),
     );
   }
 
@@ -461,21 +564,23 @@ class Turn {
     const continuation = this.ctx.continuation;
     if (!continuation) return false;
     // The continuation re-reads the history: everything said and stored so far must be there first.
+    const claim = await this.claim;
     await Promise.allSettled(this.writes);
     await this.pump.idle();
-    if (this.stopReason) return false;
+    if (this.stopReason || !claim || claim.type !== 'owner') return false;
     const state: ContinuedTurnState = {
       kind: this.kind,
       connectionId: this.connectionId,
       sessionId: this.sessionId,
       endpoint: this.ctx.endpoint,
-      turn: this.turn,
+      turn: claim.turn,
       round,
+      hops: 1,
       pendingToolCalls: calls,
       roundText,
       spokenText: this.priorSpoken + this.pump.spoken,
       pendingEnd: this.pendingEnd,
-      timings: this.timings(),
+      timings: { ...this.recorder.carry(this.pump), ledgerReads: (this.recorder.record.ledgerReads ?? 0) + this.watch.reads },
     };
     try {
       await continuation.handOff(state);
@@ -492,112 +597,114 @@ class Turn {
 
   private async finish(): Promise<TurnEnd> {
     const { store } = this.ctx;
+    if (!this.claim) {
+      // Every path claims before it gets here; a turn that somehow did not posts nothing rather than uncoordinated.
+      this.stop('superseded');
+      this.claim = Promise.resolve({ type: 'yielded', turn: this.tentativeTurn });
+      this.claimDecided();
+    }
     let stored: Promise<void> | undefined;
     if (!this.stopReason) {
-      if (!this.pump.spoken && !this.priorSpoken && !this.finalText && this.pump.tokens === 0) {
+      if (!this.pump.saidAnything && !this.priorSpoken && !this.finalText) {
         // The LLM said nothing at all: never leave the caller in silence.
         this.finalText = this.ctx.config.apology;
+        this.roundStart = this.priorSpoken.length;
         this.pump.say(this.finalText);
       }
       const ending = this.pump.end();
-      // The reply is stored while its last piece is being posted, so a quick next prompt finds it in the history;
-      // but only once that post has been handed over and the loop has polled once, so the store's SDK work does
-      // not run ahead of it and make the last words late.
-      stored = this.pump.endHandedOver.then(afterIoPoll).then(() => this.claimed).then(() => this.storeReply(undefined, ''));
+      // The reply is stored while its last piece is being posted, so a quick next prompt finds it; but only once
+      // that post has been handed over and the loop has polled once, so the store's SDK work does not run ahead
+      // of it and make the last words late.
+      stored = this.pump.endHandedOver.then(afterIoPoll).then(() => (this.stopReason ? undefined : this.storeReply(this.finalText, false)));
       await ending;
     }
     this.watch.close();
-    await this.claimed;
+    const claim = await this.claim;
+    await this.pump.settled();
     try {
-      await (stored ?? this.storeReply(this.stopReason, this.priorSpoken + this.pump.spoken));
+      await stored;
+      if (this.stopReason) await this.storeStoppedReply();
     } catch (err) {
       this.log.error('reply not saved', { error: err as Error });
     }
+    await Promise.allSettled(this.writes);
+    await this.commit(claim);
     if (this.pendingEnd && !this.stopReason) {
       const ended = await this.ctx.sink.post(this.connectionId, { type: 'end', handoffData: this.pendingEnd.handoffData });
       this.log.info('session ended by a tool', { posted: ended.status });
-      this.writes.push(
-        store.endSession(this.sessionId, 'handoff', { handoffData: this.pendingEnd.handoffData }).catch((err: unknown) =>
-          this.log.error('session end not saved', { error: err as Error }),
-        ),
-      );
+      await store
+        .endSession(this.sessionId, 'handoff', { handoffData: this.pendingEnd.handoffData })
+        .catch((err: unknown) => this.log.error('session end not saved', { error: err as Error }));
     }
-    await Promise.allSettled(this.writes);
-    this.record.outcome = this.outcome();
-    Object.assign(this.record, this.timings());
-    this.record.lastTokenPostedAt = this.pump.lastTextPostedAt ?? this.record.lastTokenPostedAt;
-    if (this.record.lastTokenPostedAt === undefined) delete this.record.lastTokenPostedAt;
-    await store.putTurnRecord(this.record).catch((err: unknown) => this.log.error('turn record not saved', { error: err as Error }));
-    return { handedOff: false, record: this.record };
+    const record = this.recorder.finish(this.outcome(), this.pump, this.watch.reads);
+    await store.putTurnRecord(record).catch((err: unknown) => this.log.error('turn record not saved', { error: err as Error }));
+    return { handedOff: false, record };
   }
 
-  private async storeReply(mode: StopReason | undefined, spoken: string): Promise<void> {
-    const { store } = this.ctx;
-    const messageId = this.replyMessageId ?? newId();
-    switch (mode) {
-      case undefined: {
-        if (this.finalText) {
-          await store.appendMessages(this.sessionId, [{ messageId, role: 'assistant', content: this.finalText, turn: this.turn }]);
-        }
-        if (await store.finishReply(this.sessionId, this.turn)) return;
-        // Interrupted (or superseded) between the last post and now: apply what the caller heard ourselves.
-        const control = await store.readTurnControl(this.sessionId);
-        if (control?.interruptedTurn === this.turn) {
-          this.stopReason = 'interrupted';
-          this.record.interruptedAt = this.ctx.clock.now();
-          if (this.finalText) await store.truncateToHeard(this.sessionId, messageId, control.interruptHeard ?? '');
-        }
-        return;
+  /** Everything this turn said before its final round's text: what an interrupt's words are aligned against. */
+  private get spokenBefore(): string {
+    return (this.priorSpoken + this.pump.spoken).slice(0, this.roundStart);
+  }
+
+  private async storeReply(content: string, heardApplied: boolean): Promise<void> {
+    if (!content.trim() || !this.replyMessageId) return;
+    const claim = await this.claim;
+    const messageId = this.replyMessageId;
+    await this.ctx.store.appendMessages(this.sessionId, [{ messageId, role: 'assistant', content, turn: claim?.turn ?? this.tentativeTurn, ...(heardApplied ? { interrupted: true } : {}) }]);
+    this.written.push(messageId);
+    this.storedReply = { messageId, heardApplied };
+  }
+
+  private storedReply: { messageId: string; heardApplied: boolean } | undefined;
+
+  /** A stopped turn stores what the caller heard (interrupt) or, lacking word from Twilio, what was posted. */
+  private async storeStoppedReply(): Promise<void> {
+    if (this.storedReply) return;
+    const posted = (this.priorSpoken + this.pump.spoken).slice(this.roundStart);
+    const content = this.heard ? heardReply(this.spokenBefore, posted, this.heard.text, this.heard.ms) : posted.trim();
+    await this.storeReply(content, true);
+  }
+
+  /**
+   * Marks the turn's history committed in the ledger. An interrupt that landed after the reply was stored in full
+   * makes the commit rewrite it to the heard part first.
+   */
+  private async commit(claim: Claim): Promise<void> {
+    if (claim.type !== 'owner') return;
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const { verdict } = await applyToLedger(this.ctx.store, this.sessionId, {
+          type: 'commit',
+          turn: claim.turn,
+          replyMessageId: this.storedReply?.messageId,
+          heardApplied: this.storedReply?.heardApplied ?? false,
+          spokenBefore: this.spokenBefore,
+          lastMessageId: this.written.sort().at(-1),
+        });
+        if (verdict.type !== 'apply-heard' || !this.storedReply) return;
+        this.heard = { text: verdict.heard, ms: verdict.heardMs };
+        this.stopReason ??= 'interrupted';
+        this.recorder.interrupted();
+        const posted = (this.priorSpoken + this.pump.spoken).slice(this.roundStart);
+        await this.ctx.store.rewriteHeard(this.sessionId, this.storedReply.messageId, heardReply(this.spokenBefore, posted, verdict.heard, verdict.heardMs));
+        this.storedReply.heardApplied = true;
       }
-      case 'interrupted': {
-        const heard = this.stopControl?.interruptHeard ?? '';
-        if (heard) await store.appendMessages(this.sessionId, [{ messageId, role: 'assistant', content: heard, turn: this.turn, interrupted: true }]);
-        return;
-      }
-      case 'superseded':
-      case 'hangup':
-      case 'ended': {
-        // No word from Twilio on what was heard (a newer prompt, a 410, or the session ended under us by the
-        // caller hanging up): what was posted is the best record of what was said.
-        if (spoken.trim()) {
-          await store.appendMessages(this.sessionId, [{ messageId, role: 'assistant', content: spoken.trim(), turn: this.turn, interrupted: true }]);
-        }
-        return;
-      }
+    } catch (err) {
+      this.log.error('turn not committed in the ledger; the next turn will wait for it, then go on', { error: err as Error });
     }
   }
 
-  private outcome(): TurnRecord['outcome'] {
+  private outcome(): TurnOutcome {
     switch (this.stopReason) {
       case 'interrupted':
-        return 'interrupted';
       case 'superseded':
-        return 'superseded';
       case 'hangup':
-        return 'hangup';
       case 'ended':
-        return 'ended';
+        return this.stopReason;
       default:
         if (this.pendingEnd) return 'ended';
         return this.failed ? 'failed' : 'completed';
     }
-  }
-
-  private timings(): Partial<TurnRecord> {
-    const t: Partial<TurnRecord> = {
-      promptReceivedAt: this.record.promptReceivedAt,
-      posts: (this.record.posts ?? 0) + this.pump.posts,
-      tokens: (this.record.tokens ?? 0) + this.pump.tokens,
-      tools: [...(this.record.tools ?? []), ...this.toolTimings],
-    };
-    for (const key of ['llmRequestSentAt', 'llmFirstTokenAt', 'llmFirstTextAt', 'llmLastTokenAt', 'llmRounds', 'error', 'interruptedAt'] as const) {
-      if (this.record[key] !== undefined) (t as Record<string, unknown>)[key] = this.record[key];
-    }
-    const firstPosted = this.record.firstTokenPostedAt ?? this.pump.firstTextPostedAt;
-    if (firstPosted !== undefined) t.firstTokenPostedAt = firstPosted;
-    const lastPosted = this.pump.lastTextPostedAt ?? this.record.lastTokenPostedAt;
-    if (lastPosted !== undefined) t.lastTokenPostedAt = lastPosted;
-    return t;
   }
 }
 
@@ -612,14 +719,16 @@ function errorText(err: unknown): string {
 
 /** Runs a new turn for a prompt or a keypad action. Never throws. */
 export async function runTurn(ctx: TurnContext, input: NewTurn): Promise<TurnEnd> {
-  const turn = new Turn(ctx, input.kind, input.connectionId, input.session, input.messages, input.session.turnCount + 1, input.promptReceivedAt);
-  ctx.log.appendKeys({ turn: input.session.turnCount + 1 });
+  const tentative = input.session.ledger.turnCount + 1;
+  ctx.log.appendKeys({ turn: tentative });
+  const turn = new Turn(ctx, input.kind, input.connectionId, input.session, [], tentative, input.promptReceivedAt);
   return turn.start(input);
 }
 
 /** Continues a turn handed off by another invocation (slow tools near API Gateway's 29 s). Never throws. */
-export async function resumeTurn(ctx: TurnContext, state: ContinuedTurnState, session: Session & TurnControlFields, messages: ChatMessage[]): Promise<TurnEnd> {
+export async function resumeTurn(ctx: TurnContext, state: ContinuedTurnState, session: Session, messages: ChatMessage[]): Promise<TurnEnd> {
   ctx.log.appendKeys({ turn: state.turn });
-  const turn = new Turn(ctx, state.kind, state.connectionId, session, messages, state.turn, state.timings.promptReceivedAt ?? ctx.clock.now(), state.spokenText);
+  const history = toLlmMessages(session.systemPrompt, messages);
+  const turn = new Turn(ctx, state.kind, state.connectionId, session, history, state.turn, state.timings.promptReceivedAt ?? ctx.clock.now(), state.spokenText, state.timings);
   return turn.resume(state);
 }

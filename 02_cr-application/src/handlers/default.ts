@@ -1,4 +1,4 @@
-import type { ChatMessage, Session, TurnControlFields } from '../../../layers/data/index.ts';
+import type { ChatMessage, Session } from '../../../layers/data/index.ts';
 import { awsDefaultDeps } from '../edges/aws-default-deps.ts';
 import { logger as sharedLogger } from '../../../layers/observability/logger.ts';
 import { metrics } from '../../../layers/observability/metrics.ts';
@@ -43,7 +43,11 @@ export function createDefaultHandler(deps: DefaultDeps) {
   const beginInvocation = invocationContext(log);
 
   return async function onDefault(event: WebSocketEvent | ContinueTurnEvent, context?: LambdaContextLike): Promise<RouteResult> {
-    const receivedAt = clock.now();
+    const startedAt = clock.now();
+    // When the frame reached API Gateway: it orders frames of one call that race through separate invocations
+    // (an interrupt and the prompt after it), whichever invocation runs first.
+    const epoch = (event as WebSocketEvent).requestContext?.requestTimeEpoch;
+    const receivedAt = typeof epoch === 'number' && epoch <= startedAt ? epoch : startedAt;
     const isColdStart = beginInvocation(context);
     try {
       if (isColdStart) metrics.captureColdStartMetric();
@@ -55,7 +59,7 @@ export function createDefaultHandler(deps: DefaultDeps) {
           return { statusCode: 200 };
         }
         const state = parsed.data.state as ContinuedTurnState;
-        const deadlineAt = deadlineFor(receivedAt, CONTINUATION_BUDGET_MS, remaining, receivedAt);
+        const deadlineAt = deadlineFor(startedAt, CONTINUATION_BUDGET_MS, remaining, startedAt);
         report(await continueTurn(state, turnContext(state.endpoint, deadlineAt, isColdStart), directory));
         return { statusCode: 200 };
       }
@@ -64,7 +68,7 @@ export function createDefaultHandler(deps: DefaultDeps) {
       log.appendKeys({ connectionId });
       const endpoint: ConnectionsEndpoint = { domainName: wsEvent.requestContext.domainName, stage: wsEvent.requestContext.stage };
       const ctx: FrameContext = {
-        ...turnContext(endpoint, deadlineFor(receivedAt, config.syncBudgetMs, remaining, receivedAt), isColdStart),
+        ...turnContext(endpoint, deadlineFor(startedAt, config.syncBudgetMs, remaining, startedAt), isColdStart),
         connectionId,
         directory,
         receivedAt,
@@ -103,16 +107,17 @@ export function createDefaultHandler(deps: DefaultDeps) {
   async function continueTurn(state: ContinuedTurnState, ctx: TurnContext, dir: SessionDirectory): Promise<TurnEnd | undefined> {
     log.appendKeys({ connectionId: state.connectionId, sessionId: state.sessionId });
     dir.remember(state.connectionId, state.sessionId);
-    let session: Session & TurnControlFields;
+    let session: Session;
     let messages: ChatMessage[];
     try {
-      ({ session, messages } = await ctx.store.loadConversation(state.sessionId));
+      ({ session, messages } = await ctx.store.loadConversation(state.sessionId, config.maxHistoryMessages));
+      return await resumeTurn(ctx, state, session, messages);
     } catch (err) {
-      log.error('could not load the conversation to continue a turn', { error: err as Error });
+      // The caller is waiting on this reply: a failed continuation ends in a spoken line, never in silence.
+      log.error('turn continuation failed', { error: err as Error });
       await sayFallback({ ...ctx, connectionId: state.connectionId, directory: dir, receivedAt: clock.now() });
       return undefined;
     }
-    return resumeTurn(ctx, state, session, messages);
   }
 }
 

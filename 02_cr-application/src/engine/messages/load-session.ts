@@ -1,8 +1,8 @@
-import type { Conversation, Session, TurnControlFields } from '../../../../layers/data/index.ts';
+import type { Conversation, Session } from '../../../../layers/data/index.ts';
 import type { FrameContext } from './context.ts';
 import { sayFallback } from './spoken-fallback.ts';
 
-export type LoadedCall = { sessionId: string; session: Session & TurnControlFields; messages: Conversation['messages'] };
+export type LoadedCall = { sessionId: string; session: Session; messages: Conversation['messages'] };
 
 /**
  * The session a frame belongs to (cached pointer) and its conversation (one Query). On a table failure the
@@ -17,7 +17,7 @@ export async function loadCall(ctx: FrameContext): Promise<LoadedCall | undefine
       return undefined;
     }
     ctx.log.appendKeys({ sessionId });
-    const conversation = await ctx.store.loadConversation(sessionId);
+    const conversation = await ctx.store.loadConversation(sessionId, ctx.config.maxHistoryMessages);
     ctx.log.appendKeys({ callSid: conversation.session.callSid });
     return { sessionId, session: conversation.session, messages: conversation.messages };
   } catch (err) {

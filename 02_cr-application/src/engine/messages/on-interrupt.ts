@@ -1,28 +1,38 @@
 import type { InterruptMessage } from '../../../../layers/protocol/conversation-relay.ts';
+import { heardReply } from '../ledger/heard.ts';
+import { applyToLedger } from '../ledger/ledger-client.ts';
 import type { FrameContext, FrameResult } from './context.ts';
 import { sessionIdFor } from './load-session.ts';
 
 /**
- * The caller cut in: only `utteranceUntilInterrupt` was heard. One conditional write marks the turn that owns
- * the reply as interrupted; if that turn is still streaming (another invocation), it sees the mark, stops and
- * stores the heard text itself. If its reply was already stored, the stored message is rewritten here.
+ * The caller cut in, having heard `utteranceUntilInterrupt` of the reply that was playing. The ledger records it
+ * on the turn whose reply that was (the newest turn whose prompt came before this frame: a newer prompt may be
+ * claimed already), once per turn. A turn still streaming sees it on its next ledger read, stops, and stores only
+ * what was heard; a reply already committed is rewritten here (and, until it is, the next turn applies the heard
+ * text to its own read of the history).
  */
 export async function onInterrupt(ctx: FrameContext, message: InterruptMessage): Promise<FrameResult> {
   const sessionId = await sessionIdFor(ctx);
   if (!sessionId) return { kind: 'ignored' };
   const heard = message.utteranceUntilInterrupt;
+  const heardMs = message.durationUntilInterruptMs;
   try {
-    const recorded = await ctx.store.recordInterrupt(sessionId, heard);
-    if (!recorded) {
-      ctx.log.info('interrupt before any reply (welcome greeting); nothing to rewrite');
+    const { verdict } = await applyToLedger(ctx.store, sessionId, { type: 'interrupt', at: ctx.receivedAt, heard, heardMs });
+    if (verdict.type === 'interrupt-ignored') {
+      ctx.log.info('interrupt changes nothing', { reason: verdict.reason });
       return { kind: 'interrupt' };
     }
-    ctx.log.appendKeys({ turn: recorded.turn });
-    if (recorded.replyState === 'done') {
-      const reply = await ctx.store.lastAssistantReply(sessionId, recorded.turn);
-      if (reply && reply.content !== heard) await ctx.store.truncateToHeard(sessionId, reply.messageId, heard);
+    if (verdict.type !== 'interrupt-recorded') return { kind: 'interrupt' };
+    ctx.log.appendKeys({ turn: verdict.turn });
+    ctx.log.info('caller interrupted', { committed: verdict.rewrite !== undefined, heardChars: heard.length, durationMs: heardMs });
+    const rewrite = verdict.rewrite;
+    if (rewrite) {
+      const reply = await ctx.store.getMessage(sessionId, rewrite.replyMessageId);
+      if (reply?.role === 'assistant' && reply.content !== null) {
+        await ctx.store.rewriteHeard(sessionId, reply.messageId, heardReply(rewrite.spokenBefore, reply.content, rewrite.heard, rewrite.heardMs));
+      }
+      await applyToLedger(ctx.store, sessionId, { type: 'heard-applied', turn: verdict.turn });
     }
-    ctx.log.info('caller interrupted', { replyState: recorded.replyState, heardChars: heard.length, durationMs: message.durationUntilInterruptMs });
   } catch (err) {
     ctx.log.error('interrupt not recorded', { error: err as Error });
   }

@@ -1,21 +1,27 @@
 import type { PromptMessage } from '../../../../layers/protocol/conversation-relay.ts';
+import { applyToLedger } from '../ledger/ledger-client.ts';
 import { runTurn } from '../turn.ts';
 import { assembleUtterance } from '../utterance.ts';
 import type { FrameContext, FrameResult } from './context.ts';
 import { loadCall, sessionIdFor } from './load-session.ts';
 
 /**
- * The caller said something. A partial prompt (`last: false`) is only kept; the final one runs a turn with the
- * whole utterance. The one read before the LLM request is the conversation Query (plus, on a container's first
+ * The caller said something. A partial prompt (`last: false`) is only kept in the ledger, stamped with when it
+ * arrived: a final prompt claims the pieces that came before it, and a piece that arrives after that claim (its
+ * invocation was slower) is dropped rather than prefixed to the next utterance. The final prompt runs a turn with
+ * the whole utterance. The one read before the LLM request is the conversation read (plus, on a container's first
  * frame of a call, the connection pointer).
  */
 export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promise<FrameResult> {
   if (!message.last) {
     const sessionId = await sessionIdFor(ctx);
     if (!sessionId) return { kind: 'ignored' };
-    await ctx.store
-      .appendPartialPrompt(sessionId, message.voicePrompt)
-      .catch((err: unknown) => ctx.log.error('partial prompt not kept', { error: err as Error }));
+    try {
+      const { verdict } = await applyToLedger(ctx.store, sessionId, { type: 'partial', at: ctx.receivedAt, text: cap(ctx, message.voicePrompt) });
+      if (verdict.type === 'partial-late') ctx.log.info('partial prompt arrived after its utterance was answered; dropped');
+    } catch (err) {
+      ctx.log.error('partial prompt not kept', { error: err as Error });
+    }
     return { kind: 'partial' };
   }
   const call = await loadCall(ctx);
@@ -24,7 +30,8 @@ export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promi
     ctx.log.warn('prompt for an ended session; ignored');
     return { kind: 'ignored' };
   }
-  const userText = assembleUtterance(call.session.pendingPrompt, message.voicePrompt);
+  const pieces = (call.session.ledger.partial ?? []).filter((p) => p.at < ctx.receivedAt).map((p) => p.text);
+  const userText = cap(ctx, assembleUtterance(pieces, message.voicePrompt));
   if (!userText) {
     ctx.log.info('empty prompt; nothing to answer');
     return { kind: 'ignored' };
@@ -40,4 +47,14 @@ export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promi
     askLlm: true,
   });
   return { kind: 'turn', end };
+}
+
+/** One caller must not be able to send the LLM (and the table) a book: long utterances are cut, and the cut logged. */
+function cap(ctx: FrameContext, text: string): string {
+  const max = ctx.config.maxUtteranceChars;
+  if (text.length <= max) return text;
+  ctx.log.warn('utterance cut to the configured maximum', { chars: text.length, maxUtteranceChars: max });
+  const cut = text.slice(0, max);
+  const space = cut.lastIndexOf(' ');
+  return space > max * 0.8 ? cut.slice(0, space) : cut;
 }

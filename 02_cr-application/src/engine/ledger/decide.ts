@@ -1,0 +1,239 @@
+import type { Ledger, LedgerTurn } from '../../../../layers/data/turn-ledger.ts';
+
+/**
+ * The turn ledger's protocol: who owns the reply, what became of each turn, and when a turn's history is complete.
+ * Every ConversationRelay frame is its own invocation, so a streaming reply, an `interrupt`, a newer `prompt` and
+ * the next turn's history read meet only in the table. They all go through `decide`: a pure function from the
+ * ledger they read and an event to the ledger to write (compare-and-set on the version read) and a verdict. The
+ * adapters only read and compare-and-set; no decision about reply ownership is made anywhere else.
+ *
+ * Invariants (docs/TURN-LEDGER.md; each has a test in tests/engine/ledger*.test.ts):
+ * 1. One reply owner: the newest claimed turn. A turn that no longer owns the reply posts nothing more (at most
+ *    the one post already in flight when it learns).
+ * 2. Turn N+1's LLM request holds turn N's caller words and exactly what the caller heard of turn N's reply:
+ *    a turn whose history is not committed makes the next one wait for it (or carry it from here).
+ * 3. What is stored as heard is a prefix of what was posted (engine/ledger/heard.ts).
+ * 4. A partial prompt received before a claimed prompt never leaks into a later turn.
+ */
+
+/** What happens to the ledger. Times are when the frame reached us (API Gateway's request time in AWS). */
+export type LedgerEvent =
+  /** A final prompt (or key press) starts a turn. */
+  | { type: 'claim'; promptAt: number; userText: string }
+  /** The caller cut in, having heard `heard` of the reply that was playing when the frame was received. */
+  | { type: 'interrupt'; at: number; heard: string; heardMs?: number | undefined }
+  /** A turn has written all its messages; `heardApplied` when its stored reply already holds only the heard part. */
+  | {
+      type: 'commit';
+      turn: number;
+      replyMessageId?: string | undefined;
+      heardApplied: boolean;
+      spokenBefore?: string | undefined;
+      lastMessageId?: string | undefined;
+    }
+  /** The interrupt handler rewrote a committed reply to what was heard. */
+  | { type: 'heard-applied'; turn: number }
+  /** A partial prompt (`last: false`). */
+  | { type: 'partial'; at: number; text: string }
+  /** The call ended: whatever is streaming stops. */
+  | { type: 'end' }
+  /** A turn never committed (its invocation died): later turns stop waiting for it and take what the ledger has. */
+  | { type: 'abandon'; turn: number };
+
+export type Verdict =
+  | { type: 'claimed'; turn: number; pieces: string[] }
+  /** A newer prompt already owns the reply: this one says nothing and stores only the caller's words. */
+  | { type: 'yield'; turnCount: number }
+  | { type: 'interrupt-recorded'; turn: number; rewrite?: { replyMessageId: string; heard: string; heardMs?: number | undefined; spokenBefore: string } }
+  | { type: 'interrupt-ignored'; reason: 'no-reply-yet' | 'already-recorded' | 'turn-gone' }
+  | { type: 'committed'; turn: number }
+  /** The committing turn must first store only the heard part of its reply, then commit again. */
+  | { type: 'apply-heard'; turn: number; heard: string; heardMs?: number | undefined }
+  | { type: 'partial-kept' }
+  | { type: 'partial-late' }
+  | { type: 'noop' };
+
+export interface Decision {
+  /** The ledger to compare-and-set at the version that was read; absent when nothing changes. */
+  next?: Ledger;
+  verdict: Verdict;
+}
+
+/** The item stays small: only the end of what was said before a reply is needed to align what was heard. */
+export const MAX_SPOKEN_BEFORE = 2_000;
+
+/** How many committed turns the ledger keeps (the next turn needs only the last few). */
+export const KEPT_TURNS = 4;
+
+export function decide(ledger: Ledger, event: LedgerEvent): Decision {
+  switch (event.type) {
+    case 'claim':
+      return claim(ledger, event.promptAt, event.userText);
+    case 'interrupt':
+      return interrupt(ledger, event.at, event.heard, event.heardMs);
+    case 'commit':
+      return commit(ledger, event);
+    case 'heard-applied': {
+      const turn = ledger.turns[event.turn];
+      if (!turn || turn.heardApplied) return { verdict: { type: 'noop' } };
+      return write(ledger, { turns: { ...ledger.turns, [event.turn]: { ...turn, heardApplied: true } } }, { type: 'noop' });
+    }
+    case 'partial':
+      if (ledger.partialsUntil !== undefined && event.at < ledger.partialsUntil) return { verdict: { type: 'partial-late' } };
+      return write(ledger, { partial: [...(ledger.partial ?? []), { at: event.at, text: event.text }] }, { type: 'partial-kept' });
+    case 'abandon': {
+      const turn = ledger.turns[event.turn];
+      if (!turn || turn.committed) return { verdict: { type: 'noop' } };
+      const state = turn.state === 'streaming' ? 'ended' : turn.state;
+      return write(ledger, { turns: { ...ledger.turns, [event.turn]: { ...turn, state, committed: true } } }, { type: 'noop' });
+    }
+    case 'end': {
+      const turns = mapTurns(ledger, (t) => (t.state === 'streaming' ? { ...t, state: 'ended' } : t));
+      if (!turns) return { verdict: { type: 'noop' } };
+      return write(ledger, { turns }, { type: 'noop' });
+    }
+  }
+}
+
+/** What a turn that is (or was) streaming must do now. */
+export type Standing =
+  | { type: 'owner' }
+  | { type: 'interrupted'; heard: string; heardMs?: number | undefined }
+  | { type: 'superseded' }
+  | { type: 'ended' };
+
+export function standingOf(ledger: Ledger, status: string, turn: number): Standing {
+  const entry = ledger.turns[turn];
+  if (entry?.heard !== undefined) return { type: 'interrupted', heard: entry.heard, heardMs: entry.heardMs };
+  if (status === 'ended' || entry?.state === 'ended') return { type: 'ended' };
+  if (ledger.turnCount > turn || entry?.state === 'superseded') return { type: 'superseded' };
+  return { type: 'owner' };
+}
+
+/** Earlier turns whose history is not in the table yet: the turn about to ask the LLM must wait for (or carry) them. */
+export function uncommittedBefore(ledger: Ledger, turn: number): number[] {
+  return Object.entries(ledger.turns)
+    .filter(([n, t]) => Number(n) < turn && !t.committed)
+    .map(([n]) => Number(n))
+    .sort((a, b) => a - b);
+}
+
+export interface PendingHeard {
+  turn: number;
+  replyMessageId: string;
+  heard: string;
+  heardMs?: number | undefined;
+  spokenBefore: string;
+}
+
+/** Interrupts that landed after their turn was committed and whose rewrite has not (yet) happened: carried in memory. */
+export function pendingHeard(ledger: Ledger): PendingHeard[] {
+  return Object.entries(ledger.turns)
+    .filter(([, t]) => t.committed && t.heard !== undefined && !t.heardApplied && t.replyMessageId)
+    .map(([n, t]) => ({
+      turn: Number(n),
+      replyMessageId: t.replyMessageId as string,
+      heard: t.heard as string,
+      heardMs: t.heardMs,
+      spokenBefore: t.spokenBefore ?? '',
+    }));
+}
+
+/**
+ * Whether a history read missed messages of a committed turn: the session item and the messages are read
+ * together, so the read of the messages can predate a commit that the session item already shows. Message ids
+ * sort by time; a turn's newest message older than everything loaded was simply left out by the budget.
+ */
+export function historyRaced(ledger: Ledger, messageIds: readonly string[]): boolean {
+  const loaded = new Set(messageIds);
+  const oldest = messageIds[0];
+  return Object.values(ledger.turns).some(
+    (t) => t.committed && t.lastMessageId !== undefined && !loaded.has(t.lastMessageId) && (oldest === undefined || t.lastMessageId > oldest),
+  );
+}
+
+function claim(ledger: Ledger, promptAt: number, userText: string): Decision {
+  const newest = ledger.turns[ledger.turnCount];
+  if (newest && newest.promptAt > promptAt) return { verdict: { type: 'yield', turnCount: ledger.turnCount } };
+  const turn = ledger.turnCount + 1;
+  const consumed = (ledger.partial ?? []).filter((p) => p.at < promptAt);
+  const left = (ledger.partial ?? []).filter((p) => p.at >= promptAt);
+  const turns: Record<string, LedgerTurn> = {};
+  for (const [n, t] of Object.entries(ledger.turns)) turns[n] = t.state === 'streaming' ? { ...t, state: 'superseded' } : t;
+  turns[turn] = { state: 'streaming', promptAt, userText, committed: false };
+  return write(
+    ledger,
+    {
+      turnCount: turn,
+      turns: prune(turns, turn),
+      partial: left.length > 0 ? left : undefined,
+      partialsUntil: Math.max(ledger.partialsUntil ?? 0, promptAt),
+    },
+    { type: 'claimed', turn, pieces: consumed.map((p) => p.text) },
+  );
+}
+
+function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | undefined): Decision {
+  // The reply the caller cut into is the newest one whose prompt came before the interrupt: a newer prompt may
+  // have been claimed by the time this frame is handled, and its reply had not started when the caller spoke.
+  const target = Object.entries(ledger.turns)
+    .map(([n, t]) => ({ n: Number(n), t }))
+    .filter(({ t }) => t.promptAt < at)
+    .sort((a, b) => b.n - a.n)[0];
+  if (!target) {
+    return { verdict: { type: 'interrupt-ignored', reason: ledger.turnCount === 0 ? 'no-reply-yet' : 'turn-gone' } };
+  }
+  const { n, t } = target;
+  if (t.heard !== undefined) return { verdict: { type: 'interrupt-ignored', reason: 'already-recorded' } };
+  const entry: LedgerTurn = { ...t, heard, state: 'interrupted' };
+  if (heardMs !== undefined) entry.heardMs = heardMs;
+  const rewrite = t.committed && t.replyMessageId ? { replyMessageId: t.replyMessageId, heard, heardMs, spokenBefore: t.spokenBefore ?? '' } : undefined;
+  if (t.committed) entry.heardApplied = false;
+  return write(ledger, { turns: { ...ledger.turns, [n]: entry } }, { type: 'interrupt-recorded', turn: n, ...(rewrite ? { rewrite } : {}) });
+}
+
+function commit(ledger: Ledger, event: Extract<LedgerEvent, { type: 'commit' }>): Decision {
+  const { turn, replyMessageId, heardApplied } = event;
+  const entry = ledger.turns[turn];
+  // Pruned or never claimed (the claim failed): nothing to record, the messages are in the table.
+  if (!entry) return { verdict: { type: 'committed', turn } };
+  if (entry.committed) return { verdict: { type: 'committed', turn } };
+  if (entry.heard !== undefined && !heardApplied && replyMessageId) {
+    return { verdict: { type: 'apply-heard', turn, heard: entry.heard, heardMs: entry.heardMs } };
+  }
+  const next: LedgerTurn = { ...entry, committed: true, state: entry.state === 'streaming' ? 'finished' : entry.state };
+  if (replyMessageId) next.replyMessageId = replyMessageId;
+  if (event.spokenBefore) next.spokenBefore = event.spokenBefore.slice(-MAX_SPOKEN_BEFORE);
+  if (event.lastMessageId) next.lastMessageId = event.lastMessageId;
+  if (entry.heard !== undefined) next.heardApplied = true;
+  return write(ledger, { turns: prune({ ...ledger.turns, [turn]: next }, ledger.turnCount) }, { type: 'committed', turn });
+}
+
+/**
+ * Keeps the newest turns and every recent uncommitted one (a newer turn may still have to wait for it). The item
+ * stays small whatever happens: an uncommitted turn far behind is long dead and its waiters have abandoned it.
+ */
+function prune(turns: Record<string, LedgerTurn>, newest: number): Record<string, LedgerTurn> {
+  const out: Record<string, LedgerTurn> = {};
+  for (const [n, t] of Object.entries(turns)) {
+    const age = newest - Number(n);
+    if (age < KEPT_TURNS || (!t.committed && age < 2 * KEPT_TURNS)) out[n] = t;
+  }
+  return out;
+}
+
+function mapTurns(ledger: Ledger, f: (t: LedgerTurn) => LedgerTurn): Record<string, LedgerTurn> | undefined {
+  let changed = false;
+  const turns: Record<string, LedgerTurn> = {};
+  for (const [n, t] of Object.entries(ledger.turns)) {
+    turns[n] = f(t);
+    if (turns[n] !== t) changed = true;
+  }
+  return changed ? turns : undefined;
+}
+
+function write(ledger: Ledger, changes: Partial<Ledger>, verdict: Verdict): Decision {
+  const next: Ledger = { ...ledger, ...changes, v: ledger.v + 1 };
+  for (const key of Object.keys(next) as (keyof Ledger)[]) if (next[key] === undefined) delete next[key];
+  return { next, verdict };
+}

@@ -1,0 +1,38 @@
+import { ConditionFailedError, NotFoundError } from '../../../../layers/data/errors.ts';
+import { sessionKey } from '../../../../layers/data/keys.ts';
+import type { Ledger, LedgerRead } from '../../../../layers/data/turn-ledger.ts';
+import type { LedgerStore } from '../ports.ts';
+import { decide, type LedgerEvent, type Verdict } from './decide.ts';
+
+export interface LedgerOutcome {
+  verdict: Verdict;
+  /** The ledger as this write left it (or as read, when nothing was written). */
+  ledger: Ledger;
+  status: string;
+}
+
+/** Writers of one session are few (a turn, an interrupt, the next prompt): a handful of retries always settles. */
+const MAX_ATTEMPTS = 8;
+
+/**
+ * Applies one event to a session's ledger: decide on the state read, compare-and-set at that version, and on a
+ * lost race read again and decide again. `known` is a ledger the caller already holds (from the per-turn Query),
+ * which saves the first read on the fast path.
+ */
+export async function applyToLedger(store: LedgerStore, sessionId: string, event: LedgerEvent, known?: LedgerRead): Promise<LedgerOutcome> {
+  let current = known;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    current ??= await store.readLedger(sessionId);
+    if (!current) throw new NotFoundError('session', sessionKey(sessionId));
+    const decision = decide(current.ledger, event);
+    if (!decision.next) return { verdict: decision.verdict, ledger: current.ledger, status: current.status };
+    try {
+      await store.compareAndSetLedger(sessionId, current.ledger.v, decision.next);
+      return { verdict: decision.verdict, ledger: decision.next, status: current.status };
+    } catch (err) {
+      if (!(err instanceof ConditionFailedError)) throw err;
+      current = undefined;
+    }
+  }
+  throw new Error(`turn ledger of session ${sessionId}: ${event.type} lost ${MAX_ATTEMPTS} races in a row`);
+}

@@ -1,0 +1,69 @@
+import type { AppLogger } from '../../../../layers/observability/logger.ts';
+import type { Clock, LedgerStore } from '../ports.ts';
+import { standingOf, type Standing } from './decide.ts';
+
+/**
+ * How a turn learns, while it streams, waits for the LLM or runs tools, that an `interrupt`, a newer `prompt` or
+ * the end of the call (other invocations) took the reply from it: a strongly consistent read of the ledger on a
+ * timer, at most one in flight. Bounded by time, not by posts: a silent LLM stream is watched as closely as a
+ * chatty one, and a long reply costs no more reads per second than a short one.
+ */
+export class TurnWatch {
+  /** Ledger reads made by this watch (reported on the turn record). */
+  reads = 0;
+  private cancelTimer: (() => void) | undefined;
+  private inFlight = false;
+  private closed = false;
+  private turn = 0;
+
+  constructor(
+    private readonly store: LedgerStore,
+    private readonly sessionId: string,
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+    private readonly log: AppLogger,
+    private readonly onStop: (standing: Exclude<Standing, { type: 'owner' }>) => void,
+  ) {}
+
+  /** Starts watching `turn` (once its claim has landed). */
+  start(turn: number): void {
+    if (this.closed) return;
+    this.turn = turn;
+    this.schedule();
+  }
+
+  /** A read the caller waits for: before a fallback line is spoken, between tool rounds. */
+  async checkNow(): Promise<Standing> {
+    try {
+      this.reads++;
+      const read = await this.store.readLedger(this.sessionId);
+      return read ? standingOf(read.ledger, read.status, this.turn) : { type: 'ended' };
+    } catch (err) {
+      this.log.warn('turn ledger read failed; the turn goes on', { error: err as Error });
+      return { type: 'owner' };
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cancelTimer?.();
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.cancelTimer = this.clock.setTimer(this.intervalMs, () => this.tick());
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    if (this.inFlight) return this.schedule();
+    this.inFlight = true;
+    void this.checkNow().then((standing) => {
+      this.inFlight = false;
+      if (this.closed) return;
+      if (standing.type === 'owner') return this.schedule();
+      this.close();
+      this.onStop(standing);
+    });
+  }
+}

@@ -1,0 +1,112 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { guard } from './errors.ts';
+import { sessionKey } from './keys.ts';
+import type { Table } from './table.ts';
+
+/**
+ * The turn ledger as it is stored: one map attribute (`ledger`) on the session item, the item every turn already
+ * reads. Which turn owns the reply and what became of each recent turn is decided by the engine's ledger module
+ * (02_cr-application/src/engine/ledger); this file only reads it and compare-and-sets it by version, so every
+ * writer (a streaming turn, an `interrupt`, a newer `prompt`, a partial prompt) sees one consistent state.
+ */
+export const TURN_STATES = ['streaming', 'finished', 'interrupted', 'superseded', 'ended'] as const;
+export type LedgerTurnState = (typeof TURN_STATES)[number];
+
+export const LedgerTurnSchema = z.object({
+  state: z.enum(TURN_STATES),
+  /** When the turn's prompt (or key press) reached us: orders frames that race across invocations. */
+  promptAt: z.number(),
+  /** The caller's words, carried here so a newer turn can include them before their message item lands. */
+  userText: z.string(),
+  /** `utteranceUntilInterrupt` as Twilio sent it; set once, by the first interrupt aimed at this turn. */
+  heard: z.string().optional(),
+  /** How long the caller listened before cutting in (used when Twilio sends no words). */
+  heardMs: z.number().optional(),
+  /** Every message of the turn (caller, tool rounds, reply as heard) is in the table. */
+  committed: z.boolean(),
+  /** The stored reply message, so an interrupt that lands after the commit can rewrite it. */
+  replyMessageId: z.string().optional(),
+  /** The stored reply already holds only what was heard. */
+  heardApplied: z.boolean().optional(),
+  /** What the caller was told in this turn before the stored reply (a keypad line, a tool round's words, a filler). */
+  spokenBefore: z.string().optional(),
+  /** The newest message the turn wrote: a history read that lacks it raced the commit and must read again. */
+  lastMessageId: z.string().optional(),
+});
+export type LedgerTurn = z.infer<typeof LedgerTurnSchema>;
+
+export const PartialPieceSchema = z.object({ at: z.number(), text: z.string() });
+
+export const LedgerSchema = z.object({
+  /** Bumped by every write; every write is conditional on the version it was decided from. */
+  v: z.number().int().nonnegative(),
+  /** The highest turn number claimed; that turn owns the reply. */
+  turnCount: z.number().int().nonnegative(),
+  /** Recent turns by number (older, committed turns are pruned). */
+  turns: z.record(z.string(), LedgerTurnSchema),
+  /** Partial prompts (`last: false`) of the utterance in progress. */
+  partial: z.array(PartialPieceSchema).optional(),
+  /** Partial prompts received before this time belong to a turn already claimed: a late one is dropped. */
+  partialsUntil: z.number().optional(),
+});
+export type Ledger = z.infer<typeof LedgerSchema>;
+
+export const emptyLedger = (): Ledger => ({ v: 0, turnCount: 0, turns: {} });
+
+/** The stored ledger, or an empty one for a session that has none yet. An unreadable one is a bug: say so. */
+export function ledgerFromItem(item: Record<string, unknown>): Ledger {
+  if (item.ledger === undefined) return emptyLedger();
+  const parsed = LedgerSchema.safeParse(item.ledger);
+  if (!parsed.success) throw new Error(`session ${String(item.pk)}: field "ledger" is malformed: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+export interface LedgerRead {
+  ledger: Ledger;
+  /** The session's status (`ended` stops every turn). */
+  status: string;
+}
+
+/** The ledger and the session status, strongly consistent. Undefined when the session does not exist. */
+export async function readLedger(table: Table, sessionId: string): Promise<LedgerRead | undefined> {
+  const key = sessionKey(sessionId);
+  const out = await guard('GetItem turn ledger', key, () =>
+    table.doc.send(
+      new GetCommand({
+        TableName: table.name,
+        Key: key,
+        ConsistentRead: true,
+        ProjectionExpression: 'pk, ledger, #status',
+        ExpressionAttributeNames: { '#status': 'status' },
+      }),
+    ),
+  );
+  if (!out.Item) return undefined;
+  return { ledger: ledgerFromItem(out.Item), status: String(out.Item.status ?? '') };
+}
+
+/**
+ * Replaces the ledger if it is still at `expectedVersion` (the version the decision was made from). Throws
+ * ConditionFailedError when another writer got there first: the caller re-reads and decides again.
+ */
+export async function compareAndSetLedger(table: Table, sessionId: string, expectedVersion: number, next: Ledger, now = Date.now()): Promise<void> {
+  if (next.v !== expectedVersion + 1) throw new Error(`ledger write must advance the version by one (from ${expectedVersion} to ${next.v})`);
+  const key = sessionKey(sessionId);
+  await guard('UpdateItem turn ledger', key, () =>
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.name,
+        Key: key,
+        UpdateExpression: 'SET ledger = :next, updatedAt = :now',
+        ConditionExpression:
+          expectedVersion === 0 ? 'attribute_exists(pk) AND attribute_not_exists(ledger)' : 'attribute_exists(pk) AND ledger.v = :v',
+        ExpressionAttributeValues: {
+          ':next': next,
+          ':now': new Date(now).toISOString(),
+          ...(expectedVersion === 0 ? {} : { ':v': expectedVersion }),
+        },
+      }),
+    ),
+  );
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { heardPrefix, heardReply } from '../../02_cr-application/src/engine/ledger/heard.ts';
+
+/** Stored heard text is always a prefix of what was posted, located by the heard words. */
+describe('heardPrefix', () => {
+  const posted = 'The two-bedroom at Parkview rents for $1,450 a month, and it is available on March 3rd. Shall I book a tour?';
+  it.each([
+    { name: 'exact words', heard: 'The two-bedroom at Parkview', expected: 'The two-bedroom at Parkview' },
+    { name: 'case and punctuation differ', heard: 'the two bedroom at parkview rents', expected: 'The two-bedroom at Parkview rents' },
+    { name: 'a number read out', heard: 'rents for one thousand four hundred fifty dollars a month', expected: '' },
+    {
+      name: 'a number read out, from the start',
+      heard: 'The two bedroom at Parkview rents for one thousand four hundred fifty dollars a month and it is',
+      expected: 'The two-bedroom at Parkview rents for $1,450 a month, and it is',
+    },
+    { name: 'cut inside a word', heard: 'The two-bedroom at Park', expected: 'The two-bedroom at Parkview' },
+    { name: 'words never posted are never stored', heard: `${posted} And also a free parking spot forever`, expected: posted },
+    { name: 'nothing heard', heard: '', expected: '' },
+    { name: 'words that match nothing', heard: 'completely different sentence here', expected: '' },
+  ])('$name', ({ heard, expected }) => {
+    const out = heardPrefix(posted, heard);
+    expect(out).toBe(expected);
+    expect(posted.startsWith(out)).toBe(true);
+  });
+
+  it('with no words, estimates from how long the caller listened, at a word boundary', () => {
+    const out = heardPrefix(posted, '', 2_000);
+    expect(posted.startsWith(out)).toBe(true);
+    expect(out.length).toBeGreaterThan(10);
+    expect(out.length).toBeLessThanOrEqual(28);
+    expect(posted[out.length]).toBe(' ');
+  });
+
+  it('keeps only the reply share of what was heard after a line said before it', () => {
+    expect(heardReply('Let me check. ', 'We have two units left.', 'let me check we have two')).toBe('We have two');
+    expect(heardReply('Let me check. ', 'We have two units left.', 'let me')).toBe('');
+  });
+});

@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { emptyLedger, type Ledger, type LedgerTurn } from '../../layers/data/turn-ledger.ts';
+import {
+  decide,
+  historyRaced,
+  KEPT_TURNS,
+  pendingHeard,
+  standingOf,
+  uncommittedBefore,
+  type LedgerEvent,
+} from '../../02_cr-application/src/engine/ledger/decide.ts';
+
+/** The ledger protocol as a table: (state, event) -> (write, verdict). No I/O, no time. */
+
+const turn = (over: Partial<LedgerTurn> = {}): LedgerTurn => ({ state: 'streaming', promptAt: 100, userText: 'hi', committed: false, ...over });
+const ledger = (turns: Record<number, LedgerTurn>, over: Partial<Ledger> = {}): Ledger => ({
+  v: 5,
+  turnCount: Math.max(0, ...Object.keys(turns).map(Number)),
+  turns: Object.fromEntries(Object.entries(turns).map(([n, t]) => [String(n), t])),
+  ...over,
+});
+
+function apply(state: Ledger, ...events: LedgerEvent[]): { state: Ledger; verdicts: unknown[] } {
+  const verdicts: unknown[] = [];
+  for (const event of events) {
+    const d = decide(state, event);
+    verdicts.push(d.verdict);
+    if (d.next) {
+      expect(d.next.v, 'every write advances the version by one').toBe(state.v + 1);
+      state = d.next;
+    }
+  }
+  return { state, verdicts };
+}
+
+describe('claim', () => {
+  const cases: { name: string; before: Ledger; promptAt: number; verdict: unknown; turns?: Record<string, Partial<LedgerTurn>> }[] = [
+    { name: 'first turn of the call', before: emptyLedger(), promptAt: 10, verdict: { type: 'claimed', turn: 1, pieces: [] }, turns: { 1: { state: 'streaming', committed: false } } },
+    {
+      name: 'a newer prompt supersedes the turn still streaming',
+      before: ledger({ 1: turn({ promptAt: 10 }) }),
+      promptAt: 20,
+      verdict: { type: 'claimed', turn: 2, pieces: [] },
+      turns: { 1: { state: 'superseded' }, 2: { state: 'streaming' } },
+    },
+    {
+      name: 'a finished turn stays finished',
+      before: ledger({ 1: turn({ promptAt: 10, state: 'finished', committed: true }) }),
+      promptAt: 20,
+      verdict: { type: 'claimed', turn: 2, pieces: [] },
+      turns: { 1: { state: 'finished' }, 2: { state: 'streaming' } },
+    },
+    {
+      name: 'an older prompt whose claim lands after a newer one yields',
+      before: ledger({ 1: turn({ promptAt: 30 }) }),
+      promptAt: 20,
+      verdict: { type: 'yield', turnCount: 1 },
+    },
+  ];
+  it.each(cases)('$name', ({ before, promptAt, verdict, turns }) => {
+    const d = decide(before, { type: 'claim', promptAt, userText: 'words' });
+    expect(d.verdict).toEqual(verdict);
+    if (!turns) return expect(d.next).toBeUndefined();
+    for (const [n, t] of Object.entries(turns)) expect(d.next!.turns[n]).toMatchObject(t);
+  });
+
+  it('takes the partial pieces that came before the prompt and drops later ones as late', () => {
+    const { state, verdicts } = apply(
+      emptyLedger(),
+      { type: 'partial', at: 1, text: 'I want' },
+      { type: 'partial', at: 2, text: 'a flat' },
+      { type: 'partial', at: 9, text: 'next utterance' },
+      { type: 'claim', promptAt: 5, userText: 'I want a flat' },
+      { type: 'partial', at: 3, text: 'late piece of the claimed utterance' },
+    );
+    expect(verdicts[3]).toEqual({ type: 'claimed', turn: 1, pieces: ['I want', 'a flat'] });
+    expect(verdicts[4]).toEqual({ type: 'partial-late' });
+    expect(state.partial).toEqual([{ at: 9, text: 'next utterance' }]);
+    expect(state.partialsUntil).toBe(5);
+  });
+
+  it('keeps the item small: old committed turns are pruned, recent uncommitted ones kept', () => {
+    let state = emptyLedger();
+    for (let n = 1; n <= 12; n++) {
+      state = decide(state, { type: 'claim', promptAt: n * 10, userText: `u${n}` }).next!;
+      if (n !== 10) state = decide(state, { type: 'commit', turn: n, heardApplied: false }).next!;
+    }
+    expect(Object.keys(state.turns).map(Number).sort((a, b) => a - b)).toEqual([9, 10, 11, 12]);
+    expect(Object.keys(state.turns).length).toBeLessThanOrEqual(2 * KEPT_TURNS);
+  });
+});
+
+describe('interrupt', () => {
+  it('marks the streaming turn with what was heard; the turn then stands interrupted', () => {
+    const { state, verdicts } = apply(ledger({ 1: turn({ promptAt: 10 }) }), { type: 'interrupt', at: 50, heard: 'Hello th', heardMs: 800 });
+    expect(verdicts[0]).toEqual({ type: 'interrupt-recorded', turn: 1 });
+    expect(state.turns['1']).toMatchObject({ state: 'interrupted', heard: 'Hello th', heardMs: 800, committed: false });
+    expect(standingOf(state, 'connected', 1)).toEqual({ type: 'interrupted', heard: 'Hello th', heardMs: 800 });
+  });
+
+  it('aims at the turn whose prompt came before it, even when a newer prompt was claimed first', () => {
+    // Twilio sends `interrupt` then the new `prompt`; their invocations can run in either order.
+    const claimedFirst = apply(ledger({ 1: turn({ promptAt: 10 }) }), { type: 'claim', promptAt: 60, userText: 'new' }).state;
+    const { state, verdicts } = apply(claimedFirst, { type: 'interrupt', at: 50, heard: 'part' });
+    expect(verdicts[0]).toEqual({ type: 'interrupt-recorded', turn: 1 });
+    expect(state.turns['1']).toMatchObject({ heard: 'part' });
+    expect(state.turns['2']!.heard).toBeUndefined();
+    expect(standingOf(state, 'connected', 2)).toEqual({ type: 'owner' });
+  });
+
+  it('two turns interrupted in a row each keep their own heard text (no single slot)', () => {
+    const { state } = apply(
+      emptyLedger(),
+      { type: 'claim', promptAt: 10, userText: 'one' },
+      { type: 'claim', promptAt: 60, userText: 'two' },
+      { type: 'interrupt', at: 70, heard: 'second reply' },
+      { type: 'interrupt', at: 50, heard: 'first reply' },
+    );
+    expect(state.turns['1']).toMatchObject({ heard: 'first reply' });
+    expect(state.turns['2']).toMatchObject({ heard: 'second reply' });
+  });
+
+  it('after the commit, asks for the stored reply to be rewritten; until then the next turn carries it', () => {
+    const committed = ledger({ 1: turn({ promptAt: 10, state: 'finished', committed: true, replyMessageId: 'm1', spokenBefore: 'Sure. ' }) });
+    const { state, verdicts } = apply(committed, { type: 'interrupt', at: 50, heard: 'The office' });
+    expect(verdicts[0]).toEqual({ type: 'interrupt-recorded', turn: 1, rewrite: { replyMessageId: 'm1', heard: 'The office', heardMs: undefined, spokenBefore: 'Sure. ' } });
+    expect(pendingHeard(state)).toEqual([{ turn: 1, replyMessageId: 'm1', heard: 'The office', heardMs: undefined, spokenBefore: 'Sure. ' }]);
+    const applied = apply(state, { type: 'heard-applied', turn: 1 }).state;
+    expect(pendingHeard(applied)).toEqual([]);
+  });
+
+  it.each([
+    { name: 'before any reply (the welcome greeting)', before: emptyLedger(), reason: 'no-reply-yet' },
+    { name: 'a second interrupt of the same turn (a replayed frame)', before: ledger({ 1: turn({ heard: 'first', state: 'interrupted' }) }), reason: 'already-recorded' },
+  ])('changes nothing $name', ({ before, reason }) => {
+    const d = decide(before, { type: 'interrupt', at: 500, heard: 'x' });
+    expect(d.next).toBeUndefined();
+    expect(d.verdict).toEqual({ type: 'interrupt-ignored', reason });
+  });
+});
+
+describe('commit', () => {
+  it('a streaming turn commits as finished', () => {
+    const { state, verdicts } = apply(ledger({ 1: turn() }), { type: 'commit', turn: 1, replyMessageId: 'r1', heardApplied: false, lastMessageId: 'r1' });
+    expect(verdicts[0]).toEqual({ type: 'committed', turn: 1 });
+    expect(state.turns['1']).toMatchObject({ state: 'finished', committed: true, replyMessageId: 'r1', lastMessageId: 'r1' });
+  });
+
+  it('an interrupt that landed after the full reply was stored makes the commit apply the heard text first', () => {
+    const interrupted = apply(ledger({ 1: turn() }), { type: 'interrupt', at: 500, heard: 'Hel' }).state;
+    const d = decide(interrupted, { type: 'commit', turn: 1, replyMessageId: 'r1', heardApplied: false });
+    expect(d.next).toBeUndefined();
+    expect(d.verdict).toEqual({ type: 'apply-heard', turn: 1, heard: 'Hel', heardMs: undefined });
+    const { state } = apply(interrupted, { type: 'commit', turn: 1, replyMessageId: 'r1', heardApplied: true });
+    expect(state.turns['1']).toMatchObject({ state: 'interrupted', committed: true, heardApplied: true });
+    expect(pendingHeard(state)).toEqual([]);
+  });
+
+  it('the next turn waits for uncommitted turns, and a dead one can be abandoned', () => {
+    const state = apply(emptyLedger(), { type: 'claim', promptAt: 10, userText: 'one' }, { type: 'claim', promptAt: 20, userText: 'two' }).state;
+    expect(uncommittedBefore(state, 2)).toEqual([1]);
+    const abandoned = apply(state, { type: 'abandon', turn: 1 }).state;
+    expect(uncommittedBefore(abandoned, 2)).toEqual([]);
+    expect(abandoned.turns['1']).toMatchObject({ committed: true, userText: 'one' });
+  });
+});
+
+describe('standing and history checks', () => {
+  it.each([
+    { name: 'owner', l: ledger({ 1: turn() }), status: 'connected', expected: { type: 'owner' } },
+    { name: 'superseded by a newer claim', l: ledger({ 1: turn(), 2: turn() }), status: 'connected', expected: { type: 'superseded' } },
+    { name: 'ended call', l: ledger({ 1: turn() }), status: 'ended', expected: { type: 'ended' } },
+  ])('turn 1 stands $name', ({ l, status, expected }) => {
+    expect(standingOf(l, status, 1)).toEqual(expected);
+  });
+
+  it('detects a history read that raced a commit, but not a message left out by the budget', () => {
+    const l = ledger({ 3: turn({ committed: true, lastMessageId: '05' }) });
+    expect(historyRaced(l, ['01', '02', '03'])).toBe(true);
+    expect(historyRaced(l, ['01', '05'])).toBe(false);
+    expect(historyRaced(l, ['07', '08'])).toBe(false);
+  });
+});

@@ -1,0 +1,136 @@
+import type { NewSession } from '../../../layers/data/index.ts';
+import type { OutboundMessage } from '../../../layers/protocol/conversation-relay.ts';
+import type { ToolInvocation, ToolInvoker, ToolOutcome } from '../../../layers/tools/contract.ts';
+import type { EngineConfig } from '../../../02_cr-application/src/engine/turn.ts';
+import { createDefaultHandler } from '../../../02_cr-application/src/handlers/default.ts';
+import type { RouteResult, WebSocketEvent } from '../../../02_cr-application/src/handlers/websocket-event.ts';
+import type { ContinuedTurnState, TurnContinuation } from '../../../02_cr-application/src/engine/ports.ts';
+import { CONTINUE_TURN } from '../../../02_cr-application/src/edges/lambda-continuation.ts';
+import { sessionFixture } from '../../support/sessions.ts';
+import { createManualClock, type ManualClock } from './manual-clock.ts';
+import { createMemoryStore, type MemoryStore } from './memory-store.ts';
+import { createRecordingSink, type RecordingSink } from './recording-sink.ts';
+import { createScriptedLlm, type ScriptedLlm } from './scripted-llm.ts';
+import { settle } from './settle.ts';
+
+/**
+ * The engine as Lambda runs it ($default's handler factory), every edge in memory: a manual clock, the memory
+ * store, a scripted LLM, a recording sink and in-process tools. Each frame is its own invocation, started and left
+ * running, exactly as API Gateway does; the test decides when time passes and when the LLM speaks, so races
+ * happen at the points the test names, in the same order on every run.
+ */
+export type ToolFunction = (invocation: ToolInvocation, signal: AbortSignal) => Promise<ToolOutcome>;
+
+export interface EngineTier {
+  clock: ManualClock;
+  store: MemoryStore;
+  llm: ScriptedLlm;
+  sink: RecordingSink;
+  tools: Record<string, ToolFunction>;
+  /** Async continuations handed off so far (run them with `runContinuation`). */
+  continuations: ContinuedTurnState[];
+  call(overrides?: Partial<NewSession>): Promise<TierCall>;
+  runContinuation(state: ContinuedTurnState): Promise<RouteResult>;
+  /** Waits until every invocation started so far has returned, moving the clock as needed (bounded). */
+  drain(maxMs?: number): Promise<void>;
+}
+
+export interface TierCall {
+  sessionId: string;
+  connectionId: string;
+  /** Starts the invocation for one frame (not awaited: frames overlap as they do in AWS). */
+  send(frame: unknown): Promise<RouteResult>;
+  prompt(text: string): Promise<RouteResult>;
+  partial(text: string): Promise<RouteResult>;
+  interrupt(heard: string, durationMs?: number): Promise<RouteResult>;
+  frames(): OutboundMessage[];
+  texts(): { token: string; last: boolean }[];
+  replies(): string[];
+  /** The stored history as [role, content] pairs. */
+  history(): [string, string | null][];
+}
+
+export async function createEngineTier(options: { config?: Partial<EngineConfig>; continuation?: boolean } = {}): Promise<EngineTier> {
+  const clock = createManualClock();
+  const store = createMemoryStore({ clock });
+  const llm = createScriptedLlm({ clock });
+  const sink = createRecordingSink({ clock });
+  const tools: Record<string, ToolFunction> = {};
+  const continuations: ContinuedTurnState[] = [];
+  const running = new Set<Promise<unknown>>();
+  const invoker: ToolInvoker = {
+    async invoke(invocation, invokeOptions) {
+      const fn = tools[invocation.tool];
+      if (!fn) return { ok: false, error: { code: 'failed', message: `no tool function ${invocation.tool}` } };
+      return fn(invocation, invokeOptions.signal ?? new AbortController().signal);
+    },
+  };
+  const continuation: TurnContinuation = {
+    async handOff(state) {
+      continuations.push(JSON.parse(JSON.stringify(state)) as ContinuedTurnState);
+    },
+  };
+  const handler = createDefaultHandler({
+    store,
+    llm,
+    tools: invoker,
+    sinkFor: () => sink,
+    clock,
+    config: options.config ?? {},
+    ...(options.continuation ? { continuation } : {}),
+  });
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    running.add(p);
+    void p.finally(() => running.delete(p));
+    return p;
+  };
+  let calls = 0;
+  return {
+    clock,
+    store,
+    llm,
+    sink,
+    tools,
+    continuations,
+    async call(overrides = {}) {
+      calls++;
+      const sessionId = `tier-${calls}`;
+      const connectionId = `conn-${calls}`;
+      await store.seedSession(sessionFixture(sessionId, overrides), clock.now());
+      await store.bindConnection(sessionId, connectionId);
+      const send = (frame: unknown) => {
+        const event: WebSocketEvent = {
+          requestContext: { connectionId, routeKey: '$default', eventType: 'MESSAGE', domainName: 'tier.local', stage: 'test', requestTimeEpoch: clock.now() },
+          body: typeof frame === 'string' ? frame : JSON.stringify(frame),
+          isBase64Encoded: false,
+        } as WebSocketEvent;
+        return track(handler(event));
+      };
+      return {
+        sessionId,
+        connectionId,
+        send,
+        prompt: (text) => send({ type: 'prompt', voicePrompt: text, last: true }),
+        partial: (text) => send({ type: 'prompt', voicePrompt: text, last: false }),
+        interrupt: (heard, durationMs) => send({ type: 'interrupt', utteranceUntilInterrupt: heard, ...(durationMs !== undefined ? { durationUntilInterruptMs: durationMs } : {}) }),
+        frames: () => sink.delivered(connectionId),
+        texts: () => sink.texts(connectionId),
+        replies: () => sink.replies(connectionId),
+        history: () => store.messages(sessionId).map((m) => [m.role, m.content]),
+      };
+    },
+    runContinuation: (state) => track(handler({ source: CONTINUE_TURN, state } as Parameters<typeof handler>[0])),
+    async drain(maxMs = 60_000) {
+      const startedAt = clock.now();
+      for (;;) {
+        await settle();
+        if (running.size === 0) return;
+        if (clock.now() - startedAt > maxMs) throw new Error(`invocations still running after ${maxMs} ms of call time`);
+        if ((await clock.advanceToNext()) === undefined) {
+          await settle();
+          if (running.size > 0) throw new Error('invocations are waiting on something that is not time (an LLM gate or a held post?)');
+        }
+      }
+    },
+  };
+}
