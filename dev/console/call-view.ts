@@ -37,7 +37,7 @@ export function summarize(session: Session): CallSummary {
     from: session.from,
     createdAt: session.createdAt,
     status: session.status,
-    turns: session.turnCount,
+    turns: session.ledger.turnCount,
     outcome: session.outcome,
     handoffData: session.handoffData,
   };

@@ -27,7 +27,7 @@ export function turnLine(r: TurnRecord): string {
   const sum = (ids: SegmentId[]) =>
     parts.segments
       .filter((s) => ids.includes(s.id))
-      .map((s) => `${SHORT[s.id]} ${ms(s.to - s.from)}`)
+      .map((s) => `${SHORT[s.id]} ${ms(s.to - s.from)}${s.id === 'preLlm' && r.historyWaitMs ? ` (waiting ${ms(r.historyWaitMs)} for the last turn's history)` : ''}`)
       .join(' + ');
   const head = `turn ${r.turn} [${r.useCaseId}] ${r.kind === 'dtmf' ? 'keypad' : 'prompt'} ${r.outcome}`;
   const pieces: string[] = [];
