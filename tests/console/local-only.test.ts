@@ -67,7 +67,7 @@ describe('local only', () => {
     const call = await RelayCall.dial({ webhookUrl: runtime.webhookUrl, authToken: TEST_TOKEN, from: '+14065550808', to: '+14065550199' });
     // The connection id, as someone who learned it would have it (here: from the session the handshake bound).
     const sessionId = new URL(call.relay.url).searchParams.get('session')!;
-    await expect.poll(async () => (await getSession(runtime.table, sessionId))?.connectionId).toBeTruthy();
+    await expect.poll(async () => (await getSession(runtime.table, sessionId))?.connectionId, { timeout: 30_000 }).toBeTruthy();
     const connectionId = (await getSession(runtime.table, sessionId))!.connectionId!;
     const target = `${runtime.connectionsEndpoint}/@connections/${encodeURIComponent(connectionId!)}`;
     const frames: string[] = [];
@@ -82,7 +82,7 @@ describe('local only', () => {
     // From this machine the same post goes through (the engine's own path).
     const local = await send(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'text', token: 'from here', last: true }) });
     expect(local.status).toBe(200);
-    await expect.poll(() => frames).toEqual(['from here']);
+    await expect.poll(() => frames, { timeout: 30_000 }).toEqual(['from here']);
     await call.hangup();
   });
 

@@ -52,7 +52,7 @@ describe('npm run deploy / destroy', () => {
         `(cd ${s.folder} && sam deploy --config-file samconfig.toml --profile ${profile} --no-confirm-changeset --no-fail-on-empty-changeset)`,
       ]),
     );
-    expect(stdout).toContain(`# Deploy plan (profile "${profile}"): ${order.map((s) => s.folder).join(' -> ')}`);
+    expect(stdout).toContain(`# 2. Deploy the stacks in dependency order (profile "${profile}"): ${order.map((s) => s.folder).join(' -> ')}`);
     if (missing.length) expect(stdout).toContain(`# skipped, no template.yaml yet: ${missing.map((m) => m.folder).join(', ')}`);
   });
 
@@ -87,7 +87,7 @@ describe('npm run deploy / destroy', () => {
       stacks.flatMap((s) => Object.entries(s.template.Parameters ?? {}).filter(([n]) => n.endsWith('Param')).map(([n]) => s.parameters[n] ?? '')).filter(Boolean),
     );
     for (const name of secretParams) {
-      expect(stdout).toMatch(new RegExp(`^aws ssm put-parameter --name ${name} --type SecureString --value "\\$[A-Z_]+" --overwrite --profile ${profile} `, 'm'));
+      expect(stdout).toMatch(new RegExp(`^aws ssm put-parameter --name ${name} --type SecureString --value "\\$[A-Z_]+" --overwrite --profile ${profile}$`, "m"));
     }
     // The names docs/DEPLOY.md and .env.example use; a derived OPEN_AI_API_KEY would store an empty value.
     const printed = [...stdout.matchAll(/--value "\$([A-Z_]+)"/g)].map((m) => m[1]);

@@ -63,7 +63,7 @@ describe('npm run call', () => {
     } finally {
       webhook.close();
     }
-  });
+  }, 120_000);
 
   it('follows the running app to its port (PORT=0 here), whatever PORT the caller was given', async () => {
     const dataDir = join(dir, 'data');
@@ -76,7 +76,7 @@ describe('npm run call', () => {
     } finally {
       await runtime.stop();
     }
-  });
+  }, 120_000);
 
   it('reads the env file npm start reads, and says which URL it tried when nothing answers', async () => {
     const port = await closedPort();
@@ -86,5 +86,5 @@ describe('npm run call', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`The call did not connect to http://127.0.0.1:${port}/call-setup (HOST and PORT from the environment and .env)`);
     expect(run.stderr).toContain('Is the app running? Start it with `npm start`');
-  });
+  }, 120_000);
 });

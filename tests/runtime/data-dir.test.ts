@@ -12,7 +12,6 @@ import { runLatency } from '../../scripts/latency/main.ts';
 import { ROOT, TEST_TOKEN } from './support.ts';
 
 /** DATA_DIR: one process at a time, problems that name the setting, and a report that needs no running app. */
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const settingsFor = (dataDir: string) =>
   readSettings({ PORT: '0', DATA_DIR: dataDir, TWILIO_AUTH_TOKEN: TEST_TOKEN, OFFLINE_FIRST_TOKEN_MS: '0', OFFLINE_TOKEN_GAP_MS: '0' }, ROOT);
 
@@ -34,7 +33,7 @@ describe('DATA_DIR', () => {
       await expect(second).rejects.toThrow(`DATA_DIR=${dataDir} is in use by another process: npm start (pid ${process.pid}, serving ${first.gateway.httpUrl}`);
 
       // As a command: the message, exit code 1, and no stack trace (it once was "Error: Database is closed").
-      const run = await promisify(execFile)(TSX, ['dev/local/main.ts'], { cwd: ROOT, env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: '' }, timeout: 60_000 }).catch(
+      const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'dev/local/main.ts'], { cwd: ROOT, env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: '' }, timeout: 60_000 }).catch(
         (err: { code: number; stdout: string; stderr: string }) => err,
       );
       expect('code' in run && run.code).toBe(1);
@@ -46,7 +45,7 @@ describe('DATA_DIR', () => {
     }
     const again = await startLocalRuntime({ settings: settingsFor(dataDir), rootDir: ROOT });
     await again.stop();
-  });
+  }, 120_000);
 
   it('takes over a lock left by a process that is gone', async () => {
     const dataDir = join(scratch, 'stale');

@@ -46,7 +46,7 @@ describe('an LLM that does not answer', () => {
     const apology = await call.nextReply();
     expect(apology.text.length).toBeGreaterThan(0);
     await call.hangup();
-    await expect.poll(() => records.length).toBeGreaterThan(0);
+    await expect.poll(() => records.length, { timeout: 30_000 }).toBeGreaterThan(0);
     const record = records[0]!;
     expect(record.outcome).toBe('failed');
     expect(record.error).toContain(`connect ECONNREFUSED 127.0.0.1:${port}`);

@@ -11,7 +11,6 @@ import { ROOT, TEST_TOKEN } from './support.ts';
  * readable line per call and per turn with phases that are never negative and add up; the JSON logs and EMF
  * metrics only when LOG_LEVEL asks for them.
  */
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
 
 interface Started {
   child: ChildProcess;
@@ -25,7 +24,8 @@ async function start(envFile: string): Promise<Started> {
   const env = { ...process.env };
   // The test runner's own quiet settings must not stand in for the file's.
   for (const name of ['LOG_LEVEL', 'POWERTOOLS_METRICS_DISABLED', 'PORT', 'DATA_DIR', 'TWILIO_AUTH_TOKEN', 'HOST']) delete env[name];
-  const child = spawn(TSX, ['dev/local/main.ts', '--env', envFile], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Node with tsx's loader, not the tsx wrapper: the exit code is the app's own, and Ctrl-C reaches it directly.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'dev/local/main.ts', '--env', envFile], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
   const onData = (chunk: Buffer) => {
@@ -107,7 +107,7 @@ describe('npm start in a terminal', () => {
     expect(turns[0]).toMatch(/= before LLM \(ours\) \d+ \+ LLM first token \d+ \+ tools \d+ \+ posting \(ours\) \d+;/);
     expect(turns[0]).toMatch(/tool calls: save_caller_name \d+, list_demos \d+, LLM after tools \d+;/);
     expect(turns[1]).toMatch(/keypad completed: first word \d+ ms \(the keypad line\) = before LLM \(ours\) \d+/);
-  }, 90_000);
+  }, 180_000);
 
   it('prints the JSON logs and EMF metrics when LOG_LEVEL=DEBUG in the env file', async () => {
     const app = await start(await envFile('debug.env', 'LOG_LEVEL=DEBUG\nHOST=0.0.0.0\n'));
@@ -119,5 +119,5 @@ describe('npm start in a terminal', () => {
     }
     expect(app.output()).toMatch(/^\{"level":"(DEBUG|INFO)","message"/m);
     expect(app.output()).toContain('Listening on 0.0.0.0 (HOST), not only this machine');
-  }, 90_000);
+  }, 180_000);
 });
