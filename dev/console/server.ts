@@ -25,7 +25,6 @@ export interface ConsoleOptions {
   webhookUrl: string;
   authToken: string;
   events: RuntimeEvents;
-  rootDir: string;
 }
 
 const PUBLIC_DIR = join(import.meta.dirname, 'public');
@@ -161,7 +160,7 @@ export function startConsole(options: ConsoleOptions) {
         const placing = new ConsoleCall({ webhookUrl: options.webhookUrl, authToken: options.authToken, from: message.from, to: message.to }, reply);
         call = placing;
         calls.add(placing);
-        void placing.dial().finally(() => undefined);
+        void placing.dial();
         placing.onClosed(() => calls.delete(placing));
         return;
       }

@@ -259,7 +259,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     // 6. The web console: a browser caller that dials the same signed webhook and WebSocket as Twilio would
     let consoleUrl: string | undefined;
     if (options.console) {
-      const webConsole = startConsole({ table, webhookUrl, authToken, events, rootDir: options.rootDir });
+      const webConsole = startConsole({ table, webhookUrl, authToken, events });
       extra = webConsole;
       cleanup.push(() => webConsole.stop());
       consoleUrl = `${gateway.httpUrl}/console/`;

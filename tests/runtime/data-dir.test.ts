@@ -55,7 +55,7 @@ describe('DATA_DIR', () => {
     await writeFile(join(dataDir, 'lock.json'), JSON.stringify({ pid: Number(exited.stdout), command: 'npm start' }));
     const runtime = await startLocalRuntime({ settings: settingsFor(dataDir), rootDir: ROOT });
     await runtime.stop();
-  });
+  }, 60_000);
 
   it('names the setting when the folder cannot be used', async () => {
     const file = join(scratch, 'a-file');
@@ -84,5 +84,5 @@ describe('DATA_DIR', () => {
     // The report let go of the folder: the app starts on it again.
     const again = await startLocalRuntime({ settings: settingsFor(dataDir), rootDir: ROOT });
     await again.stop();
-  });
+  }, 120_000);
 });
