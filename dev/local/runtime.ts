@@ -83,6 +83,8 @@ export interface LocalRuntime {
   /** The web console's page, when served. */
   consoleUrl?: string;
   events: RuntimeEvents;
+  /** Resolves once no handler invocation is running (a reply's history writes included). */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -284,6 +286,9 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       table,
       gateway,
       llm: llmBaseUrl ? { ...choice, baseUrl: llmBaseUrl } : choice,
+      async settled() {
+        while (inflight.size > 0) await Promise.allSettled([...inflight]);
+      },
       stop: stopAll,
     };
     if (offlineModel) runtime.offlineModel = offlineModel;

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { lazy } from '../runtime/lazy.ts';
 
 /**
  * Twilio's request-signing helpers, loaded on first use from the webhooks module alone: the full `twilio` import
@@ -9,11 +10,7 @@ import { createRequire } from 'node:module';
 const requireCjs = createRequire(import.meta.url);
 export type TwilioWebhooks = typeof import('twilio/lib/webhooks/webhooks.js');
 
-let webhooks: TwilioWebhooks | undefined;
-export function twilioWebhooks(): TwilioWebhooks {
-  webhooks ??= requireCjs('twilio/lib/webhooks/webhooks.js') as TwilioWebhooks;
-  return webhooks;
-}
+export const twilioWebhooks: () => TwilioWebhooks = lazy(() => requireCjs('twilio/lib/webhooks/webhooks.js') as TwilioWebhooks);
 
 /** Case-insensitive header lookup (API Gateway lower-cases HTTP API headers, not WebSocket ones). */
 export function headerValue(headers: Record<string, string | undefined> | null | undefined, name: string): string | undefined {

@@ -1,5 +1,5 @@
 import { tableFromEnv, type Table } from '../../../layers/data/table.ts';
+import { lazy } from '../../../layers/runtime/lazy.ts';
 
 /** The table handle, once per container (its SDK client and connections are reused across invocations). */
-let table: Table | undefined;
-export const awsTable = (): Table => (table ??= tableFromEnv());
+export const awsTable: () => Table = lazy(() => tableFromEnv());

@@ -1,5 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
+import type { TurnRecord } from '../../../layers/data/index.ts';
 import type { ContinuedTurnState, TurnContinuation } from '../engine/ports.ts';
 
 /** The event an async self-invocation carries: marked so the handler tells it from API Gateway's events. */
@@ -7,24 +8,25 @@ export const CONTINUE_TURN = 'cr.continue-turn';
 
 const ToolCallSchema = z.object({ id: z.string(), name: z.string(), arguments: z.string() });
 
-export const ContinueTurnEventSchema = z.object({
-  source: z.literal(CONTINUE_TURN),
-  state: z.object({
-    kind: z.enum(['prompt', 'dtmf']),
-    connectionId: z.string().min(1),
-    sessionId: z.string().min(1),
-    endpoint: z.object({ domainName: z.string().optional(), stage: z.string().optional() }),
-    turn: z.number().int().positive(),
-    round: z.number().int().min(0),
-    // A continued turn never hands off again; a state that says otherwise is refused, never run.
-    hops: z.literal(1),
-    pendingToolCalls: z.array(ToolCallSchema).min(1),
-    roundText: z.string(),
-    spokenText: z.string(),
-    pendingEnd: z.object({ handoffData: z.string() }).optional(),
-    timings: z.record(z.string(), z.unknown()),
-  }),
-});
+/** The state as it crosses the async invocation; its type is the engine's, checked against this schema. */
+export const ContinuedTurnStateSchema = z.object({
+  kind: z.enum(['prompt', 'dtmf']),
+  connectionId: z.string().min(1),
+  sessionId: z.string().min(1),
+  endpoint: z.object({ domainName: z.string().optional(), stage: z.string().optional() }),
+  turn: z.number().int().positive(),
+  round: z.number().int().min(0),
+  // A continued turn never hands off again; a state that says otherwise is refused, never run.
+  hops: z.literal(1),
+  pendingToolCalls: z.array(ToolCallSchema).min(1),
+  roundText: z.string(),
+  spokenText: z.string(),
+  pendingEnd: z.object({ handoffData: z.string() }).optional(),
+  // The turn record's marks so far: plain numbers and strings written by the same code that reads them.
+  timings: z.custom<Partial<TurnRecord>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'timings must be an object'),
+}) satisfies z.ZodType<ContinuedTurnState>;
+
+export const ContinueTurnEventSchema = z.object({ source: z.literal(CONTINUE_TURN), state: ContinuedTurnStateSchema });
 export type ContinueTurnEvent = { source: typeof CONTINUE_TURN; state: ContinuedTurnState };
 
 export function isContinueTurnEvent(event: unknown): boolean {

@@ -1,9 +1,9 @@
-import type { ChatMessage, LedgerRead, NewMessage, Session } from '../../../layers/data/index.ts';
+import type { ChatMessage, Ledger, LedgerRead, NewMessage, Session } from '../../../layers/data/index.ts';
 import { createIdFactory } from '../../../layers/data/ids.ts';
 import type { AppLogger } from '../../../layers/observability/logger.ts';
 import type { ToolAction } from '../../../layers/tools/contract.ts';
 import { toLlmMessages } from './history.ts';
-import { historyRaced, pendingHeard, uncommittedBefore, type Standing } from './ledger/decide.ts';
+import { historyRaced, pendingHeard, uncommittedBefore, type PendingHeard, type Standing } from './ledger/decide.ts';
 import { heardReply } from './ledger/heard.ts';
 import { applyToLedger } from './ledger/ledger-client.ts';
 import { TurnWatch } from './ledger/turn-watch.ts';
@@ -56,7 +56,7 @@ export const defaultEngineConfig: EngineConfig = {
   firstTokenTimeoutMs: 5_000,
   idleTimeoutMs: 4_000,
   watchIntervalMs: 100,
-  historyWaitMs: 2_000,
+  historyWaitMs: 5_000,
   historyPollMs: 25,
   maxUtteranceChars: 2_000,
   maxHistoryMessages: 60,
@@ -132,6 +132,13 @@ class Turn {
   /** Ids of the messages this turn has written (the newest goes on the ledger at commit). */
   private readonly written: string[] = [];
   private claim: Promise<Claim> | undefined;
+  /** The newest ledger this turn has seen (its claim, its watch): its commit starts from it, saving a read. */
+  private known: LedgerRead | undefined;
+  /** What the history sent to the LLM was built from, and which earlier turns' heard text it already applied. */
+  private base: { session: Session; messages: ChatMessage[]; abandoned: number[]; length: number; heard: Set<string> } | undefined;
+  /** A newer ledger showing an interrupt the history did not apply yet: the reply restarts if nothing was said. */
+  private correction: Ledger | undefined;
+  private restartAttempt: (() => void) | undefined;
   /** Opens the pump once the claim is decided: no frame of this turn reaches the caller before it owns the reply. */
   private claimDecided!: () => void;
   private replyMessageId: string | undefined;
@@ -165,7 +172,7 @@ class Turn {
       onGone: () => this.stop('hangup'),
       onFailed: (error, message) => this.log.warn('post to connection failed', { error: error as Error, frameType: message.type }),
     });
-    this.watch = new TurnWatch(ctx.store, session.sessionId, ctx.clock, ctx.config.watchIntervalMs, ctx.log, (standing) => this.stopFor(standing));
+    this.watch = new TurnWatch(ctx.store, session.sessionId, ctx.clock, ctx.config.watchIntervalMs, ctx.log, (standing) => this.stopFor(standing), (read) => this.onLedgerRead(read));
     this.pump.gate(new Promise<void>((resolve) => (this.claimDecided = resolve)));
   }
 
@@ -204,6 +211,7 @@ class Turn {
     } else {
       this.history = this.historyFor(input.session, input.messages);
     }
+    this.base!.length = this.history.length;
     this.history.push({ role: 'user', content: input.userText });
     if (input.say) {
       this.history.push({ role: 'assistant', content: input.say });
@@ -225,7 +233,8 @@ class Turn {
     this.claim = (async (): Promise<Claim> => {
       await after;
       try {
-        const { verdict } = await applyToLedger(store, this.sessionId, { type: 'claim', promptAt: input.promptReceivedAt, userText: input.userText }, known);
+        const { verdict, ledger, status } = await applyToLedger(store, this.sessionId, { type: 'claim', promptAt: input.promptReceivedAt, userText: input.userText }, known);
+        this.known = { ledger, status };
         if (verdict.type === 'yield') {
           this.stop('superseded');
           return { type: 'yielded', turn: verdict.turnCount };
@@ -261,10 +270,26 @@ class Turn {
     const abandoned: number[] = [];
     let session = input.session;
     let messages = input.messages;
+    // Poll the ledger (one small read) until the earlier turns have committed, then read the history once more.
+    let ledger = this.known?.ledger ?? session.ledger;
+    let rereads = 0;
     for (;;) {
-      const pending = uncommittedBefore(session.ledger, claim.turn);
-      const raced = historyRaced(session.ledger, messages.map((m) => m.messageId));
-      if (pending.length === 0 && !raced) break;
+      const pending = uncommittedBefore(ledger, claim.turn);
+      if (pending.length === 0) {
+        if (ledger.v !== session.ledger.v) {
+          try {
+            ({ session, messages } = await store.loadConversation(this.sessionId, config.maxHistoryMessages));
+          } catch (err) {
+            this.log.warn('history re-read failed; going on with what was read', { error: err as Error });
+            break;
+          }
+          ledger = session.ledger;
+        }
+        if (!historyRaced(ledger, messages.map((m) => m.messageId)) || ++rereads > 3) break;
+        // The messages were read before a commit the session item already showed: read them again.
+        ledger = { ...ledger, v: -1 };
+        continue;
+      }
       if (clock.now() - startedAt >= config.historyWaitMs) {
         this.log.warn('earlier turn never committed its history; going on with what the ledger carries', { turns: pending });
         for (const turn of pending) {
@@ -275,12 +300,8 @@ class Turn {
       }
       await sleep(clock, config.historyPollMs, this.abort.signal);
       if (this.stopReason) return false;
-      try {
-        ({ session, messages } = await store.loadConversation(this.sessionId, config.maxHistoryMessages));
-      } catch (err) {
-        this.log.warn('history re-read failed; going on with what was read', { error: err as Error });
-        break;
-      }
+      const read = await store.readLedger(this.sessionId).catch(() => undefined);
+      if (read) ledger = read.ledger;
     }
     this.recorder.historyWaited(clock.now() - startedAt);
     this.history = this.historyFor(session, messages, abandoned);
@@ -292,7 +313,8 @@ class Turn {
    * applied here (its rewrite may still be on the way), and the caller's words of a turn that never committed.
    */
   private historyFor(session: Session, messages: ChatMessage[], abandoned: number[] = []): LlmMessage[] {
-    const rewrites = new Map(pendingHeard(session.ledger).map((p) => [p.replyMessageId, p]));
+    this.base = { session, messages, abandoned, length: 0, heard: heardTurns(session.ledger) };
+    const rewrites = new Map(heardToApply(session.ledger, messages).map((p) => [p.replyMessageId, p]));
     const seen = new Set(messages.filter((m) => m.role === 'user').map((m) => m.turn));
     // This turn's own words may be in a history read again after its claim; they are added after the history.
     const view = messages.filter((m) => !this.written.includes(m.messageId)).map((m) => {
@@ -305,6 +327,30 @@ class Turn {
       if (userText && !seen.has(n)) carried.push({ messageId: '', role: 'user', content: userText, turn: n, createdAt: '', expireAt: 0 });
     }
     return toLlmMessages(session.systemPrompt, [...view, ...carried]);
+  }
+
+  /**
+   * Every ledger read of the watch. An interrupt of an earlier turn that lands after this turn read its history
+   * (Twilio sends it before the new prompt, but their invocations race) means the history claims words the caller
+   * never heard: while this reply has said nothing yet, its LLM request starts again with the history corrected.
+   */
+  private onLedgerRead(read: LedgerRead): void {
+    this.known = read;
+    const base = this.base;
+    if (!base || this.pump.saidAnything) return;
+    const fresh = [...heardTurns(read.ledger)].filter((n) => !base.heard.has(n) && Number(n) < this.tentativeTurn + 1);
+    if (fresh.length === 0) return;
+    this.correction = read.ledger;
+    this.restartAttempt?.();
+  }
+
+  /** The history again, from the same read, with the interrupts the newer ledger shows applied. */
+  private corrected(ledger: Ledger): LlmMessage[] {
+    const base = this.base!;
+    const own = this.history.slice(base.length);
+    const rebuilt = this.historyFor({ ...base.session, ledger }, base.messages, base.abandoned);
+    this.base!.length = rebuilt.length;
+    return [...rebuilt, ...own];
   }
 
   // ----- a turn continued from another invocation ------------------------------------------------------------
@@ -384,13 +430,18 @@ class Turn {
       tools: this.session.tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
       toolChoice,
     };
+    let restarts = 0;
     for (let attempt = 1; ; attempt++) {
       const assembler = new ToolCallAssembler();
       let text = '';
       let replyComplete = false;
       const calledAt = clock.now();
       this.recorder.roundStarted();
-      const events = llmAttempt(llm, request, { clock, signal: this.abort.signal, firstTokenMs: config.firstTokenTimeoutMs, idleMs: config.idleTimeoutMs });
+      const attemptAbort = new AbortController();
+      const onTurnAbort = () => attemptAbort.abort(this.abort.signal.reason);
+      this.abort.signal.addEventListener('abort', onTurnAbort, { once: true });
+      this.restartAttempt = () => attemptAbort.abort(new Error('history corrected'));
+      const events = llmAttempt(llm, request, { clock, signal: attemptAbort.signal, firstTokenMs: config.firstTokenTimeoutMs, idleMs: config.idleTimeoutMs });
       let end: AttemptEnd;
       for (;;) {
         const step = await events.next();
@@ -438,7 +489,18 @@ class Turn {
       }
       claimOnRequest?.();
       claimOnRequest = undefined;
+      this.restartAttempt = undefined;
+      this.abort.signal.removeEventListener('abort', onTurnAbort);
       this.recorder.roundEnded();
+      if (end.type === 'aborted' && !this.stopReason && this.correction && !this.pump.saidAnything && restarts < 2) {
+        restarts++;
+        attempt--;
+        this.log.info('an earlier reply was interrupted after this turn read its history; asking the LLM again');
+        this.history = this.corrected(this.correction);
+        this.correction = undefined;
+        request.messages = this.history;
+        continue;
+      }
       if (end.type === 'done') return { text, toolCalls: assembler.size > 0 ? assembler.result(`${this.sessionId}_${this.tentativeTurn}`) : [] };
       if (end.type === 'aborted' || this.stopReason) return { text, toolCalls: [] };
       if (replyComplete) {
@@ -673,14 +735,20 @@ class Turn {
     if (claim.type !== 'owner') return;
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
-        const { verdict } = await applyToLedger(this.ctx.store, this.sessionId, {
-          type: 'commit',
-          turn: claim.turn,
-          replyMessageId: this.storedReply?.messageId,
-          heardApplied: this.storedReply?.heardApplied ?? false,
-          spokenBefore: this.spokenBefore,
-          lastMessageId: this.written.sort().at(-1),
-        });
+        const { verdict } = await applyToLedger(
+          this.ctx.store,
+          this.sessionId,
+          {
+            type: 'commit',
+            turn: claim.turn,
+            replyMessageId: this.storedReply?.messageId,
+            heardApplied: this.storedReply?.heardApplied ?? false,
+            spokenBefore: this.spokenBefore,
+            lastMessageId: this.written.sort().at(-1),
+          },
+          this.known,
+        );
+        this.known = undefined;
         if (verdict.type !== 'apply-heard' || !this.storedReply) return;
         this.heard = { text: verdict.heard, ms: verdict.heardMs };
         this.stopReason ??= 'interrupted';
@@ -706,6 +774,26 @@ class Turn {
         return this.failed ? 'failed' : 'completed';
     }
   }
+}
+
+/** Turns whose heard text the ledger records (by number, as the ledger keys them). */
+function heardTurns(ledger: Ledger): Set<string> {
+  return new Set(Object.entries(ledger.turns).filter(([, t]) => t.heard !== undefined).map(([n]) => n));
+}
+
+/**
+ * Stored replies still holding more than the caller heard: their interrupt landed after the commit, and the
+ * rewrite is on the way or happened after this history was read.
+ */
+function heardToApply(ledger: Ledger, messages: ChatMessage[]): PendingHeard[] {
+  const byId = new Map(messages.map((m) => [m.messageId, m]));
+  const out: PendingHeard[] = pendingHeard(ledger);
+  for (const [n, t] of Object.entries(ledger.turns)) {
+    const reply = t.replyMessageId ? byId.get(t.replyMessageId) : undefined;
+    if (t.heard === undefined || !t.committed || !reply || reply.interrupted || out.some((p) => p.replyMessageId === reply.messageId)) continue;
+    out.push({ turn: Number(n), replyMessageId: reply.messageId, heard: t.heard, heardMs: t.heardMs, spokenBefore: t.spokenBefore ?? '' });
+  }
+  return out;
 }
 
 /** Resolves after the event loop has been through its I/O poll at least once (two check phases). */

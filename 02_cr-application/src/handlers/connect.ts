@@ -6,6 +6,7 @@ import type { HandshakeVerifier } from '../edges/handshake-verifier.ts';
 import { countTableErrors } from './counted-edges.ts';
 import { invocationContext, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
 import { countMetric, flushMetrics } from './turn-metrics.ts';
+import { lazy } from '../../../layers/runtime/lazy.ts';
 
 export interface ConnectDeps {
   store: Pick<Store, 'bindConnection'>;
@@ -69,12 +70,9 @@ export function createConnectHandler(deps: ConnectDeps) {
   };
 }
 
-let connectHandler: ReturnType<typeof createConnectHandler> | undefined;
+const connectHandler = lazy(() => createConnectHandler(awsConnectDeps()));
 
 /** The Lambda entry point: AWS deps built once per container, on the first invocation. */
 export const handler = async (event: WebSocketEvent, context?: LambdaContextLike): Promise<RouteResult> => {
-  if (!connectHandler) {
-    connectHandler = createConnectHandler(awsConnectDeps());
-  }
-  return connectHandler(event, context);
+  return connectHandler()(event, context);
 };

@@ -13,6 +13,7 @@ import { ContinueTurnEventSchema, isContinueTurnEvent, type ContinueTurnEvent } 
 import { countPostErrors, countTableErrors } from './counted-edges.ts';
 import { countMetric, flushMetrics, recordTurnMetrics } from './turn-metrics.ts';
 import { frameText, invocationContext, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
+import { lazy } from '../../../layers/runtime/lazy.ts';
 
 export interface DefaultDeps {
   store: Store;
@@ -58,7 +59,7 @@ export function createDefaultHandler(deps: DefaultDeps) {
           log.error('malformed turn continuation ignored', { detail: parsed.error.message });
           return { statusCode: 200 };
         }
-        const state = parsed.data.state as ContinuedTurnState;
+        const state: ContinuedTurnState = parsed.data.state;
         const deadlineAt = deadlineFor(startedAt, CONTINUATION_BUDGET_MS, remaining, startedAt);
         report(await continueTurn(state, turnContext(state.endpoint, deadlineAt, isColdStart), directory));
         return { statusCode: 200 };
@@ -121,12 +122,9 @@ export function createDefaultHandler(deps: DefaultDeps) {
   }
 }
 
-let defaultHandler: ReturnType<typeof createDefaultHandler> | undefined;
+const defaultHandler = lazy(() => createDefaultHandler(awsDefaultDeps()));
 
 /** The Lambda entry point: AWS deps built once per container, on the first invocation. */
 export const handler = async (event: WebSocketEvent | ContinueTurnEvent, context?: LambdaContextLike): Promise<RouteResult> => {
-  if (!defaultHandler) {
-    defaultHandler = createDefaultHandler(awsDefaultDeps());
-  }
-  return defaultHandler(event, context);
+  return defaultHandler()(event, context);
 };

@@ -4,6 +4,7 @@ import type { Store } from '../engine/ports.ts';
 import { countTableErrors } from './counted-edges.ts';
 import { countMetric, flushMetrics } from './turn-metrics.ts';
 import { invocationContext, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
+import { lazy } from '../../../layers/runtime/lazy.ts';
 
 export interface DisconnectDeps {
   store: Pick<Store, 'sessionIdForConnection' | 'endSession' | 'callSidOf'>;
@@ -41,12 +42,9 @@ export function createDisconnectHandler(deps: DisconnectDeps) {
   };
 }
 
-let disconnectHandler: ReturnType<typeof createDisconnectHandler> | undefined;
+const disconnectHandler = lazy(() => createDisconnectHandler(awsDisconnectDeps()));
 
 /** The Lambda entry point: AWS deps built once per container, on the first invocation. */
 export const handler = async (event: WebSocketEvent, context?: LambdaContextLike): Promise<RouteResult> => {
-  if (!disconnectHandler) {
-    disconnectHandler = createDisconnectHandler(awsDisconnectDeps());
-  }
-  return disconnectHandler(event, context);
+  return disconnectHandler()(event, context);
 };

@@ -1,4 +1,5 @@
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
+import type { LedgerRead } from '../../../../layers/data/turn-ledger.ts';
 import type { Clock, LedgerStore } from '../ports.ts';
 import { standingOf, type Standing } from './decide.ts';
 
@@ -23,6 +24,7 @@ export class TurnWatch {
     private readonly intervalMs: number,
     private readonly log: AppLogger,
     private readonly onStop: (standing: Exclude<Standing, { type: 'owner' }>) => void,
+    private readonly onRead: (read: LedgerRead) => void = () => undefined,
   ) {}
 
   /** Starts watching `turn` (once its claim has landed). */
@@ -37,7 +39,9 @@ export class TurnWatch {
     try {
       this.reads++;
       const read = await this.store.readLedger(this.sessionId);
-      return read ? standingOf(read.ledger, read.status, this.turn) : { type: 'ended' };
+      if (!read) return { type: 'ended' };
+      this.onRead(read);
+      return standingOf(read.ledger, read.status, this.turn);
     } catch (err) {
       this.log.warn('turn ledger read failed; the turn goes on', { error: err as Error });
       return { type: 'owner' };

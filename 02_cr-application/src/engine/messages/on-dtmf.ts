@@ -1,3 +1,4 @@
+import { keypadAction } from '../../../../layers/data/use-case-config.ts';
 import type { DtmfMessage } from '../../../../layers/protocol/conversation-relay.ts';
 import { runTurn } from '../turn.ts';
 import type { FrameContext, FrameResult } from './context.ts';
@@ -10,7 +11,7 @@ import { loadCall } from './load-session.ts';
 export async function onDtmf(ctx: FrameContext, message: DtmfMessage): Promise<FrameResult> {
   const call = await loadCall(ctx);
   if (!call) return { kind: 'ignored' };
-  const action = call.session.dtmfMap?.[message.digit];
+  const action = keypadAction(call.session.dtmfMap, message.digit);
   if (!action) {
     ctx.log.info('key with no keypad action; ignored', { digit: message.digit });
     return { kind: 'ignored' };
