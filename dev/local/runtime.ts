@@ -26,7 +26,7 @@ import { startConsole } from '../console/server.ts';
 import { startGateway, type ExtraHandler, type Gateway, type WebSocketEvent, type WebSocketRoutes } from '../gateway/index.ts';
 import { startOfflineModel, type OfflineModel } from '../llm/index.ts';
 import { DATABASE_FOLDER, LOCAL_TABLE_NAME, lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.ts';
-import { chooseLlm, type LlmChoice, type Settings } from './settings.ts';
+import { chooseLlm, SettingsError, type LlmChoice, type Settings } from './settings.ts';
 
 /**
  * The whole app on one machine: the same handler factories that run in Lambda, with local edges. Embedded
@@ -54,6 +54,8 @@ export interface RuntimeOptions {
   console?: boolean;
   /** Named in the DATA_DIR lock, for whoever finds the folder taken. Default `npm start`. */
   command?: string;
+  /** Offline model only: re-read edited offline-model.json files before each reply (`npm start`). */
+  reloadOfflineScripts?: boolean;
 }
 
 /** A call starting (its WebSocket connected) or ending (the socket closed). */
@@ -130,7 +132,10 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
 
     // 2. Use cases (idempotent: editing a prompt and restarting picks it up; bookings are kept)
     const loaded = await loadUseCases(table, { log: () => undefined }, options.rootDir);
-    log(`Use cases  ${loaded.join(', ')} loaded`);
+    if (!loaded.includes(settings.DEFAULT_USE_CASE_ID)) {
+      throw new SettingsError(`DEFAULT_USE_CASE_ID: no use case "${settings.DEFAULT_USE_CASE_ID}" (there are: ${loaded.join(', ')}). Fix it in the environment or .env.`);
+    }
+    log(`Use cases  ${loaded.join(', ')} loaded; callers with no saved choice reach ${settings.DEFAULT_USE_CASE_ID}`);
 
     // 3. LLM
     const choice = chooseLlm(settings);
@@ -140,6 +145,12 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       offlineModel = await startOfflineModel({
         rootDir: options.rootDir,
         timing: { firstTokenMs: settings.OFFLINE_FIRST_TOKEN_MS, tokenGapMs: settings.OFFLINE_TOKEN_GAP_MS },
+        ...(options.reloadOfflineScripts
+          ? {
+              reload: (event: { reloaded: string[] } | { error: Error }) =>
+                log('reloaded' in event ? `LLM        offline scripts reloaded (${event.reloaded.length} files)` : `LLM        offline script edit not used, the previous version stays: ${event.error.message}`),
+            }
+          : {}),
       });
       const model = offlineModel;
       cleanup.push(() => model.stop());
@@ -252,7 +263,15 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       disconnect: createDisconnectHandler({ store: baseStore }),
     };
     http = {
-      callSetup: createCallSetupHandler({ table, authToken: async () => authToken, websocketUrl: gateway.webSocketUrl, publicBaseUrl: gateway.httpUrl }),
+      callSetup: createCallSetupHandler({
+        table,
+        authToken: async () => authToken,
+        websocketUrl: gateway.webSocketUrl,
+        publicBaseUrl: gateway.httpUrl,
+        defaultUseCaseId: settings.DEFAULT_USE_CASE_ID,
+        // `npm run call -- --use-case <id>` reaches any use case; only here, never in AWS.
+        useCaseParameter: true,
+      }),
       connectAction: createConnectActionHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl, agentNumber: settings.AGENT_NUMBER }),
     };
     log(`Gateway    HTTP ${gateway.httpUrl}, WebSocket ${gateway.webSocketUrl}, @connections ${gateway.connectionsEndpoint}`);

@@ -29,6 +29,7 @@ export async function serve(options: { rootDir: string; mode: TerminalMode }): P
       settings,
       rootDir: options.rootDir,
       console: true,
+      reloadOfflineScripts: true,
       log: (line) => out(`  ${line}`),
       onTurn: (record: TurnRecord) => out(`  ${turnLine(record)}`),
       onCall: (event: CallEvent) => out(`  ${callLine(event)}`),
@@ -45,7 +46,7 @@ Ready in ${Date.now() - started} ms.
   Web console (place a call in the browser): ${runtime.consoleUrl}
   Call webhook (Twilio "A call comes in"):   POST ${runtime.webhookUrl}
   ConversationRelay WebSocket:              ${runtime.webSocketUrl}
-${exposed ? `  Listening on ${settings.HOST} (HOST), not only this machine: the webhook and WebSocket are reachable from the network;\n  the console and @connections still answer this machine only.\n` : ''}${problem ? `  Warning: ${problem}.\n` : ''}Place a call from another terminal:       npm run call
+${exposed ? `  Listening on ${settings.HOST} (HOST), not only this machine: the webhook and WebSocket are reachable from the network;\n  the console and @connections still answer this machine only.\n` : ''}${problem ? `  Warning: ${problem}.\n` : ''}Place a call from another terminal:       npm run call              (--use-case <id> reaches any use case)
 Run a scripted demo call:                 npm run call -- --script 06_use-case-apartment-search/demo-call.txt
 ${options.mode.json ? `JSON logs at ${options.mode.logLevel}${options.mode.metrics ? ' with EMF metrics' : ''}.` : 'One line per call and per turn below (LOG_LEVEL=DEBUG or --json for the JSON logs and EMF metrics).'}
 Press Ctrl-C to stop.

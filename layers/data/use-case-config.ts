@@ -102,6 +102,16 @@ export const ConversationRelaySettingsSchema = z
   .strict();
 export type ConversationRelaySettings = z.infer<typeof ConversationRelaySettingsSchema>;
 
+/** Whether the runtime knows the zone: the same check that would otherwise fail at the first call's "today". */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const UseCaseConfigSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9-]{1,64}$/, 'use-case ids are lowercase letters, digits and -'),
@@ -134,7 +144,12 @@ export const UseCaseConfigSchema = z
       .strict()
       .default({ afterMs: 800, text: 'One moment please.' }),
     /** IANA zone used for "today" in prompts and for scheduling. */
-    timeZone: z.string().default('America/Denver'),
+    timeZone: z
+      .string()
+      .superRefine((zone, ctx) => {
+        if (!isTimeZone(zone)) ctx.addIssue({ code: 'custom', message: `"${zone}" is not an IANA time zone; expected one like "America/New_York" or "Europe/London"` });
+      })
+      .default('America/Denver'),
   })
   .strict()
   .superRefine((config, ctx) => {
