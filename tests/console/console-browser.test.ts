@@ -81,7 +81,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.press('#say', 'Enter');
     const first = page.locator('.entry.app[data-received-all]').first();
     await first.waitFor();
-    expect(await first.getAttribute('data-received')).toMatch(/Nice to meet you, Jane\..*Would you like that one\?/s);
+    expect(await first.getAttribute('data-received')).toMatch(/Nice to meet you, Jane\..*Apartment search demo/s);
     await page.waitForSelector('body[data-speaking="true"] .entry.app[data-heard]');
 
     // 2. Typing while the app talks cuts in: the first key sends the interrupt with the words heard so far, as
@@ -102,7 +102,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.fill('#say', '');
     await page.click('#keypad button[data-key="1"]');
     await expect.poll(() => page.locator('.entry.app[data-received-all]').count(), { timeout: 60_000 }).toBe(3);
-    await expect.poll(() => page.locator('.entry.app[data-received-all]').nth(2).getAttribute('data-received'), { timeout: 30_000 }).toMatch(/apartment search demo.*saved for you/s);
+    await expect.poll(() => page.locator('.entry.app[data-received-all]').nth(2).getAttribute('data-received'), { timeout: 30_000 }).toMatch(/apartment search demo.*saved for you/is);
 
     // 4. The transcript shows the tools the app called and what they answered; the waterfall has a row per turn.
     await expect.poll(() => page.locator('.entry.tool-call').allTextContents(), { timeout: 60_000 }).toEqual(

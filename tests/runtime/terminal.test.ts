@@ -106,7 +106,7 @@ describe('npm start in a terminal', () => {
     }
     expect(turns[0]).toMatch(/= before LLM \(ours\) \d+ \+ LLM first token \d+ \+ tools \d+ \+ posting \(ours\) \d+;/);
     expect(turns[0]).toMatch(/tool calls: save_caller_name \d+, list_demos \d+, LLM after tools \d+;/);
-    expect(turns[1]).toMatch(/keypad completed: first word \d+ ms \(the keypad line\) = before LLM \(ours\) \d+/);
+    expect(turns[1]).toMatch(/^\s+turn 2 \[default\] keypad completed: first word \d+ ms (\(the keypad line\) )?= before LLM \(ours\) \d+/);
   }, 180_000);
 
   it('prints the JSON logs and EMF metrics when LOG_LEVEL=DEBUG in the env file', async () => {
