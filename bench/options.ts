@@ -2,27 +2,32 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
 /**
- * `npm run bench -- [flags]`. Two modes:
+ * `npm run bench -- [flags]`. Three modes:
  * - design (default): ours against the naive baseline over post latencies and reply lengths, plus one DynamoDB
- *   read and the cold import of every bundle;
+ *   read and the cold import of every bundle beside a baseline commit's (--imports-only: the cold imports alone);
  * - load (`--calls N`): N simultaneous calls of --turns turns each against the whole local runtime; --interrupts
  *   and --supersedes (percent of all turns, default 30 and 10) are cut off by an `interrupt` or a newer `prompt`,
- *   --think-ms (default 250; 0 = the next prompt right after `last: true`) paces each caller, --seed picks which.
+ *   --think-ms (default 250; 0 = the next prompt right after `last: true`) paces each caller, --seed picks which;
+ * - counts (`--counts`): requests per call and per turn on the real handlers, written to bench/turn-counts.json.
  * Results print to the terminal; docs/BENCHMARKS.md (tracked) is rewritten only with --write-docs.
  */
 export const BENCH_USAGE = `Usage: npm run bench -- [options]
   (default)               ours against the naive baseline, side by side, plus the DynamoDB read and cold imports
   --calls N --turns T     the load test: N simultaneous calls of T turns each against the whole local runtime
   --post-latencies LIST   design mode: simulated post latencies in ms (default 0,10,25,50)
-  --post-latency MS       load mode: the simulated post latency (default 10)
+  --post-latency MS       load and counts modes: the simulated post latency (default 10; 25 with --counts)
   --think-ms MS           load mode: each caller's pause after a reply (default 250; 0 = at once)
   --interrupts P          load mode: percent of turns cut off by an interrupt (default 30)
   --supersedes P          load mode: percent of turns cut off by a newer prompt (default 10)
   --seed N                load mode: which turns are cut off (default 1)
-  --tokens LIST           reply lengths in tokens (default 20,120; one number with --calls)
+  --tokens LIST           reply lengths in tokens (default 20,120; one number with --calls or --counts)
   --first-token-ms MS     the LLM stand-in's time to first token (default 200)
   --token-gap-ms MS       its gap between tokens (default 10)
+  --counts [--turns T]    requests per call and per turn, written to bench/turn-counts.json (npm run scaling)
   --import-runs N         cold imports per bundle (default 5); --skip-imports skips them
+  --imports-only          only the cold imports of every bundle, beside the baseline commit's
+  --baseline REF          git ref whose bundles are timed beside the current ones (default: bench/cold-start-baseline.json's)
+  --write-baseline        record this run's cold imports (and HEAD) as bench/cold-start-baseline.json
   --read-samples N        DynamoDB reads measured (default 200)
   --write-docs            also rewrite this mode's section of docs/BENCHMARKS.md (--doc FILE: another file)
   -h, --help              show this help`;
@@ -47,6 +52,10 @@ const FlagsSchema = z.object({
   'import-runs': whole(1, 100).default(5),
   'read-samples': whole(1, 10_000).default(200),
   'skip-imports': z.boolean().default(false),
+  'imports-only': z.boolean().default(false),
+  counts: z.boolean().default(false),
+  baseline: z.string().min(1).optional(),
+  'write-baseline': z.boolean().default(false),
   'write-docs': z.boolean().default(false),
   doc: z.string().min(1).optional(),
   help: z.boolean().default(false),
@@ -64,7 +73,22 @@ export type BenchOptions =
       importRuns: number;
       readSamples: number;
       skipImports: boolean;
+      /** Only the cold imports (no design runs); their section of the document only with --write-docs. */
+      importsOnly: boolean;
+      /** Git ref built and timed beside the current bundles; undefined: the committed baseline's commit. */
+      baseline: string | undefined;
+      /** Record this run's figures (and HEAD) as the committed baseline. */
+      writeBaseline: boolean;
       doc: string | undefined;
+    }
+  | {
+      /** Requests per call and per turn (bench/turn-counts.json), the input of docs/SCALING.md. */
+      mode: 'counts';
+      turns: number;
+      tokens: number;
+      postLatencyMs: number;
+      firstTokenMs: number;
+      tokenGapMs: number;
     }
   | {
       mode: 'load';
@@ -84,6 +108,8 @@ export type BenchOptions =
 
 export const DESIGN_DEFAULTS = { postLatenciesMs: [0, 10, 25, 50], replyTokens: [20, 120], turns: 6 };
 export const LOAD_DEFAULTS = { turns: 10, tokens: 40, postLatencyMs: 10, thinkMs: 250, interruptPercent: 30, supersedePercent: 10, seed: 1 };
+// A reply of about 40 tokens (two spoken sentences) with PostToConnection at 25 ms, about what it takes in a region.
+export const COUNTS_DEFAULTS = { turns: 10, tokens: 40, postLatencyMs: 25 };
 
 export class BenchUsageError extends Error {}
 
@@ -108,6 +134,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'import-runs': { type: 'string' },
         'read-samples': { type: 'string' },
         'skip-imports': { type: 'boolean' },
+        'imports-only': { type: 'boolean' },
+        counts: { type: 'boolean' },
+        baseline: { type: 'string' },
+        'write-baseline': { type: 'boolean' },
         'write-docs': { type: 'boolean' },
         doc: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -122,6 +152,18 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   if (f.help) return { mode: 'help' };
   // The tracked document changes only when asked: a run to try something out must not rewrite it.
   const doc = f['write-docs'] || f.doc ? (f.doc ?? 'docs/BENCHMARKS.md') : undefined;
+  if (f.counts) {
+    if (f.calls !== undefined) throw new BenchUsageError('--counts and --calls exclude each other');
+    if (f.tokens && f.tokens.length !== 1) throw new BenchUsageError('--tokens takes one number with --counts');
+    return {
+      mode: 'counts',
+      turns: f.turns ?? COUNTS_DEFAULTS.turns,
+      tokens: f.tokens?.[0] ?? COUNTS_DEFAULTS.tokens,
+      postLatencyMs: f['post-latency'] ?? COUNTS_DEFAULTS.postLatencyMs,
+      firstTokenMs: f['first-token-ms'],
+      tokenGapMs: f['token-gap-ms'],
+    };
+  }
   if (f.calls !== undefined) {
     if (f.tokens && f.tokens.length !== 1) throw new BenchUsageError('--tokens takes one number with --calls');
     const interrupts = f.interrupts ?? LOAD_DEFAULTS.interruptPercent;
@@ -158,6 +200,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     importRuns: f['import-runs'],
     readSamples: f['read-samples'],
     skipImports: f['skip-imports'],
+    importsOnly: f['imports-only'],
+    baseline: f.baseline,
+    writeBaseline: f['write-baseline'],
     doc,
   };
 }

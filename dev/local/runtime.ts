@@ -27,6 +27,7 @@ import { startGateway, type ExtraHandler, type Gateway, type WebSocketEvent, typ
 import { startOfflineModel, type OfflineModel } from '../llm/index.ts';
 import { DATABASE_FOLDER, LOCAL_TABLE_NAME, lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.ts';
 import { chooseLlm, SettingsError, type LlmChoice, type Settings } from './settings.ts';
+import { callSidOf, type UsageMeter } from './usage-meter.ts';
 
 /**
  * The whole app on one machine: the same handler factories that run in Lambda, with local edges. Embedded
@@ -54,6 +55,8 @@ export interface RuntimeOptions {
   console?: boolean;
   /** Named in the DATA_DIR lock, for whoever finds the folder taken. Default `npm start`. */
   command?: string;
+  /** Measures each invocation's time and table units per call (the eval runner's cost per call). */
+  usageMeter?: UsageMeter;
   /** Offline model only: re-read edited offline-model.json files before each reply (`npm start`). */
   reloadOfflineScripts?: boolean;
 }
@@ -127,6 +130,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     cleanup.push(() => dynamo.stop());
     await ensureTable(dynamo.client, LOCAL_TABLE_NAME);
     const table = createTable({ name: LOCAL_TABLE_NAME, endpoint: dynamo.endpoint, region: 'local' });
+    options.usageMeter?.instrument(table);
     cleanup.push(async () => table.doc.destroy());
     log(`DynamoDB   dynalite at ${dynamo.endpoint}, table ${LOCAL_TABLE_NAME}${dbPath ? `, data in ${dbPath}` : ' (in memory)'}`);
 
@@ -218,6 +222,17 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       events.emit('call', { kind: 'end', sessionId, at: Date.now() });
     };
     let extra: ExtraHandler | undefined;
+    // Which call an invocation served, for the usage meter: WebSocket frames carry only the connection id.
+    const meter = options.usageMeter;
+    const sessionOfConnection = new Map<string, string>();
+    const wsKeys = (event: { requestContext: { connectionId?: string } }) => () => {
+      const session = sessionOfConnection.get(event.requestContext.connectionId ?? '');
+      return session ? [`session:${session}`] : [];
+    };
+    // Every invocation is tracked (settled() and shutdown wait for it), named for the terminal when it fails,
+    // and measured when a usage meter is given.
+    const metered = <T>(fn: string, route: string, keys: () => string[], work: () => Promise<T>): Promise<T> =>
+      track(meter ? meter.invoke(fn, keys, work) : work(), route);
     const gateway = await startGateway({
       host: settings.HOST,
       port: settings.PORT,
@@ -225,21 +240,32 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       postLatencyMs: settings.POST_LATENCY_MS,
       websocket: {
         connect: async (event) => {
+          const session = event.queryStringParameters?.session;
+          if (session && event.requestContext.connectionId) sessionOfConnection.set(event.requestContext.connectionId, session);
           if (!routes) return notReady();
-          const result = await track(routes.connect(event), '$connect');
+          const result = await metered('connect', '$connect', wsKeys(event), () => routes!.connect(event));
           if (!result || result.statusCode === 200) callStarted(event);
           return result;
         },
-        message: (event) => (routes ? track(routes.message(event), '$default') : notReady()),
+        message: (event) => (routes ? metered('default', '$default', wsKeys(event), () => routes!.message(event)) : notReady()),
         disconnect: (event) => {
           if (!routes) return notReady();
           callEnded(event);
-          return track(routes.disconnect(event), '$disconnect');
+          const keys = wsKeys(event);
+          return metered('disconnect', '$disconnect', keys, () => routes!.disconnect(event)).finally(() => sessionOfConnection.delete(event.requestContext.connectionId ?? ''));
         },
       },
       httpRoutes: [
-        { method: 'POST', path: '/call-setup', handler: (event) => (http ? (track(http.callSetup(event as never), 'POST /call-setup') as never) : notReady()) },
-        { method: 'POST', path: '/connect-action', handler: (event) => (http ? (track(http.connectAction(event as never), 'POST /connect-action') as never) : notReady()) },
+        {
+          method: 'POST',
+          path: '/call-setup',
+          handler: (event) => (http ? (metered('call-setup', 'POST /call-setup', () => [`call:${callSidOf(event)}`], () => http!.callSetup(event as never)) as never) : notReady()),
+        },
+        {
+          method: 'POST',
+          path: '/connect-action',
+          handler: (event) => (http ? (metered('connect-action', 'POST /connect-action', () => [`call:${callSidOf(event)}`], () => http!.connectAction(event as never)) as never) : notReady()),
+        },
       ],
       extra: {
         request: (request, response, pathname) => extra?.request(request, response, pathname) ?? false,

@@ -1,5 +1,7 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+// zod/mini: this schema is read on every turn, and $default's cold start pays for classic zod at import.
+import * as z from 'zod/mini';
+import '../config/zod-locale.ts';
 import { guard } from './errors.ts';
 import { sessionKey } from './keys.ts';
 import type { Table } from './table.ts';
@@ -20,19 +22,19 @@ export const LedgerTurnSchema = z.object({
   /** The caller's words, carried here so a newer turn can include them before their message item lands. */
   userText: z.string(),
   /** `utteranceUntilInterrupt` as Twilio sent it; set once, by the first interrupt aimed at this turn. */
-  heard: z.string().optional(),
+  heard: z.optional(z.string()),
   /** How long the caller listened before cutting in (used when Twilio sends no words). */
-  heardMs: z.number().optional(),
+  heardMs: z.optional(z.number()),
   /** Every message of the turn (caller, tool rounds, reply as heard) is in the table. */
   committed: z.boolean(),
   /** The stored reply message, so an interrupt that lands after the commit can rewrite it. */
-  replyMessageId: z.string().optional(),
+  replyMessageId: z.optional(z.string()),
   /** The stored reply already holds only what was heard. */
-  heardApplied: z.boolean().optional(),
+  heardApplied: z.optional(z.boolean()),
   /** What the caller was told in this turn before the stored reply (a keypad line, a tool round's words, a filler). */
-  spokenBefore: z.string().optional(),
+  spokenBefore: z.optional(z.string()),
   /** The newest message the turn wrote: a history read that lacks it raced the commit and must read again. */
-  lastMessageId: z.string().optional(),
+  lastMessageId: z.optional(z.string()),
 });
 export type LedgerTurn = z.infer<typeof LedgerTurnSchema>;
 
@@ -40,15 +42,15 @@ export const PartialPieceSchema = z.object({ at: z.number(), text: z.string() })
 
 export const LedgerSchema = z.object({
   /** Bumped by every write; every write is conditional on the version it was decided from. */
-  v: z.number().int().nonnegative(),
+  v: z.int().check(z.nonnegative()),
   /** The highest turn number claimed; that turn owns the reply. */
-  turnCount: z.number().int().nonnegative(),
+  turnCount: z.int().check(z.nonnegative()),
   /** Recent turns by number (older, committed turns are pruned). */
   turns: z.record(z.string(), LedgerTurnSchema),
   /** Partial prompts (`last: false`) of the utterance in progress. */
-  partial: z.array(PartialPieceSchema).optional(),
+  partial: z.optional(z.array(PartialPieceSchema)),
   /** Partial prompts received before this time belong to a turn already claimed: a late one is dropped. */
-  partialsUntil: z.number().optional(),
+  partialsUntil: z.optional(z.number()),
 });
 export type Ledger = z.infer<typeof LedgerSchema>;
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deployOrder, type ExportDecl } from './deploy-order.ts';
 import { render } from './intrinsics.ts';
+import { MIN_SAM_CLI_VERSION } from './sam-cli.ts';
 import type { Stack } from './stacks.ts';
 
 /**
@@ -238,6 +239,7 @@ export function beforeDeploy(plan: Plan): string[] {
     '# Before you deploy',
     `# Needs: the AWS SAM CLI and the AWS CLI, credentials in the AWS profile "${plan.profile}" (named in aws-profile.profile),`,
     '# a Twilio account with a voice number, and an OpenAI API key.',
+    `# The stacks need the AWS SAM CLI ${MIN_SAM_CLI_VERSION} or later (a deploy checks sam --version before the first build).`,
   ];
   if (plan.secrets.length) {
     lines.push('#', '# 1. Store the secrets in SSM Parameter Store, once per account and region. Set these variables in your shell first:');
@@ -260,6 +262,7 @@ export function describePlan(plan: Plan, missing: string[] = []): string {
   if (missing.length) lines.push(`#    skipped, no template.yaml yet: ${missing.join(', ')}`);
   plan.steps.forEach((s, i) => {
     lines.push(`#    ${i + 1}/${plan.steps.length} ${s.stack.folder} (stack ${s.stack.stackName})`);
+    if (plan.mode === 'deploy') lines.push(`#      parameters (template defaults, then samconfig.toml overrides): ${parameterLine(s.stack)}`);
     for (const c of s.commands) lines.push(shellLine(c));
   });
   if (plan.useCaseLoads.length) {
@@ -268,6 +271,13 @@ export function describePlan(plan: Plan, missing: string[] = []): string {
   }
   if (plan.mode === 'deploy') lines.push(...afterDeploy(plan, undefined, ++step));
   return lines.join('\n');
+}
+
+/** Every parameter of the stack with the value it deploys with; empty ones shown as ''. */
+export function parameterLine(stack: Stack): string {
+  return Object.keys(stack.template.Parameters ?? {})
+    .map((name) => `${name}=${stack.parameters[name] === undefined ? '(no default)' : stack.parameters[name] === '' ? "''" : stack.parameters[name]}`)
+    .join(' ');
 }
 
 export function describeLoads(plan: Plan): string {

@@ -1,4 +1,4 @@
-import { loadSecrets } from '../../../layers/config/secrets.ts';
+import { secret } from '../../../layers/config/secrets.ts';
 import type { ConnectDeps } from '../handlers/connect.ts';
 import { awsTable } from './aws-table.ts';
 import { bindConnection } from '../../../layers/data/sessions.ts';
@@ -11,10 +11,13 @@ export function awsConnectDeps(env: NodeJS.ProcessEnv = process.env): ConnectDep
     store: {
       bindConnection: async (sessionId, connectionId) => ({ callSid: (await bindConnection(awsTable(), sessionId, connectionId)).callSid }),
     },
-    verifySignature: twilioHandshakeVerifier(async () => {
-      const publicUrl = env.WEBSOCKET_URL;
-      if (!publicUrl) throw new Error('WEBSOCKET_URL is not set: it is the URL call setup puts in the TwiML');
-      return { authToken: (await loadSecrets(env)).twilioAuthToken, publicUrl };
+    verifySignature: twilioHandshakeVerifier({
+      authToken: secret('twilioAuthToken'),
+      publicUrl: () => {
+        const publicUrl = env.WEBSOCKET_URL;
+        if (!publicUrl) throw new Error('WEBSOCKET_URL is not set: it is the URL call setup puts in the TwiML');
+        return publicUrl;
+      },
     }),
   };
 }

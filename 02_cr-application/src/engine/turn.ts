@@ -485,6 +485,9 @@ class Turn {
               void this.pump.end();
             }
             break;
+          case 'usage':
+            this.recorder.usage(event.usage);
+            break;
         }
       }
       claimOnRequest?.();
