@@ -4,12 +4,37 @@ import { z } from 'zod';
 /**
  * `npm run bench -- [flags]`. Three modes:
  * - design (default): ours against the naive baseline over post latencies and reply lengths, plus one DynamoDB
- *   read and the cold import of every bundle; writes docs/BENCHMARKS.md unless --no-doc;
+ *   read and the cold import of every bundle beside a baseline commit's (--imports-only: the cold imports alone);
  * - load (`--calls N`): N simultaneous calls of --turns turns each against the whole local runtime; --interrupts
  *   and --supersedes (percent of all turns, default 30 and 10) are cut off by an `interrupt` or a newer `prompt`,
- *   --think-ms (default 250; 0 = the next prompt right after `last: true`) paces each caller, --seed picks which.
- * - preemption only (`--preempt-only`): the preemption comparison the design mode also runs, in its own section.
+ *   --think-ms (default 250; 0 = the next prompt right after `last: true`) paces each caller, --seed picks which;
+ * - preemption only (`--preempt-only`): the preemption comparison the design mode also runs, in its own section;
+ * - counts (`--counts`): requests per call and per turn on the real handlers, written to bench/turn-counts.json.
+ * Results print to the terminal; docs/BENCHMARKS.md (tracked) is rewritten only with --write-docs.
  */
+export const BENCH_USAGE = `Usage: npm run bench -- [options]
+  (default)               ours against the naive baseline, side by side, plus the DynamoDB read and cold imports
+  --calls N --turns T     the load test: N simultaneous calls of T turns each against the whole local runtime
+  --post-latencies LIST   design mode: simulated post latencies in ms (default 0,10,25,50)
+  --post-latency MS       load and counts modes: the simulated post latency (default 10; 25 with --counts)
+  --think-ms MS           load mode: each caller's pause after a reply (default 250; 0 = at once)
+  --interrupts P          load mode: percent of turns cut off by an interrupt (default 30)
+  --supersedes P          load mode: percent of turns cut off by a newer prompt (default 10)
+  --seed N                load mode: which turns are cut off (default 1)
+  --tokens LIST           reply lengths in tokens (default 20,120; one number with --calls or --counts)
+  --first-token-ms MS     the LLM stand-in's time to first token (default 200)
+  --token-gap-ms MS       its gap between tokens (default 10)
+  --counts [--turns T]    requests per call and per turn, written to bench/turn-counts.json (npm run scaling)
+  --import-runs N         cold imports per bundle (default 5); --skip-imports skips them
+  --imports-only          only the cold imports of every bundle, beside the baseline commit's
+  --baseline REF          git ref whose bundles are timed beside the current ones (default: bench/cold-start-baseline.json's)
+  --write-baseline        record this run's cold imports (and HEAD) as bench/cold-start-baseline.json
+  --read-samples N        DynamoDB reads measured (default 200)
+  --preempt-only          only the preemption comparison (with and without, final equal or different)
+  --preempt-turns N       utterances per preemption scenario (default 10; 0 skips it in the design mode)
+  --preempt-first-token-ms MS  the LLM's time to first token in that comparison (default 300)
+  --write-docs            also rewrite this mode's section of docs/BENCHMARKS.md (--doc FILE: another file)
+  -h, --help              show this help`;
 const list = z
   .string()
   .regex(/^\d+(,\d+)*$/, 'a comma-separated list of whole numbers')
@@ -37,12 +62,14 @@ const FlagsSchema = z.object({
   counts: z.boolean().default(false),
   baseline: z.string().min(1).optional(),
   'write-baseline': z.boolean().default(false),
-  'no-doc': z.boolean().default(false),
   'preempt-only': z.boolean().default(false),
-  doc: z.string().min(1).default('docs/BENCHMARKS.md'),
+  'write-docs': z.boolean().default(false),
+  doc: z.string().min(1).optional(),
+  help: z.boolean().default(false),
 });
 
 export type BenchOptions =
+  | { mode: 'help' }
   | {
       mode: 'design';
       postLatenciesMs: number[];
@@ -55,7 +82,7 @@ export type BenchOptions =
       preemptTurns: number;
       preemptFirstTokenMs: number;
       skipImports: boolean;
-      /** Only the cold imports (no design runs, no document). */
+      /** Only the cold imports (no design runs); their section of the document only with --write-docs. */
       importsOnly: boolean;
       /** Git ref built and timed beside the current bundles; undefined: the committed baseline's commit. */
       baseline: string | undefined;
@@ -129,9 +156,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         counts: { type: 'boolean' },
         baseline: { type: 'string' },
         'write-baseline': { type: 'boolean' },
-        'no-doc': { type: 'boolean' },
         'preempt-only': { type: 'boolean' },
+        'write-docs': { type: 'boolean' },
         doc: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (err) {
@@ -140,7 +168,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const parsed = FlagsSchema.safeParse(values);
   if (!parsed.success) throw new BenchUsageError(z.prettifyError(parsed.error));
   const f = parsed.data;
-  const doc = f['no-doc'] ? undefined : f.doc;
+  if (f.help) return { mode: 'help' };
+  // The tracked document changes only when asked: a run to try something out must not rewrite it.
+  const doc = f['write-docs'] || f.doc ? (f.doc ?? 'docs/BENCHMARKS.md') : undefined;
   if (f.counts) {
     if (f.calls !== undefined) throw new BenchUsageError('--counts and --calls exclude each other');
     if (f.tokens && f.tokens.length !== 1) throw new BenchUsageError('--tokens takes one number with --counts');

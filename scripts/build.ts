@@ -48,7 +48,18 @@ function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(1).padStart(8)} KiB`;
 }
 
+const USAGE = `Usage: npm run build -- [--layers]
+  Bundles every Lambda function of every stack into dist/ with esbuild, as sam build would.
+  --layers      also build the shared-dependency layers
+  -h, --help    show this help`;
+
 async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
+  const unknown = argv.find((a) => a !== '--layers');
+  if (unknown) throw new Error(`unknown argument ${unknown}\n\n${USAGE}`);
   const outDir = resolve(REPO_ROOT, 'dist');
   rmSync(outDir, { recursive: true, force: true });
   const { missing } = loadStacks(REPO_ROOT);

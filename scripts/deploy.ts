@@ -3,7 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { z } from 'zod';
-import { afterDeploy, describeLoads, describePlan, planFor, readProfile, shellLine, type Command, type Plan } from './lib/deploy-plan.ts';
+import { afterDeploy, beforeDeploy, describeLoads, describePlan, planFor, readProfile, shellLine, type Command, type Plan } from './lib/deploy-plan.ts';
 import { checkSamCliVersion } from './lib/sam-cli.ts';
 import { describeMissing, loadStacks } from './lib/stacks.ts';
 import { discoverUseCases } from './lib/use-case-folders.ts';
@@ -20,20 +20,28 @@ interface Args {
   mode: 'deploy' | 'destroy';
   dryRun: boolean;
   only?: string;
+  help?: boolean;
 }
+
+export const USAGE = `Usage: npm run deploy -- [options]      (npm run destroy -- [options] removes, in reverse order)
+  --dry-run        print the prerequisites, the secret commands and every sam/aws command, in order; run nothing
+  --stack NAME     one stack, by folder (06_use-case-apartment-search) or stack name
+  -h, --help       show this help
+The AWS profile is the one named in aws-profile.profile. See docs/DEPLOY.md.`;
 
 export function parseArgs(argv: string[]): Args {
   const args: Args = { mode: 'deploy', dryRun: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--dry-run') args.dryRun = true;
+    if (a === '--help' || a === '-h') args.help = true;
+    else if (a === '--dry-run') args.dryRun = true;
     else if (a === '--destroy') args.mode = 'destroy';
     else if (a === '--stack') {
       const value = argv[++i];
       if (!value) throw new Error('--stack needs a stack folder or name');
       args.only = value;
     } else if (a.startsWith('--stack=')) args.only = a.slice('--stack='.length);
-    else throw new Error(`unknown argument ${a} (use --stack NAME, --dry-run, --destroy)`);
+    else throw new Error(`unknown argument ${a}\n\n${USAGE}`);
   }
   return args;
 }
@@ -89,6 +97,10 @@ async function readWebhookUrl(plan: Plan): Promise<string | undefined> {
 
 async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
   const { stacks, missing } = loadStacks(ROOT);
   if (missing.length) console.warn(`# ${describeMissing(missing)}`);
   // The same discovery the loader runs: the folder tells which stack is a use case, the module tells its id.
@@ -106,6 +118,7 @@ async function main(argv: string[]): Promise<void> {
       },
     );
     console.log(`# AWS SAM CLI ${checkSamCliVersion(version)}`);
+    console.log(beforeDeploy(plan).join('\n'));
   }
   for (const step of plan.steps) {
     console.log(`\n== ${args.mode} ${step.stack.folder} (stack ${step.stack.stackName})`);

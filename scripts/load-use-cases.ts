@@ -71,9 +71,27 @@ function untypedAttributesWarning(useCase: UseCaseModule, config: UseCaseConfigI
   const warning = extraAttributesWarning(ConversationRelaySettingsSchema.parse(config.conversationRelay ?? {}));
   return warning && `warning ${useCase.id}: ${basename(useCase.dir)}/${SETTINGS_FILE}: ${warning}`;
 }
+const USAGE = `Usage: npm run use-cases:load -- [--only ID]      load every use case (or one) into the table
+       npm run use-cases:check                       validate every use case folder; writes nothing
+  The table: DYNAMODB_ENDPOINT + TABLE_NAME locally, else TABLE_NAME in AWS with the profile in aws-profile.profile.
+  -h, --help    show this help`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { only: { type: 'string' }, check: { type: 'boolean', default: false } } });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: { only: { type: 'string' }, check: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   let table: Table | undefined;
   if (!values.check) {
     if (!process.env.DYNAMODB_ENDPOINT && !process.env.AWS_PROFILE) {

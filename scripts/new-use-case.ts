@@ -70,9 +70,14 @@ async function readSettingsId(dir: string): Promise<string | undefined> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  const usage = 'Usage: npm run new-use-case <id> "<Display name>"   e.g. npm run new-use-case pizza "Tony\'s Pizza"';
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage);
+    return 0;
+  }
   const [id, displayName, ...rest] = argv;
   if (!id || !displayName || rest.length || id.startsWith('-')) {
-    console.error('Usage: npm run new-use-case <id> "<Display name>"   e.g. npm run new-use-case pizza "Tony\'s Pizza"');
+    console.error(usage);
     return 1;
   }
   const created = await createUseCase(ROOT, id, displayName);

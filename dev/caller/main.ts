@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { config as loadDotenv } from 'dotenv';
+import { loadEnvFile } from '../cli/env-file.ts';
 import { readSettings, SettingsError } from '../local/settings.ts';
+import { webhookTarget } from './target.ts';
 import { RelayCall } from './relay-call.ts';
 import { speakWithPartials } from './partials.ts';
-import { formatEntry, parseScript, runScript } from './script.ts';
+import { formatEntry, parseScript, runScript, ScriptError } from './script.ts';
 import { Speaker } from './speaker.ts';
 import { requestedUseCase } from './use-case-option.ts';
 
@@ -13,8 +16,11 @@ import { requestedUseCase } from './use-case-option.ts';
  * `npm run call`: a terminal caller that plays ConversationRelay's part against the local runtime (or any
  * deployment whose auth token you have). Type to speak; typing while the app talks cuts in, like a caller would.
  */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
 const usage = `Usage: npm run call -- [options]
-  --url URL        call-setup webhook (default http://HOST:PORT/call-setup from .env)
+  --url URL        call-setup webhook (default: the running npm start's, found in DATA_DIR; else http://HOST:PORT/call-setup)
+  --env FILE       read settings from FILE instead of .env (the same file npm start reads)
   --from NUMBER    caller number, E.164 (default +14065550123; a new random caller for each --script run)
   --to NUMBER      number dialled (default +14065550199)
   --use-case ID    reach this use case (local runtime only; default: a script's own folder, else the app's choice)
@@ -22,32 +28,51 @@ const usage = `Usage: npm run call -- [options]
   --wpm N          speaking pace of the app's replies in words per minute (default 190; 0 = instant)
   --unsigned       send the webhook and handshake unsigned (to see them refused)
   --partials       send what you type as partial prompts word by word before the final one (preemption)
-Interactive commands: /dtmf 1 (or keys: /dtmf 1204#), /lang es-US (the language your words are in), /hangup, /help`;
+Interactive commands: /dtmf 1 (or keys: /dtmf 1204#), /lang es-US (the language your words are in), /hangup, /help
+Script format (one step per line, # comments): say TEXT | speak TEXT | bargein N TEXT | dtmf KEY | expect REGEX |
+  expect-end [REGEX] | wait MS | hangup | redial. See the README.`;
 
 async function main(): Promise<number> {
-  loadDotenv({ quiet: true });
-  const { values } = parseArgs({
-    options: {
-      url: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string', default: '+14065550199' },
-      script: { type: 'string' },
-      'use-case': { type: 'string' },
-      wpm: { type: 'string', default: '190' },
-      unsigned: { type: 'boolean', default: false },
-      partials: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        url: { type: 'string' },
+        env: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string', default: '+14065550199' },
+        script: { type: 'string' },
+        'use-case': { type: 'string' },
+        wpm: { type: 'string', default: '190' },
+        unsigned: { type: 'boolean', default: false },
+        partials: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${usage}`);
+    return 2;
+  }
   if (values.help) {
     console.log(usage);
     return 0;
   }
-  const settings = readSettings();
-  const host = settings.HOST === '0.0.0.0' ? '127.0.0.1' : settings.HOST;
-  const webhookUrl = values.url ?? `http://${host}:${settings.PORT}/call-setup`;
+  loadEnvFile(ROOT, values.env);
+  const settings = readSettings(process.env, ROOT);
   const wpm = Number(values.wpm);
   if (!Number.isFinite(wpm) || wpm < 0) throw new SettingsError(`--wpm: expected a number of words per minute, got ${values.wpm}`);
+  // The script is checked whole before anything is dialled: a typo fails here, with its line, not mid-call.
+  const scriptFile = values.script ? resolve(process.env.INIT_CWD || process.cwd(), values.script) : undefined;
+  const source = scriptFile
+    ? await readFile(scriptFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new ScriptError(`--script ${values.script}: cannot read it (${err.code ?? err.message})`);
+      })
+    : undefined;
+  const steps = source !== undefined ? parseScript(source, values.script) : undefined;
+  const target = await webhookTarget(settings, values.url);
+  const webhookUrl = target.url;
   // A scripted run is a first-time caller unless told otherwise, so a shipped script always starts the same way.
   const from = values.from ?? (values.script ? `+1406555${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}` : '+14065550123');
   const useCase = requestedUseCase(values['use-case'], values.script);
@@ -64,13 +89,14 @@ async function main(): Promise<number> {
   try {
     call = await RelayCall.dial(dial);
   } catch (err) {
-    console.error(`The call did not connect: ${(err as Error).message}`);
-    if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') console.error(`Is the app running? Start it with: npm start`);
+    console.error(`The call did not connect to ${webhookUrl} (${target.source}): ${(err as Error).message}`);
+    if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') {
+      console.error('Nothing is listening there. Is the app running? Start it with `npm start` (same folder, same .env), or pass --url.');
+    }
     return 1;
   }
 
-  if (values.script) {
-    const steps = parseScript(await readFile(values.script, 'utf8'), values.script);
+  if (steps) {
     let current = call;
     console.log(`Calling from ${from}`);
     const result = await runScript(call, steps, {
@@ -157,7 +183,7 @@ async function interactive(call: RelayCall, wpm: number, partials: boolean): Pro
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(err instanceof SettingsError ? err.message : err);
-    process.exit(1);
+    console.error(err instanceof SettingsError || err instanceof ScriptError ? err.message : err);
+    process.exit(err instanceof ScriptError ? 2 : 1);
   },
 );

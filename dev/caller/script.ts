@@ -12,8 +12,10 @@ import type { RelayCall, Reply, SessionEnd } from './relay-call.ts';
  *   wait <ms>                  pause
  *   hangup                     the caller hangs up
  *   redial                     hangs up if needed and calls the same number again (e.g. after choosing a demo)
- * A line without a keyword is a `say`.
+ * Every line starts with its keyword: a misspelt one (`expcet`) is an error before the call, not caller speech.
  */
+export const KEYWORDS = ['say', 'bargein', 'dtmf', 'expect', 'expect-end', 'wait', 'hangup', 'redial'] as const;
+
 export type ScriptStep =
   | { kind: 'say'; text: string; line: number }
   | { kind: 'speak'; text: string; line: number }
@@ -25,6 +27,11 @@ export type ScriptStep =
   | { kind: 'hangup'; line: number }
   | { kind: 'redial'; line: number };
 
+/** A script that cannot run, with the file and line to fix. */
+export class ScriptError extends Error {
+  override name = 'ScriptError';
+}
+
 export function parseScript(source: string, name = 'script'): ScriptStep[] {
   const steps: ScriptStep[] = [];
   source.split(/\r?\n/).forEach((raw, index) => {
@@ -33,8 +40,15 @@ export function parseScript(source: string, name = 'script'): ScriptStep[] {
     if (!text || text.startsWith('#')) return;
     const [keyword = '', ...rest] = text.split(/\s+/);
     const arg = text.slice(keyword.length).trim();
-    const fail = (why: string) => {
-      throw new Error(`${name}:${line}: ${why}: ${raw}`);
+    const fail = (why: string): never => {
+      throw new ScriptError(`${name}:${line}: ${why}: ${raw.trim()}`);
+    };
+    const pattern = (source: string): RegExp => {
+      try {
+        return new RegExp(source, 'i');
+      } catch (err) {
+        return fail(`not a regular expression (${(err as Error).message})`);
+      }
     };
     switch (keyword.toLowerCase()) {
       case 'say':
@@ -59,10 +73,10 @@ export function parseScript(source: string, name = 'script'): ScriptStep[] {
         break;
       case 'expect':
         if (!arg) fail('expect needs a pattern');
-        steps.push({ kind: 'expect', pattern: new RegExp(arg, 'i'), line });
+        steps.push({ kind: 'expect', pattern: pattern(arg), line });
         break;
       case 'expect-end':
-        steps.push(arg ? { kind: 'expect-end', pattern: new RegExp(arg, 'i'), line } : { kind: 'expect-end', line });
+        steps.push(arg ? { kind: 'expect-end', pattern: pattern(arg), line } : { kind: 'expect-end', line });
         break;
       case 'wait': {
         const ms = Number(arg);
@@ -76,11 +90,37 @@ export function parseScript(source: string, name = 'script'): ScriptStep[] {
       case 'redial':
         steps.push({ kind: 'redial', line });
         break;
-      default:
-        steps.push({ kind: 'say', text, line });
+      default: {
+        const near = closest(keyword.toLowerCase());
+        fail(`unknown keyword "${keyword}"${near ? ` (did you mean "${near}"?)` : ''}; a step is one of ${KEYWORDS.join(', ')}`);
+      }
     }
   });
   return steps;
+}
+
+/** The keyword a typo most likely meant: the one with the smallest edit distance, if it is close. */
+function closest(word: string): string | undefined {
+  let best: { keyword: string; distance: number } | undefined;
+  for (const keyword of KEYWORDS) {
+    const d = editDistance(word, keyword);
+    if (!best || d < best.distance) best = { keyword, distance: d };
+  }
+  return best && best.distance <= 2 ? best.keyword : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
 }
 
 export interface TranscriptEntry {

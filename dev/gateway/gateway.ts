@@ -5,6 +5,7 @@ import { logger } from '../../layers/observability/logger.ts';
 import { ConnectionRegistry } from './connection.ts';
 import { handleConnectionsRequest, type ConnectionsApiContext } from './connections-api.ts';
 import { HttpApi } from './http-api.ts';
+import { isLocalRequest } from './local-request.ts';
 import { Integrations } from './integration.ts';
 import { PostLatencySchema, resolveGatewayOptions } from './options.ts';
 import { Outbox } from './outbox.ts';
@@ -50,8 +51,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const queryAt = url.indexOf('?');
     const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
     if (pathname.startsWith(connectionsPrefix) && pathname.length > connectionsPrefix.length) {
+      // In AWS only holders of IAM credentials reach @connections. Here nothing is signed, so only this machine
+      // may: otherwise anyone who learns a connection id through a tunnel could speak into the call or end it.
+      if (!isLocalRequest(request)) {
+        request.resume();
+        response.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'ForbiddenException' });
+        response.end(JSON.stringify({ message: 'Forbidden: @connections accepts requests from this machine only' }));
+        return;
+      }
       handleConnectionsRequest(connectionsApi, request, response, pathname.slice(connectionsPrefix.length));
-    } else {
+    } else if (!config.extra?.request(request, response, pathname)) {
       httpApi.handle(request, response, pathname);
     }
   });
@@ -61,6 +70,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const onStage = url.pathname === stagePath || url.pathname === `${stagePath}/`;
+    if (!onStage && config.extra?.upgrade(request, socket, head, url)) return;
     if (!webSocketApi || !onStage) {
       socket.on('error', () => undefined);
       return rejectHandshake(socket, 404);
@@ -77,7 +87,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   });
   const { port } = server.address() as AddressInfo;
-  const hostInUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  // Listening on every interface: this machine's own clients (the @connections client, the callers) use loopback.
+  const urlHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
+  const hostInUrl = urlHost.includes(':') ? `[${urlHost}]` : urlHost;
   const httpUrl = `http://${hostInUrl}:${port}`;
 
   let stopped: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 export { startGateway } from './gateway.ts';
 export type {
   ConnectResult,
+  ExtraHandler,
   Gateway,
   GatewayOptions,
   HttpRoute,
@@ -10,3 +11,4 @@ export type {
   WebSocketRequestContext,
   WebSocketRoutes,
 } from './types.ts';
+export { isLocalRequest, isLoopbackHost } from './local-request.ts';

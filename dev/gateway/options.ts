@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { GatewayOptions, HttpRoute, PostLatency, WebSocketRoutes } from './types.ts';
+import type { ExtraHandler, GatewayOptions, HttpRoute, PostLatency, WebSocketRoutes } from './types.ts';
 
 /** Checks the gateway's options once at start, so a typo fails loudly instead of as a strange 404 later. */
 
@@ -42,6 +42,9 @@ const GatewayOptionsSchema = z.object({
     .default([]),
   postLatencyMs: PostLatencySchema.default(0),
   integrationTimeoutMs: z.number().positive().finite().default(29_000),
+  extra: z
+    .custom<ExtraHandler>((v) => typeof v === 'object' && v !== null && isFunction((v as ExtraHandler).request) && isFunction((v as ExtraHandler).upgrade), 'request and upgrade handlers')
+    .optional(),
 });
 
 export interface ResolvedGatewayOptions {
@@ -52,6 +55,7 @@ export interface ResolvedGatewayOptions {
   httpRoutes: HttpRoute[];
   postLatencyMs: PostLatency;
   integrationTimeoutMs: number;
+  extra?: ExtraHandler;
 }
 
 export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {

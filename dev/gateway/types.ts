@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 /**
@@ -80,6 +82,16 @@ export interface GatewayOptions {
   postLatencyMs?: PostLatency;
   /** Default 29000, like API Gateway. */
   integrationTimeoutMs?: number;
+  /**
+   * Requests and upgrades no route of the API matches (the local web console). Each returns true when it took the
+   * request. Served on the same port, so a newcomer has one URL.
+   */
+  extra?: ExtraHandler;
+}
+
+export interface ExtraHandler {
+  request(request: IncomingMessage, response: ServerResponse, pathname: string): boolean;
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean;
 }
 
 export interface RecordedPost {

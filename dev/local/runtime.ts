@@ -1,4 +1,5 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { EventEmitter } from 'node:events';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDisconnectHandler } from '../../02_cr-application/src/handlers/disconnect.ts';
 import { createConnectHandler } from '../../02_cr-application/src/handlers/connect.ts';
@@ -10,6 +11,7 @@ import { createOpenAiLlm } from '../../02_cr-application/src/edges/openai-llm.ts
 import type { Store } from '../../02_cr-application/src/engine/ports.ts';
 import { createCallSetupHandler } from '../../03_twiml-api/src/handlers/call-setup.ts';
 import { createConnectActionHandler } from '../../03_twiml-api/src/handlers/connect-action.ts';
+import { getSession } from '../../layers/data/sessions.ts';
 import type { TurnRecord } from '../../layers/data/turns.ts';
 import { createTable, type Table } from '../../layers/data/table.ts';
 import { ensureTable } from '../../layers/data/table-definition.ts';
@@ -20,8 +22,10 @@ import type { ToolInvoker } from '../../layers/tools/contract.ts';
 import { discoverUseCases } from '../../scripts/lib/use-case-folders.ts';
 import { loadUseCases } from '../../scripts/load-use-cases.ts';
 import { startLocalDynamo, type LocalDynamo } from '../dynamodb/local-dynamodb.ts';
-import { startGateway, type Gateway, type WebSocketRoutes } from '../gateway/index.ts';
+import { startConsole } from '../console/server.ts';
+import { startGateway, type ExtraHandler, type Gateway, type WebSocketEvent, type WebSocketRoutes } from '../gateway/index.ts';
 import { startOfflineModel, type OfflineModel } from '../llm/index.ts';
+import { DATABASE_FOLDER, LOCAL_TABLE_NAME, lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.ts';
 import { chooseLlm, SettingsError, type LlmChoice, type Settings } from './settings.ts';
 import { callSidOf, type UsageMeter } from './usage-meter.ts';
 
@@ -31,7 +35,7 @@ import { callSidOf, type UsageMeter } from './usage-meter.ts';
  * @connections), tools in-process, and the LLM the settings choose (OpenAI, any compatible server, or the
  * offline model). Used by `npm start`, the runtime tests and the load benchmark.
  */
-export const LOCAL_TABLE_NAME = 'conversation-relay';
+export { LOCAL_TABLE_NAME };
 
 export interface RuntimeOptions {
   settings: Settings;
@@ -43,11 +47,32 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   /** Called with every stored turn record: the live latency view. */
   onTurn?: (record: TurnRecord) => void;
+  /** Called when a call connects and when it hangs up. */
+  onCall?: (event: CallEvent) => void;
+  /** A route handler failed or timed out, in words (the JSON log may be off). */
+  onProblem?: (line: string) => void;
+  /** Serve the web console under /console on the same port (npm start does). */
+  console?: boolean;
+  /** Named in the DATA_DIR lock, for whoever finds the folder taken. Default `npm start`. */
+  command?: string;
   /** Measures each invocation's time and table units per call (the eval runner's cost per call). */
   usageMeter?: UsageMeter;
   /** Offline model only: re-read edited offline-model.json files before each reply (`npm start`). */
   reloadOfflineScripts?: boolean;
 }
+
+/** A call starting (its WebSocket connected) or ending (the socket closed). */
+export interface CallEvent {
+  kind: 'start' | 'end';
+  sessionId: string;
+  callSid?: string | undefined;
+  useCaseId?: string | undefined;
+  from?: string | undefined;
+  at: number;
+}
+
+/** What the runtime reports as it happens: every stored turn record, and calls starting and ending. */
+export type RuntimeEvents = EventEmitter<{ turn: [TurnRecord]; call: [CallEvent] }>;
 
 export interface LocalRuntime {
   webhookUrl: string;
@@ -60,6 +85,9 @@ export interface LocalRuntime {
   llm: LlmChoice & { baseUrl?: string };
   /** The offline model's server, when it is the LLM in use. */
   offlineModel?: OfflineModel;
+  /** The web console's page, when served. */
+  consoleUrl?: string;
+  events: RuntimeEvents;
   /** Resolves once no handler invocation is running (a reply's history writes included). */
   settled(): Promise<void>;
   stop(): Promise<void>;
@@ -88,9 +116,16 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
   };
 
   try {
-    // 1. DynamoDB
-    const dbPath = options.ephemeral ? undefined : join(settings.dataDir, 'dynamodb');
-    if (dbPath) await mkdir(dbPath, { recursive: true });
+    // 1. DynamoDB, in a data folder this process has to itself
+    let lock: DataDirLock | undefined;
+    if (!options.ephemeral) {
+      await prepareDataDir(settings.dataDir);
+      const taken = await lockDataDir(settings.dataDir, options.command ?? 'npm start');
+      lock = taken;
+      cleanup.push(() => taken.release());
+    }
+    const dbPath = options.ephemeral ? undefined : join(settings.dataDir, DATABASE_FOLDER);
+    if (dbPath) await prepareDataDir(dbPath);
     const dynamo: LocalDynamo = await startLocalDynamo({ backend: 'dynalite', ...(dbPath ? { path: dbPath } : {}) });
     cleanup.push(() => dynamo.stop());
     await ensureTable(dynamo.client, LOCAL_TABLE_NAME);
@@ -141,14 +176,22 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     }
 
     // 5. Handlers: the Lambda factories with local edges. Routes are bound once the server knows its URLs.
+    const events: RuntimeEvents = new EventEmitter();
+    if (options.onTurn) events.on('turn', options.onTurn);
+    if (options.onCall) events.on('call', options.onCall);
     const baseStore = createDynamoStore(table);
-    const store: Store = options.onTurn
-      ? { ...baseStore, putTurnRecord: async (record) => { await baseStore.putTurnRecord(record); options.onTurn?.(record); } }
-      : baseStore;
+    const store: Store = { ...baseStore, putTurnRecord: async (record) => { await baseStore.putTurnRecord(record); events.emit('turn', record); } };
     // Handler invocations still running at shutdown (a turn saving its reply) finish before the database stops:
     // Ctrl-C loses nothing. Registered before the gateway's stop, so it runs after it (cleanup runs in reverse).
     const inflight = new Set<Promise<unknown>>();
-    const track = <T>(work: Promise<T>): Promise<T> => {
+    const problem = options.onProblem ?? (() => undefined);
+    const track = <T>(work: Promise<T>, route = ''): Promise<T> => {
+      if (route) {
+        work = work.catch((err: unknown) => {
+          problem(`${route} failed: ${err instanceof Error ? err.message : String(err)}`);
+          throw err;
+        });
+      }
       inflight.add(work);
       void work.finally(() => inflight.delete(work)).catch(() => undefined);
       return work;
@@ -160,6 +203,25 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     let routes: WebSocketRoutes | undefined;
     let http: { callSetup: (e: never) => Promise<unknown>; connectAction: (e: never) => Promise<unknown> } | undefined;
     const notReady = () => Promise.reject(new Error('runtime still starting'));
+    // Calls as they start and end, for the terminal and the console: which session a connection serves is known
+    // from the handshake's query string, the call's identity from its session.
+    const callOfConnection = new Map<string, string>();
+    const callStarted = (event: WebSocketEvent) => {
+      const sessionId = event.queryStringParameters?.session;
+      if (!sessionId) return;
+      callOfConnection.set(event.requestContext.connectionId, sessionId);
+      void getSession(table, sessionId).then(
+        (session) => events.emit('call', { kind: 'start', sessionId, callSid: session?.callSid, useCaseId: session?.useCaseId, from: session?.from, at: Date.now() }),
+        () => undefined,
+      );
+    };
+    const callEnded = (event: WebSocketEvent) => {
+      const sessionId = callOfConnection.get(event.requestContext.connectionId);
+      if (!sessionId) return;
+      callOfConnection.delete(event.requestContext.connectionId);
+      events.emit('call', { kind: 'end', sessionId, at: Date.now() });
+    };
+    let extra: ExtraHandler | undefined;
     // Which call an invocation served, for the usage meter: WebSocket frames carry only the connection id.
     const meter = options.usageMeter;
     const sessionOfConnection = new Map<string, string>();
@@ -167,30 +229,48 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       const session = sessionOfConnection.get(event.requestContext.connectionId ?? '');
       return session ? [`session:${session}`] : [];
     };
-    const metered = <T>(fn: string, keys: () => string[], work: () => Promise<T>): Promise<T> =>
-      track(meter ? meter.invoke(fn, keys, work) : work());
+    // Every invocation is tracked (settled() and shutdown wait for it), named for the terminal when it fails,
+    // and measured when a usage meter is given.
+    const metered = <T>(fn: string, route: string, keys: () => string[], work: () => Promise<T>): Promise<T> =>
+      track(meter ? meter.invoke(fn, keys, work) : work(), route);
     const gateway = await startGateway({
       host: settings.HOST,
       port: settings.PORT,
       stage: 'ws',
       postLatencyMs: settings.POST_LATENCY_MS,
       websocket: {
-        connect: (event) => {
+        connect: async (event) => {
           const session = event.queryStringParameters?.session;
           if (session && event.requestContext.connectionId) sessionOfConnection.set(event.requestContext.connectionId, session);
-          return routes ? metered('connect', wsKeys(event), () => routes!.connect(event)) : notReady();
+          if (!routes) return notReady();
+          const result = await metered('connect', '$connect', wsKeys(event), () => routes!.connect(event));
+          if (!result || result.statusCode === 200) callStarted(event);
+          return result;
         },
-        message: (event) => (routes ? metered('default', wsKeys(event), () => routes!.message(event)) : notReady()),
+        message: (event) => (routes ? metered('default', '$default', wsKeys(event), () => routes!.message(event)) : notReady()),
         disconnect: (event) => {
           if (!routes) return notReady();
+          callEnded(event);
           const keys = wsKeys(event);
-          return metered('disconnect', keys, () => routes!.disconnect(event)).finally(() => sessionOfConnection.delete(event.requestContext.connectionId ?? ''));
+          return metered('disconnect', '$disconnect', keys, () => routes!.disconnect(event)).finally(() => sessionOfConnection.delete(event.requestContext.connectionId ?? ''));
         },
       },
       httpRoutes: [
-        { method: 'POST', path: '/call-setup', handler: (event) => (http ? (metered('call-setup', () => [`call:${callSidOf(event)}`], () => http!.callSetup(event as never)) as never) : notReady()) },
-        { method: 'POST', path: '/connect-action', handler: (event) => (http ? (metered('connect-action', () => [`call:${callSidOf(event)}`], () => http!.connectAction(event as never)) as never) : notReady()) },
+        {
+          method: 'POST',
+          path: '/call-setup',
+          handler: (event) => (http ? (metered('call-setup', 'POST /call-setup', () => [`call:${callSidOf(event)}`], () => http!.callSetup(event as never)) as never) : notReady()),
+        },
+        {
+          method: 'POST',
+          path: '/connect-action',
+          handler: (event) => (http ? (metered('connect-action', 'POST /connect-action', () => [`call:${callSidOf(event)}`], () => http!.connectAction(event as never)) as never) : notReady()),
+        },
       ],
+      extra: {
+        request: (request, response, pathname) => extra?.request(request, response, pathname) ?? false,
+        upgrade: (request, socket, head, url) => extra?.upgrade(request, socket, head, url) ?? false,
+      },
     });
     cleanup.push(() => gateway.stop());
     const authToken = settings.TWILIO_AUTH_TOKEN;
@@ -221,16 +301,29 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       connectAction: createConnectActionHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl, agentNumber: settings.AGENT_NUMBER }),
     };
     log(`Gateway    HTTP ${gateway.httpUrl}, WebSocket ${gateway.webSocketUrl}, @connections ${gateway.connectionsEndpoint}`);
+    const webhookUrl = `${gateway.httpUrl}/call-setup`;
 
-    // 6. Where `npm run latency` finds this runtime's table
+    // 6. The web console: a browser caller that dials the same signed webhook and WebSocket as Twilio would
+    let consoleUrl: string | undefined;
+    if (options.console) {
+      const webConsole = startConsole({ table, webhookUrl, authToken, events });
+      extra = webConsole;
+      cleanup.push(() => webConsole.stop());
+      consoleUrl = `${gateway.httpUrl}/console/`;
+    }
+
+    // 7. Where `npm run latency` finds this runtime's table, and `npm run call` its webhook
     if (!options.ephemeral) {
       const runtimeFile = join(settings.dataDir, 'runtime.json');
-      await writeFile(runtimeFile, JSON.stringify({ DYNAMODB_ENDPOINT: dynamo.endpoint, TABLE_NAME: LOCAL_TABLE_NAME, pid: process.pid }, null, 2));
+      const about = { DYNAMODB_ENDPOINT: dynamo.endpoint, TABLE_NAME: LOCAL_TABLE_NAME, pid: process.pid, webhookUrl, ...(consoleUrl ? { consoleUrl } : {}) };
+      await writeFile(runtimeFile, JSON.stringify(about, null, 2));
       cleanup.push(() => rm(runtimeFile, { force: true }));
+      await lock?.update({ url: consoleUrl ?? gateway.httpUrl });
     }
 
     const runtime: LocalRuntime = {
-      webhookUrl: `${gateway.httpUrl}/call-setup`,
+      events,
+      webhookUrl,
       actionUrl: `${gateway.httpUrl}/connect-action`,
       webSocketUrl: gateway.webSocketUrl,
       connectionsEndpoint: gateway.connectionsEndpoint,
@@ -244,6 +337,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       stop: stopAll,
     };
     if (offlineModel) runtime.offlineModel = offlineModel;
+    if (consoleUrl) runtime.consoleUrl = consoleUrl;
     return runtime;
   } catch (err) {
     await stopAll();

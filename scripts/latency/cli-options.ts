@@ -10,7 +10,8 @@ export const USAGE = `Usage: npm run latency -- [options]
   --json            print the report as JSON instead of a table
   --aws             read the deployed table (profile from AWS_PROFILE or aws-profile.profile)
   --table NAME      with --aws: the table name, instead of the 01_dynamodb stack's TableName output
-Locally the report reads DYNAMODB_ENDPOINT + TABLE_NAME, or else the running runtime's <DATA_DIR>/runtime.json.`;
+Locally the report reads DYNAMODB_ENDPOINT + TABLE_NAME, else the running app (<DATA_DIR>/runtime.json), else
+DATA_DIR itself when the app is not running.`;
 
 const count = (name: string, fallback: number) =>
   z.coerce

@@ -19,6 +19,7 @@ table.stats th, table.stats td { padding: 4px 14px; border-bottom: 1px solid #e4
 table.stats th { text-align: left; color: #52606d; font-weight: 600; }
 table.stats td.num, table.stats th.num { text-align: right; }
 table.stats tr.feel td { font-weight: 700; background: #f0f7ff; }
+table.stats tr.part td:first-child { padding-left: 30px; color: #52606d; }
 .ours { font-size: 11px; color: #8a4b08; background: #fdebd3; border-radius: 3px; padding: 0 4px; margin-left: 6px; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 10px 0 4px; font-size: 13px; }
 .legend span.key { display: inline-flex; align-items: center; gap: 6px; }
@@ -42,15 +43,14 @@ svg.waterfall .value { font-weight: 700; }
 svg.waterfall .cut { font-size: 12px; fill: #52606d; }
 `;
 
-const OURS = new Set(['preLlm', 'postOverhead', 'tailLag']);
-
 function statsTable(useCase: UseCaseReport): string {
   const rows = useCase.rows.map((row) => {
     const cells = [row.spread?.n ?? 0, row.spread?.p50, row.spread?.p95, row.spread?.max];
     const [n, ...values] = cells;
-    const label = escapeXml(row.label) + (OURS.has(row.id) ? '<span class="ours">ours</span>' : '');
+    const label = escapeXml(row.label.trim()) + (row.ours ? '<span class="ours">ours</span>' : '');
+    const classes = [row.id === 'firstWord' ? 'feel' : '', row.label.startsWith(' ') ? 'part' : ''].filter(Boolean).join(' ');
     return (
-      `<tr${row.id === 'firstWord' ? ' class="feel"' : ''}><td>${label}</td><td class="num">${n}</td>` +
+      `<tr${classes ? ` class="${classes}"` : ''} data-row="${escapeXml(row.id)}"><td>${label}</td><td class="num">${n}</td>` +
       values.map((v) => `<td class="num">${escapeXml(formatValue(v, row.unit))}</td>`).join('') +
       '</tr>'
     );
@@ -99,7 +99,7 @@ export function renderHtml(report: LatencyReport): string {
     report.turns.length === 0
       ? '<p class="empty">No turn records found. Make a call first (<code>npm start</code>, then <code>npm run call</code>), or widen the search with <code>--days</code> or <code>--calls</code>.</p>'
       : '<p class="help">Each row is one turn, drawn from the moment the caller\'s prompt reached us. The number on the right is the time to first word, what the caller feels. ' +
-        'Orange, red and purple are our own overhead; grey is the LLM; tool calls run in the lanes under their turn. Hover a bar for its exact duration.</p>' +
+        'The bars are consecutive and add up: up to the first word, then streaming and the tail. Orange, red and purple are our own code; grey is the LLM and the tool rounds, whose tools and next LLM round run in the lanes under their turn. Hover a bar for its exact duration.</p>' +
         sections.join('');
   return (
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/>' +

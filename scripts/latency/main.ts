@@ -101,5 +101,6 @@ export async function runLatency(argv: string[], io: LatencyIo): Promise<number>
     return 1;
   } finally {
     source.table.doc.destroy();
+    await source.close?.();
   }
 }

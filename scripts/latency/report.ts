@@ -1,7 +1,7 @@
 import type { SpeculationRecord, ToolTiming, TurnRecord } from '../../layers/data/turns.ts';
 import type { LlmPrice } from '../lib/prices.ts';
 import { spread, type Spread } from './percentiles.ts';
-import { PHASES, reversedPhases, toolTimings, turnPhases, wasInterrupted, type PhaseDurations, type PhaseId } from './phases.ts';
+import { breakdown, OURS, PHASES, toolTimings, wasInterrupted, type PhaseDurations, type PhaseId, type TurnBreakdown } from './phases.ts';
 
 /** One call and the turn records it left, turns in order. */
 export interface CallTurns {
@@ -30,14 +30,14 @@ export interface PreemptionSummary {
 }
 
 export interface StatRow {
-  /** `preLlm`..`wholeTurn`, `tool:<name>`, `posts` or `tokens`. */
+  /** A phase id (`firstWord`..`wholeTurn`), `tool:<name>`, `llmAfterTools`, `posts` or `tokens`. */
   id: string;
   label: string;
   unit: 'ms' | 'count' | 'usd';
+  /** Time spent in our own code. */
+  ours: boolean;
   /** Undefined when no turn had the marks this row needs. */
   spread: Spread | undefined;
-  /** Turns left out because their two marks were in reverse order, and why that happens. */
-  reversed?: { turns: number; why: string } | undefined;
 }
 
 export interface UseCaseReport {
@@ -48,6 +48,8 @@ export interface UseCaseReport {
   coldStarts: number;
   /** Turns per outcome (completed, interrupted, superseded, ...). */
   outcomes: Record<string, number>;
+  /** Turns whose first word was a keypad line, a filler or an apology rather than an LLM token. */
+  earlyFirstWords: number;
   rows: StatRow[];
   /** Present when the use case's calls preempted or tried to. */
   preemption?: PreemptionSummary | undefined;
@@ -62,8 +64,10 @@ export interface TurnView {
   kind: TurnRecord['kind'];
   outcome: TurnRecord['outcome'];
   phases: PhaseDurations;
-  /** Phases with both marks in reverse order (not in `phases`). */
-  reversed: PhaseId[];
+  /** The consecutive segments the waterfall draws; their durations are `phases`. */
+  segments: TurnBreakdown['segments'];
+  firstWordFrom?: TurnBreakdown['firstWordFrom'];
+  llmAfterTools?: TurnBreakdown['llmAfterTools'];
   tools: ToolTiming[];
   posts?: number | undefined;
   tokens?: number | undefined;
@@ -85,6 +89,7 @@ export interface LatencyReport {
 }
 
 export function viewTurn(call: CallTurns, record: TurnRecord): TurnView {
+  const parts = breakdown(record);
   return {
     sessionId: call.sessionId,
     callSid: record.callSid || call.callSid,
@@ -92,8 +97,10 @@ export function viewTurn(call: CallTurns, record: TurnRecord): TurnView {
     useCaseId: record.useCaseId || call.useCaseId,
     kind: record.kind,
     outcome: record.outcome,
-    phases: turnPhases(record),
-    reversed: reversedPhases(record),
+    phases: parts.phases,
+    segments: parts.segments,
+    firstWordFrom: parts.firstWordFrom,
+    llmAfterTools: parts.llmAfterTools,
     tools: toolTimings(record),
     posts: record.posts,
     tokens: record.tokens,
@@ -105,7 +112,7 @@ export function viewTurn(call: CallTurns, record: TurnRecord): TurnView {
 }
 
 function countRow(id: string, label: string, values: (number | undefined)[]): StatRow {
-  return { id, label, unit: 'count', spread: spread(values.filter((v): v is number => typeof v === 'number')) };
+  return { id, label, unit: 'count', ours: false, spread: spread(values.filter((v): v is number => typeof v === 'number')) };
 }
 
 /** Prices LLM tokens per call in the report: the model the calls used and its price (config/prices.json). */
@@ -139,28 +146,35 @@ function llmCostRows(turns: TurnView[], pricing: LlmPricing | undefined): StatRo
   if (pricing && price) {
     const usd = (c: { input: number; cached: number; output: number }) =>
       ((c.input - c.cached) * price.inputPerMillion + c.cached * price.cachedInputPerMillion + c.output * price.outputPerMillion) / 1_000_000;
-    rows.push({ id: 'llmCost', label: `LLM cost per call (${pricing.model})`, unit: 'usd', spread: spread(calls.map(usd)) });
+    rows.push({ id: 'llmCost', label: `LLM cost per call (${pricing.model})`, unit: 'usd', ours: false, spread: spread(calls.map(usd)) });
   }
   return rows;
 }
 
 /** Phase, tool and post statistics of the turns of one use case. */
 export function summarizeUseCase(useCaseId: string, turns: TurnView[], pricing?: LlmPricing, speculations: SpeculationRecord[] = []): UseCaseReport {
-  const rows: StatRow[] = PHASES.map((phase) => {
-    const reversed = turns.filter((t) => t.reversed.includes(phase.id)).length;
-    return {
-      id: phase.id,
-      label: phase.label,
-      unit: 'ms' as const,
-      spread: spread(turns.map((t) => t.phases[phase.id]).filter((v): v is number => v !== undefined)),
-      ...(reversed > 0 ? { reversed: { turns: reversed, why: phase.whenReversed } } : {}),
-    };
-  });
+  const rows: StatRow[] = PHASES.map((phase) => ({
+    id: phase.id,
+    label: phase.label,
+    unit: 'ms' as const,
+    ours: OURS.has(phase.id as PhaseId),
+    spread: spread(turns.map((t) => t.phases[phase.id]).filter((v): v is number => v !== undefined)),
+  }));
+  // The parts of the tool rounds: each tool, and the wait for the LLM round that reads their results.
   const toolNames = [...new Set(turns.flatMap((t) => t.tools.map((tool) => tool.name)))].sort();
-  for (const name of toolNames) {
-    const durations = turns.flatMap((t) => t.tools.filter((tool) => tool.name === name).map((tool) => tool.durationMs));
-    rows.push({ id: `tool:${name}`, label: `tool ${name}`, unit: 'ms', spread: spread(durations) });
+  const at = rows.findIndex((r) => r.id === 'toolRounds') + 1;
+  const toolRows: StatRow[] = toolNames.map((name) => ({
+    id: `tool:${name}`,
+    label: `  tool ${name}`,
+    unit: 'ms',
+    ours: false,
+    spread: spread(turns.flatMap((t) => t.tools.filter((tool) => tool.name === name).map((tool) => tool.durationMs))),
+  }));
+  if (toolNames.length) {
+    const waits = turns.map((t) => (t.llmAfterTools ? t.llmAfterTools.to - t.llmAfterTools.from : undefined)).filter((v): v is number => v !== undefined);
+    toolRows.push({ id: 'llmAfterTools', label: '  LLM round after the tools', unit: 'ms', ours: false, spread: spread(waits) });
   }
+  rows.splice(at, 0, ...toolRows);
   rows.push(countRow('posts', 'posts per turn', turns.map((t) => t.posts)));
   rows.push(countRow('tokens', 'tokens per turn', turns.map((t) => t.tokens)));
   rows.push(...llmCostRows(turns, pricing));
@@ -174,6 +188,7 @@ export function summarizeUseCase(useCaseId: string, turns: TurnView[], pricing?:
     interruptions: turns.filter((t) => t.interrupted).length,
     coldStarts: turns.filter((t) => t.coldStart).length,
     outcomes,
+    earlyFirstWords: turns.filter((t) => t.firstWordFrom === 'early').length,
     rows,
     preemption: summarizePreemption(turns, speculations),
   };

@@ -5,7 +5,10 @@ import { promisify } from 'node:util';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { existsSync } from 'node:fs';
 import { createTable, type Table } from '../../layers/data/table.ts';
+import { startLocalDynamo } from '../../dev/dynamodb/local-dynamodb.ts';
+import { DATABASE_FOLDER, DataDirError, LOCAL_TABLE_NAME, lockDataDir } from '../../dev/local/data-dir.ts';
 
 /**
  * Which table the report reads: the local runtime's (from the environment, else the `runtime.json` that `npm start`
@@ -15,6 +18,8 @@ export interface TableSource {
   table: Table;
   /** Where the records come from, in words, for the report header. */
   description: string;
+  /** Stops what the source started (the embedded database, when it read DATA_DIR itself). */
+  close?: () => Promise<void>;
 }
 
 /** A reason the report cannot find its table, worded as what to do about it. */
@@ -40,15 +45,19 @@ export async function localTableSource(env: NodeJS.ProcessEnv, cwd: string): Pro
       description: `local table ${env.TABLE_NAME} at ${endpoint} (from the environment)`,
     };
   }
-  const file = join(resolve(cwd, env.DATA_DIR || '.data'), RUNTIME_FILE);
+  const dataDir = resolve(cwd, env.DATA_DIR || '.data');
+  const file = join(dataDir, RUNTIME_FILE);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // The app is not running: read its data folder directly.
+    const direct = await dataDirSource(dataDir);
+    if (direct) return direct;
     throw new TableSourceError(
-      `The local runtime is not running (no ${file}).\n` +
-        'Start it with `npm start` in another terminal and make a call (`npm run call`), then run `npm run latency` again.\n' +
+      `No local data yet: no ${file} (npm start is not running) and no ${join(dataDir, DATABASE_FOLDER)}.\n` +
+        'Start the app with `npm start` and make a call (`npm run call`, or the web console), then run `npm run latency` again.\n' +
         'Or set DYNAMODB_ENDPOINT and TABLE_NAME, or read the deployed table with `npm run latency -- --aws`.',
     );
   }
@@ -66,12 +75,45 @@ export async function localTableSource(env: NodeJS.ProcessEnv, cwd: string): Pro
   const { DYNAMODB_ENDPOINT, TABLE_NAME } = parsed.data;
   const pid = (parsed.data as { pid?: unknown }).pid;
   if (typeof pid === 'number' && !processExists(pid)) {
+    const direct = await dataDirSource(dataDir);
+    if (direct) return direct;
     throw new TableSourceError(`${file} is left over from a local runtime that is no longer running (pid ${pid}). Start it with \`npm start\`.`);
   }
   return {
     table: createTable({ name: TABLE_NAME, endpoint: DYNAMODB_ENDPOINT, region: 'local' }),
     description: `local table ${TABLE_NAME} at ${DYNAMODB_ENDPOINT} (from ${file})`,
   };
+}
+
+/**
+ * The data folder of an app that is not running, opened with the same embedded database for the length of the
+ * report. The folder's lock keeps `npm start` from opening it meanwhile (and names the report if it tries).
+ */
+async function dataDirSource(dataDir: string): Promise<TableSource | undefined> {
+  const dbPath = join(dataDir, DATABASE_FOLDER);
+  if (!existsSync(dbPath)) return undefined;
+  let lock;
+  try {
+    lock = await lockDataDir(dataDir, 'npm run latency');
+  } catch (err) {
+    if (err instanceof DataDirError) throw new TableSourceError(err.message);
+    throw err;
+  }
+  try {
+    const dynamo = await startLocalDynamo({ backend: 'dynalite', path: dbPath });
+    const taken = lock;
+    return {
+      table: createTable({ name: LOCAL_TABLE_NAME, endpoint: dynamo.endpoint, region: 'local' }),
+      description: `local table ${LOCAL_TABLE_NAME} in ${dbPath} (read directly: npm start is not running)`,
+      async close() {
+        await dynamo.stop();
+        await taken.release();
+      },
+    };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
 }
 
 /** Signal 0 checks a process exists without touching it; EPERM means it exists under another user. */

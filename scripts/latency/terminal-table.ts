@@ -38,16 +38,23 @@ function alignedTable(header: string[], rows: string[][]): string[] {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('   '), ...rows.map(line)];
 }
 
-/** "posting overhead: 1 turn left out, something was said before ..." for every row that left turns out. */
+/** What a reader needs to know to read the rows right. */
 export function leftOutNotes(useCase: UseCaseReport): string[] {
-  return useCase.rows
-    .filter((row) => row.reversed)
-    .map((row) => `${row.label}: ${plural(row.reversed!.turns, 'turn')} left out, ${row.reversed!.why}`);
+  if (useCase.earlyFirstWords === 0) return [];
+  return [
+    `${plural(useCase.earlyFirstWords, 'turn')} spoke a keypad line, a filler or an apology before the LLM's first text: ` +
+      'their first word has no posting phase, and their phases stop where that line left',
+  ];
+}
+
+/** A row's label, with "(ours)" on the time spent in our own code. */
+export function rowLabel(row: StatRow): string {
+  return row.ours ? `${row.label} (ours)` : row.label;
 }
 
 export function formatUseCase(useCase: UseCaseReport): string {
   const rows = useCase.rows.map((row) => [
-    row.label,
+    rowLabel(row),
     String(row.spread?.n ?? 0),
     formatValue(row.spread?.p50, row.unit),
     formatValue(row.spread?.p95, row.unit),

@@ -18,13 +18,15 @@ export interface WaterfallGroup {
 
 /** Colours and names of what the chart draws, shared with the page's legend. */
 export const WATERFALL_KEYS = [
-  { id: 'preLlm', label: 'pre-LLM overhead (ours)', color: '#f28e2b', thin: false },
+  { id: 'preLlm', label: 'before the LLM (ours)', color: '#f28e2b', thin: false },
   { id: 'llmFirstToken', label: 'LLM time to first token', color: '#a0acbd', thin: false },
-  { id: 'postOverhead', label: 'posting overhead (ours)', color: '#e15759', thin: false },
-  { id: 'streaming', label: 'reply streaming to the caller', color: '#9fd99a', thin: true },
-  { id: 'tailLag', label: 'tail lag after the LLM finished (ours)', color: '#7b4fa0', thin: false },
+  { id: 'toolRounds', label: 'tool rounds (tools and the next LLM round)', color: '#cfd6df', thin: false },
+  { id: 'postOverhead', label: 'posting (ours)', color: '#e15759', thin: false },
+  { id: 'streaming', label: 'streaming while the LLM generates', color: '#9fd99a', thin: true },
+  { id: 'tailLag', label: 'tail after the LLM finished (ours)', color: '#7b4fa0', thin: false },
   { id: 'toolOk', label: 'tool call', color: '#2a9d8f', thin: true },
   { id: 'toolFailed', label: 'tool call failed or timed out', color: '#e9c46a', thin: true },
+  { id: 'llmAfterTools', label: 'LLM round after the tools', color: '#a0acbd', thin: true },
 ] as const;
 export type WaterfallKey = (typeof WATERFALL_KEYS)[number]['id'];
 export const INTERRUPT_COLOR = '#c1121f';
@@ -90,7 +92,7 @@ function scaleFor(domain: number): Scale {
 }
 
 function rowHeight(turn: TurnView): number {
-  return 26 + turn.tools.length * TOOL_LANE;
+  return 26 + (turn.tools.length + (turn.llmAfterTools ? 1 : 0)) * TOOL_LANE;
 }
 
 /** A bar from `from` to `to` ms; cut at the axis end with a » when longer. */
@@ -118,26 +120,17 @@ function turnRow(turn: TurnView, y: number, scale: Scale, striped: boolean): str
   if (badges) parts.push(`<text class="badge" x="${CHART_X0 - 8}" y="${y + 16}" text-anchor="end">${escapeXml(badges)}</text>`);
 
   const barY = y + 7;
-  const prompt = 0;
-  const request = at(r.llmRequestSentAt);
-  const llmFirst = at(r.llmFirstTokenAt);
-  const posted = at(r.firstTokenPostedAt);
-  const llmLast = at(r.llmLastTokenAt);
-  const lastPosted = at(r.lastTokenPostedAt);
-  if (request !== undefined) parts.push(bar(scale, prompt, request, barY, BAR_HEIGHT, color('preLlm'), `pre-LLM overhead: ${formatMs(request)}`));
-  if (request !== undefined && llmFirst !== undefined)
-    parts.push(bar(scale, request, llmFirst, barY, BAR_HEIGHT, color('llmFirstToken'), `LLM time to first token: ${formatMs(llmFirst - request)}`));
-  if (llmFirst !== undefined && posted !== undefined)
-    parts.push(bar(scale, llmFirst, posted, barY, BAR_HEIGHT, color('postOverhead'), `posting overhead: ${formatMs(posted - llmFirst)}`));
-  // Speech is a thinner bar over the waits: when a keypad line is spoken before the LLM answers, both stay visible.
-  // An interrupted reply has no last token posted: it streamed until the caller cut in.
-  const streamEnd = lastPosted ?? at(r.interruptedAt);
-  if (posted !== undefined && streamEnd !== undefined)
-    parts.push(bar(scale, posted, streamEnd, barY + 3, BAR_HEIGHT - 6, color('streaming'), `reply streaming: ${formatMs(streamEnd - posted)}`));
-  if (llmLast !== undefined && lastPosted !== undefined) {
-    const from = posted !== undefined ? Math.max(llmLast, posted) : llmLast;
-    parts.push(bar(scale, from, lastPosted, barY, BAR_HEIGHT, color('tailLag'), `tail lag: ${formatMs(lastPosted - llmLast)}`));
+  // The consecutive phases, exactly the segments the table's numbers are computed from.
+  for (const segment of turn.segments) {
+    const key = WATERFALL_KEYS.find((k) => k.id === segment.id)!;
+    const ms = segment.to - segment.from;
+    const thin = key.thin ? 3 : 0;
+    parts.push(
+      bar(scale, segment.from, segment.to, barY + thin, BAR_HEIGHT - 2 * thin, key.color, `${key.label}: ${formatMs(ms)}`,
+        ` class="phase" data-phase="${segment.id}" data-ms="${ms}"`),
+    );
   }
+  const llmLast = at(r.llmLastTokenAt);
   if (llmLast !== undefined && llmLast <= scale.domain) {
     const x = scale.x(llmLast).toFixed(1);
     parts.push(
@@ -145,9 +138,9 @@ function turnRow(turn: TurnView, y: number, scale: Scale, striped: boolean): str
         `<title>LLM last token at ${formatMs(llmLast)}</title></line>`,
     );
   }
-  if (posted === undefined) {
+  if (at(r.firstTokenPostedAt) === undefined) {
     const why = turn.error ? `${turn.outcome}: ${turn.error}` : turn.outcome;
-    const reached = Math.max(0, request ?? 0, llmFirst ?? 0);
+    const reached = turn.segments.at(-1)?.to ?? 0;
     const x = Math.min(scale.x(reached) + 6, CHART_X1 - 200);
     parts.push(`<text class="note" x="${x.toFixed(1)}" y="${y + 16}">${escapeXml(`no reply (${why})`)}</text>`);
   }
@@ -159,7 +152,10 @@ function turnRow(turn: TurnView, y: number, scale: Scale, striped: boolean): str
     const failed = !tool.ok || tool.timedOut === true;
     const state = tool.timedOut ? ' (timed out)' : tool.ok ? '' : ' (failed)';
     const text = `${tool.name} ${formatMs(tool.durationMs)}${state}`;
-    parts.push(bar(scale, start, end, laneY, TOOL_LANE - 3, color(failed ? 'toolFailed' : 'toolOk'), `tool ${text}`));
+    parts.push(
+      bar(scale, start, end, laneY, TOOL_LANE - 3, color(failed ? 'toolFailed' : 'toolOk'), `tool ${text}`,
+        ` class="lane" data-lane="tool" data-tool="${escapeXml(tool.name)}" data-ms="${tool.durationMs}"`),
+    );
     // Right of the bar when there is room, else inside a long bar, else left of it.
     const startX = scale.x(start);
     const endX = scale.x(end);
@@ -172,6 +168,12 @@ function turnRow(turn: TurnView, y: number, scale: Scale, striped: boolean): str
           : `x="${(startX - 4).toFixed(1)}" text-anchor="end"`;
     parts.push(`<text class="tool-label" ${textAttrs} y="${laneY + TOOL_LANE - 3}">${escapeXml(text)}</text>`);
   });
+
+  if (turn.llmAfterTools) {
+    const { from, to } = turn.llmAfterTools;
+    const laneY = y + 22 + turn.tools.length * TOOL_LANE;
+    parts.push(bar(scale, from, to, laneY, TOOL_LANE - 3, color('llmAfterTools'), `LLM round after the tools: ${formatMs(to - from)}`, ' class="lane" data-lane="llmAfterTools"'));
+  }
 
   const interruptedAt = at(r.interruptedAt);
   if (interruptedAt !== undefined) {

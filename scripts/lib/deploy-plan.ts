@@ -222,22 +222,54 @@ export function shellLine(command: Command): string {
   return command.cwd ? `(cd ${command.cwd} && ${line})` : line;
 }
 
+/** What each secret's variable holds, in the words of someone setting it (not the template's parameter text). */
+const SECRET_VALUES: Record<string, string> = {
+  TWILIO_AUTH_TOKEN: 'your Twilio Auth Token (Twilio Console, Account info)',
+  OPENAI_API_KEY: 'your OpenAI API key (sk-...)',
+  TWILIO_ACCOUNT_SID: 'your Twilio Account SID (AC...)',
+  TWILIO_FROM_NUMBER: 'the Twilio number SMS and WhatsApp messages are sent from, E.164 (+1...)',
+};
+
+/**
+ * What has to be true before the first command runs: the tools, the profile, and the secrets stored in SSM (the
+ * templates take only their names, so a stack deployed before them fails at its first call).
+ */
+export function beforeDeploy(plan: Plan): string[] {
+  const lines = [
+    '# Before you deploy',
+    `# Needs: the AWS SAM CLI and the AWS CLI, credentials in the AWS profile "${plan.profile}" (named in aws-profile.profile),`,
+    '# a Twilio account with a voice number, and an OpenAI API key.',
+    `# The stacks need the AWS SAM CLI ${MIN_SAM_CLI_VERSION} or later (a deploy checks sam --version before the first build).`,
+  ];
+  if (plan.secrets.length) {
+    lines.push('#', '# 1. Store the secrets in SSM Parameter Store, once per account and region. Set these variables in your shell first:');
+    for (const s of plan.secrets) lines.push(`#      ${s.envVar}: ${SECRET_VALUES[s.envVar] ?? `the value to store as ${s.parameterName}`}`);
+    for (const s of plan.secrets) lines.push(shellLine(s.command));
+  }
+  return lines;
+}
+
 export function describePlan(plan: Plan, missing: string[] = []): string {
   const lines: string[] = [];
   const verb = plan.mode === 'deploy' ? 'Deploy' : 'Destroy';
-  lines.push(`# ${verb} plan (profile "${plan.profile}"): ${plan.steps.map((s) => s.stack.folder).join(' -> ') || 'nothing'}`);
-  if (plan.mode === 'deploy') lines.push(`# needs the AWS SAM CLI ${MIN_SAM_CLI_VERSION} or later (checked with sam --version before the first build)`);
-  if (missing.length) lines.push(`# skipped, no template.yaml yet: ${missing.join(', ')}`);
-  plan.steps.forEach((step, i) => {
-    lines.push(`# ${i + 1}/${plan.steps.length} ${step.stack.folder} (stack ${step.stack.stackName})`);
-    if (plan.mode === 'deploy') lines.push(`#   parameters (template defaults, then samconfig.toml overrides): ${parameterLine(step.stack)}`);
-    for (const c of step.commands) lines.push(shellLine(c));
+  let step = 1;
+  if (plan.mode === 'deploy') {
+    lines.push(...beforeDeploy(plan), '#');
+    if (plan.secrets.length) step = 2;
+  }
+  const order = plan.steps.map((s) => s.stack.folder).join(' -> ') || 'nothing';
+  lines.push(plan.mode === 'deploy' ? `# ${step}. Deploy the stacks in dependency order (profile "${plan.profile}"): ${order}` : `# ${verb} plan (profile "${plan.profile}"): ${order}`);
+  if (missing.length) lines.push(`#    skipped, no template.yaml yet: ${missing.join(', ')}`);
+  plan.steps.forEach((s, i) => {
+    lines.push(`#    ${i + 1}/${plan.steps.length} ${s.stack.folder} (stack ${s.stack.stackName})`);
+    if (plan.mode === 'deploy') lines.push(`#      parameters (template defaults, then samconfig.toml overrides): ${parameterLine(s.stack)}`);
+    for (const c of s.commands) lines.push(shellLine(c));
   });
   if (plan.useCaseLoads.length) {
-    lines.push(`# then ${describeLoads(plan)}`);
+    lines.push(`# ${++step}. ${describeLoads(plan)}`);
     for (const load of plan.useCaseLoads) lines.push(shellLine(load.command));
   }
-  if (plan.mode === 'deploy') lines.push(...afterDeploy(plan));
+  if (plan.mode === 'deploy') lines.push(...afterDeploy(plan, undefined, ++step));
   return lines.join('\n');
 }
 
@@ -249,18 +281,14 @@ export function parameterLine(stack: Stack): string {
 }
 
 export function describeLoads(plan: Plan): string {
-  return `load the use case config (${plan.useCaseLoads.map((l) => l.useCaseId).join(', ')}) into the deployed table (each item is replaced: safe to repeat)`;
+  return `Load the use case config (${plan.useCaseLoads.map((l) => l.useCaseId).join(', ')}) into the deployed table (each item is replaced: safe to repeat)`;
 }
 
-export function afterDeploy(plan: Plan, webhookUrl?: string): string[] {
+export function afterDeploy(plan: Plan, webhookUrl?: string, step?: number): string[] {
   const lines: string[] = [];
   if (plan.webhookUrl) {
-    lines.push('# Webhook URL for the Twilio number (Voice configuration, "A call comes in", HTTP POST):');
+    lines.push(`# ${step ? `${step}. ` : ''}Set this URL as the Twilio number's "A call comes in" webhook (Voice configuration, HTTP POST):`);
     lines.push(webhookUrl ?? shellLine(plan.webhookUrl.command));
-  }
-  if (plan.secrets.length) {
-    lines.push('# Store the secrets once per account and region (SecureString; the stacks only know the names):');
-    for (const s of plan.secrets) lines.push(`${shellLine(s.command)}   # ${s.description}`);
   }
   return lines;
 }

@@ -12,7 +12,7 @@ import { markedReplyTokens, markersIn, utterance, utteranceTurn } from '../../be
 import { planLoad } from '../../bench/load-plan.ts';
 import { loadVerdictLines, ownershipTable } from '../../bench/load-report.ts';
 import { partitionOf } from '../../bench/dynamo-reads.ts';
-import { BenchUsageError, parseBenchArgs } from '../../bench/options.ts';
+import { BENCH_USAGE, BenchUsageError, parseBenchArgs } from '../../bench/options.ts';
 import { coldImportTable, DESIGN_METRICS, designTables, designVerdicts, importVerdicts, renderMarkdown, renderText, writeDocSection } from '../../bench/report.ts';
 import { percentile, spread } from '../../bench/stats.ts';
 import { measureTurn, type TextPost } from '../../bench/turn-sample.ts';
@@ -80,7 +80,23 @@ describe('flags', () => {
     const design = parseBenchArgs([]);
     expect(design).toMatchObject({ mode: 'design', postLatenciesMs: [0, 10, 25, 50], replyTokens: [20, 120], firstTokenMs: 200, tokenGapMs: 10 });
     expect(parseBenchArgs(['--calls', '100', '--turns', '10'])).toMatchObject({ mode: 'load', calls: 100, turns: 10 });
-    expect(parseBenchArgs(['--tokens', '120,20', '--no-doc'])).toMatchObject({ replyTokens: [20, 120], doc: undefined });
+    expect(parseBenchArgs(['--tokens', '120,20'])).toMatchObject({ replyTokens: [20, 120], doc: undefined });
+    // The tracked document is rewritten only when asked (a trial run once rewrote docs/BENCHMARKS.md silently).
+    expect(design).toMatchObject({ doc: undefined });
+    expect(parseBenchArgs(['--calls', '2'])).toMatchObject({ doc: undefined });
+    expect(parseBenchArgs(['--write-docs'])).toMatchObject({ mode: 'design', doc: 'docs/BENCHMARKS.md' });
+    expect(parseBenchArgs(['--calls', '2', '--write-docs'])).toMatchObject({ mode: 'load', doc: 'docs/BENCHMARKS.md' });
+    expect(parseBenchArgs(['--imports-only'])).toMatchObject({ mode: 'design', importsOnly: true, doc: undefined });
+    expect(parseBenchArgs(['--imports-only', '--write-docs'])).toMatchObject({ importsOnly: true, doc: 'docs/BENCHMARKS.md' });
+    expect(parseBenchArgs(['--imports-only', '--write-baseline', '--baseline', 'HEAD~1'])).toMatchObject({ writeBaseline: true, baseline: 'HEAD~1', doc: undefined });
+    expect(parseBenchArgs(['--counts'])).toMatchObject({ mode: 'counts', turns: 10, tokens: 40, postLatencyMs: 25 });
+    expect(() => parseBenchArgs(['--counts', '--calls', '2'])).toThrow(BenchUsageError);
+    expect(parseBenchArgs(['--help'])).toEqual({ mode: 'help' });
+    // --help names every flag the parser takes.
+    for (const flag of ['calls', 'turns', 'post-latencies', 'post-latency', 'think-ms', 'interrupts', 'supersedes', 'seed', 'tokens', 'first-token-ms', 'token-gap-ms', 'import-runs', 'skip-imports', 'imports-only', 'counts', 'baseline', 'write-baseline', 'read-samples', 'write-docs', 'doc', 'help']) {
+      expect(BENCH_USAGE).toContain(`--${flag}`);
+    }
+    expect(() => parseBenchArgs(['--no-doc'])).toThrow(BenchUsageError);
     expect(() => parseBenchArgs(['--turns', 'many'])).toThrow(BenchUsageError);
     expect(() => parseBenchArgs(['--post-latencies', '0;10'])).toThrow(BenchUsageError);
     expect(() => parseBenchArgs(['--frobnicate'])).toThrow(BenchUsageError);

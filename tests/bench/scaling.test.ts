@@ -50,9 +50,14 @@ describe('load model', () => {
     try {
       const file = join(dir, 'counts.json');
       await writeFile(file, JSON.stringify(counts));
-      expect(await runScaling(['--no-doc', '--counts', file, '--calls', '500'])).toContain('### 500 simultaneous calls');
+      // Without --write-docs the tracked document is left alone: the run only prints.
+      const printed = await runScaling(['--counts', file, '--calls', '500']);
+      expect(printed).toContain('### 500 simultaneous calls');
+      expect(printed).toContain('docs/SCALING.md unchanged');
+      expect(await runScaling(['--help'])).toMatch(/^Usage: npm run scaling.*--write-docs/s);
+      await expect(runScaling(['--no-doc', '--counts', file])).rejects.toThrow(/no-doc/);
       await writeFile(file, JSON.stringify({ ...counts, turn: { ...counts.turn, lambdaMs: -1 } }));
-      await expect(runScaling(['--no-doc', '--counts', file])).rejects.toThrow(/lambdaMs/);
+      await expect(runScaling(['--counts', file])).rejects.toThrow(/lambdaMs/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

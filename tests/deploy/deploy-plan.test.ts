@@ -53,14 +53,14 @@ describe('npm run deploy / destroy', () => {
         `(cd ${s.folder} && sam deploy --config-file samconfig.toml --profile ${profile} --no-confirm-changeset --no-fail-on-empty-changeset)`,
       ]),
     );
-    expect(stdout).toContain(`# Deploy plan (profile "${profile}"): ${order.map((s) => s.folder).join(' -> ')}`);
+    expect(stdout).toContain(`# 2. Deploy the stacks in dependency order (profile "${profile}"): ${order.map((s) => s.folder).join(' -> ')}`);
     if (missing.length) expect(stdout).toContain(`# skipped, no template.yaml yet: ${missing.map((m) => m.folder).join(', ')}`);
   });
 
   it('--dry-run names the minimum SAM CLI and shows every stack parameter with the value it deploys with', async () => {
     const { stdout } = await deploy(['--dry-run']);
-    expect(stdout).toContain(`# needs the AWS SAM CLI ${MIN_SAM_CLI_VERSION} or later`);
-    const params = (folder: string) => stdout.split('\n').find((l, i, all) => l.startsWith('#   parameters') && all[i - 1]!.includes(` ${folder} `)) ?? '';
+    expect(stdout).toMatch(new RegExp(`^# .*the AWS SAM CLI ${MIN_SAM_CLI_VERSION.replaceAll('.', '\\.')} or later`, 'm'));
+    const params = (folder: string) => stdout.split('\n').find((l, i, all) => /^#\s+parameters /.test(l) && all[i - 1]!.includes(` ${folder} `)) ?? '';
     for (const s of order) for (const name of Object.keys(s.template.Parameters ?? {})) expect(params(s.folder)).toContain(` ${name}=`);
     expect(params('02_cr-application')).toContain("AlarmEmail='' ");
     expect(params('02_cr-application')).toContain('SecretsTtlSeconds=300 ');
@@ -79,13 +79,28 @@ describe('npm run deploy / destroy', () => {
     expect(lines.findIndex((l) => l.includes('use-cases:load'))).toBeGreaterThan(lastSam);
   });
 
-  it('--dry-run ends with how to read the webhook URL and store every secret parameter the templates name', async () => {
+  it('--dry-run starts with the prerequisites and the secret commands, before any stack, in its own words', async () => {
+    const { stdout } = await deploy(['--dry-run']);
+    const lines = stdout.split('\n');
+    expect(lines[0]).toBe('# Before you deploy');
+    expect(stdout).toContain('the AWS SAM CLI and the AWS CLI');
+    const firstSecret = lines.findIndex((l) => l.startsWith('aws ssm put-parameter'));
+    const firstSam = lines.findIndex((l) => l.startsWith('(cd '));
+    expect(firstSecret).toBeGreaterThan(0);
+    expect(firstSecret).toBeLessThan(firstSam);
+    // Each variable is explained before its command; no template description trails a command as a comment.
+    expect(stdout).toMatch(/^#\s+OPENAI_API_KEY: your OpenAI API key/m);
+    for (const line of lines.filter((l) => l.startsWith('aws ssm put-parameter'))) expect(line).not.toContain('#');
+    expect(stdout).not.toContain('Name (not value)');
+  });
+
+  it('--dry-run names how to read the webhook URL and stores every secret parameter the templates name', async () => {
     const { stdout } = await deploy(['--dry-run']);
     const secretParams = new Set(
       stacks.flatMap((s) => Object.entries(s.template.Parameters ?? {}).filter(([n]) => n.endsWith('Param')).map(([n]) => s.parameters[n] ?? '')).filter(Boolean),
     );
     for (const name of secretParams) {
-      expect(stdout).toMatch(new RegExp(`^aws ssm put-parameter --name ${name} --type SecureString --value "\\$[A-Z_]+" --overwrite --profile ${profile} `, 'm'));
+      expect(stdout).toMatch(new RegExp(`^aws ssm put-parameter --name ${name} --type SecureString --value "\\$[A-Z_]+" --overwrite --profile ${profile}$`, "m"));
     }
     // The names docs/DEPLOY.md and .env.example use; a derived OPEN_AI_API_KEY would store an empty value.
     const printed = [...stdout.matchAll(/--value "\$([A-Z_]+)"/g)].map((m) => m[1]);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { functionSizes } from '../../scripts/lib/function-sizes.ts';
 import { loadPrices } from '../../scripts/lib/prices.ts';
+import { USE_CASE_FOLDER } from '../../scripts/lib/use-case-folders.ts';
 import { openLocalStand } from '../../dev/evals/local-stand.ts';
 import { runEvals, type RunOptions } from '../../dev/evals/run-evals.ts';
 
@@ -30,7 +31,10 @@ export async function repositoryWithCopyOf(folder: string): Promise<{ root: stri
   const root = await mkdtemp(join(tmpdir(), 'evals-broken-'));
   for (const entry of await readdir(ROOT)) {
     if (entry === folder || entry === '.git') continue;
-    await symlink(join(ROOT, entry), join(root, entry));
+    // Use-case discovery reads real folders only (a symlink is not one): the other use cases, the default among
+    // them (DEFAULT_USE_CASE_ID must name a loaded one), are copied as they are.
+    if (USE_CASE_FOLDER.test(entry)) await cp(join(ROOT, entry), join(root, entry), { recursive: true });
+    else await symlink(join(ROOT, entry), join(root, entry));
   }
   await cp(join(ROOT, folder), join(root, folder), { recursive: true });
   return {

@@ -10,12 +10,14 @@ export const DAY = 86_400_000;
 
 const session = (id: string, callSid: string, useCaseId: string): NewSession => sessionFixture(id, { callSid, useCaseId });
 
-type Offsets = Partial<Record<'req' | 'first' | 'posted' | 'llmLast' | 'lastPosted' | 'interrupted', number>>;
+/** `first` is the LLM's first chunk and, unless `text` says otherwise (a tool call came first), its first text. */
+type Offsets = Partial<Record<'req' | 'first' | 'text' | 'posted' | 'llmLast' | 'lastPosted' | 'interrupted', number>>;
 
 function turn(base: Omit<TurnRecord, 'promptReceivedAt' | 'kind' | 'outcome'> & Partial<TurnRecord>, at: number, o: Offsets): TurnRecord {
   const record: TurnRecord = { kind: 'prompt', outcome: 'completed', promptReceivedAt: at, ...base };
   if (o.req !== undefined) record.llmRequestSentAt = at + o.req;
   if (o.first !== undefined) record.llmFirstTokenAt = record.llmFirstTextAt = at + o.first;
+  if (o.text !== undefined) record.llmFirstTextAt = at + o.text;
   if (o.posted !== undefined) record.firstTokenPostedAt = at + o.posted;
   if (o.llmLast !== undefined) record.llmLastTokenAt = at + o.llmLast;
   if (o.lastPosted !== undefined) record.lastTokenPostedAt = at + o.lastPosted;
@@ -55,7 +57,7 @@ export async function seedCalls(table: Table, now: number, prefix = 'lat'): Prom
   await putTurnRecord(
     table,
     turn({ ...b, turn: 1, posts: 10, tokens: 40, tools: [{ name: 'search_apartments', startedAt: b1 + 300, durationMs: 350, ok: true }] }, b1, {
-      req: 15, first: 700, posted: 702, llmLast: 1500, lastPosted: 1504,
+      req: 15, first: 290, text: 700, posted: 702, llmLast: 1500, lastPosted: 1504,
     }),
     now,
   );

@@ -2,6 +2,8 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml } from '../../scripts/latency/html-page.ts';
 import { buildReport, type CallTurns, type LatencyReport } from '../../scripts/latency/report.ts';
+import type { TurnRecord } from '../../layers/data/turns.ts';
+import { OURS, type PhaseId } from '../../scripts/latency/phases.ts';
 import { loadCalls } from '../../scripts/latency/turn-source.ts';
 import { axisDomain, axisTicks, niceStep } from '../../scripts/latency/waterfall.ts';
 import { createTestTable, type TestTable } from '../support/dynamo.ts';
@@ -68,7 +70,7 @@ describe('HTML latency page', () => {
   it('shows the summary numbers, tools as bars, the interruption and a legend with axis labels', () => {
     const html = renderHtml(report);
     // default's time to first word: p50 410, p95 530 (see fixtures).
-    expect(html).toMatch(/<tr class="feel"><td>time to first word<\/td><td class="num">3<\/td><td class="num">410 ms<\/td><td class="num">530 ms<\/td>/);
+    expect(html).toMatch(/<tr class="feel" data-row="firstWord"><td>time to first word<\/td><td class="num">3<\/td><td class="num">410 ms<\/td><td class="num">530 ms<\/td>/);
     expect(html).toContain('<title>tool search_apartments 350 ms</title>');
     expect(html).toContain('<title>tool search_apartments 1 s (timed out)</title>');
     expect(html).toContain('caller interrupted at 800 ms');
@@ -115,5 +117,63 @@ describe('HTML latency page', () => {
     const bulk = [1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 20_000].map(shifted);
     expect(axisDomain(bulk)).toBeLessThan(2_000);
     expect(axisDomain(bulk.slice(0, 9))).toBe(1000);
+  });
+
+  describe('the waterfall agrees with the table', () => {
+    const at = 1_000_000;
+    // A tool turn: the LLM asks for a tool at 90 ms, the tool runs 100-400 ms, the next round's text comes at 640 ms.
+    const toolTurn: TurnRecord = {
+      sessionId: 'w', turn: 1, useCaseId: 'tools', callSid: 'CAw', kind: 'prompt', outcome: 'completed', promptReceivedAt: at,
+      llmRequestSentAt: at + 5, llmFirstTokenAt: at + 90, llmFirstTextAt: at + 640, firstTokenPostedAt: at + 643, llmLastTokenAt: at + 1_100, lastTokenPostedAt: at + 1_102,
+      tools: [{ name: 'search_apartments', startedAt: at + 100, durationMs: 300, ok: true }],
+    };
+    // A keypad turn: its line is posted at 8 ms, before the LLM request (once drawn as a negative posting phase).
+    const keypadTurn: TurnRecord = {
+      sessionId: 'w', turn: 2, useCaseId: 'keypad', callSid: 'CAw', kind: 'dtmf', outcome: 'completed', promptReceivedAt: at + 5_000,
+      llmRequestSentAt: at + 5_030, llmFirstTokenAt: at + 5_300, llmFirstTextAt: at + 5_300, firstTokenPostedAt: at + 5_008, llmLastTokenAt: at + 5_900, lastTokenPostedAt: at + 5_903,
+    };
+    const html = renderHtml(buildReport([{ sessionId: 'w', callSid: 'CAw', useCaseId: 'tools', turns: [toolTurn, keypadTurn] }], { source: 'x', selection: 'y', now: NOW }));
+    const tree = parse(html);
+    const rowOf = (turn: number) => findAll(tree, 'g').find((g) => attrs(g).class === 'turn-row' && attrs(g)['data-turn'] === String(turn))!;
+    /** The bars of a turn row: phase id, duration and x extent. */
+    const bars = (turn: number) =>
+      findAll(rowOf(turn), 'rect')
+        .map(attrs)
+        .filter((a) => a.class === 'phase')
+        .map((a) => ({ phase: a['data-phase'] as PhaseId, ms: Number(a['data-ms']), x: Number(a.x), width: Number(a.width) }));
+    /** The table's p50 for a phase in the section of a use case (one turn each, so p50 is that turn's value). */
+    const tableMs = (useCase: string, phase: string) => {
+      const section = html.slice(html.indexOf(`data-use-case="${useCase}"`));
+      const match = new RegExp(`data-row="${phase}"><td>[^]*?</td><td class="num">(\\d+)</td><td class="num">([^<]+)</td>`).exec(section);
+      return match && match[1] !== '0' ? Number.parseFloat(match[2]!) : undefined;
+    };
+
+    it('draws every phase of the tool turn with the duration the table gives, tools and the next LLM round apart from posting', () => {
+      const drawn = bars(1);
+      expect(drawn.map((b) => b.phase)).toEqual(['preLlm', 'llmFirstToken', 'toolRounds', 'postOverhead', 'streaming', 'tailLag']);
+      for (const bar of drawn) expect(tableMs('tools', bar.phase)).toBe(bar.ms);
+      expect(drawn.find((b) => b.phase === 'postOverhead')!.ms).toBe(3);
+      // Consecutive: each bar starts where the one before ended.
+      for (let i = 1; i < drawn.length; i++) expect(drawn[i]!.x).toBeCloseTo(drawn[i - 1]!.x + drawn[i - 1]!.width, 0);
+      // Nothing drawn as ours overlaps the tool's lane or the LLM round after it.
+      const tool = findAll(rowOf(1), 'rect').map(attrs).find((a) => a['data-lane'] === 'tool')!;
+      const after = findAll(rowOf(1), 'rect').map(attrs).find((a) => a['data-lane'] === 'llmAfterTools')!;
+      for (const lane of [tool, after]) {
+        const [from, to] = [Number(lane.x), Number(lane.x) + Number(lane.width)];
+        for (const bar of drawn.filter((b) => OURS.has(b.phase))) expect(bar.x + bar.width <= from + 0.2 || bar.x >= to - 0.2).toBe(true);
+      }
+      expect(tool['data-ms']).toBe('300');
+      expect(tableMs('tools', 'tool:search_apartments')).toBe(300);
+      expect(tableMs('tools', 'llmAfterTools')).toBe(240);
+    });
+
+    it('draws the keypad turn with no negative and no posting bar, matching the table', () => {
+      const drawn = bars(2);
+      expect(drawn.map((b) => [b.phase, b.ms])).toEqual([['preLlm', 8], ['streaming', 892], ['tailLag', 3]]);
+      for (const bar of drawn) expect(tableMs('keypad', bar.phase)).toBe(bar.ms);
+      expect(tableMs('keypad', 'postOverhead')).toBeUndefined();
+      expect(tableMs('keypad', 'firstWord')).toBe(8);
+      for (const bar of drawn) expect(bar.width).toBeGreaterThan(0);
+    });
   });
 });

@@ -99,7 +99,7 @@ describe('latency report over stored turn records', () => {
     expect(oneDefault.map((c) => c.sessionId)).toEqual([seeded.a.sessionId]);
   });
 
-  it('counts, rather than averages in, phases whose marks are in reverse order', () => {
+  it('gives a keypad turn whose line came first no posting phase, and says why in a note', () => {
     const call = { sessionId: 's', callSid: 'CA1', useCaseId: 'default', turns: [
       { sessionId: 's', turn: 1, useCaseId: 'default', callSid: 'CA1', kind: 'dtmf' as const, outcome: 'completed' as const,
         promptReceivedAt: 0, llmRequestSentAt: 10, llmFirstTokenAt: 300, llmFirstTextAt: 300, firstTokenPostedAt: 50, llmLastTokenAt: 900, lastTokenPostedAt: 905 },
@@ -109,9 +109,10 @@ describe('latency report over stored turn records', () => {
     const report = buildReport([call], { source: 'x', selection: 'y', now: NOW });
     const posting = report.useCases[0]!.rows.find((r) => r.id === 'postOverhead')!;
     expect(posting.spread).toEqual({ n: 1, p50: 4, p95: 4, max: 4 });
-    expect(posting.reversed).toEqual({ turns: 1, why: expect.stringContaining('keypad line') });
+    expect(report.useCases[0]!.earlyFirstWords).toBe(1);
     expect(report.useCases[0]!.rows.find((r) => r.id === 'firstWord')!.spread).toEqual({ n: 2, p50: 50, p95: 304, max: 304 });
-    expect(formatReport(report)).toContain("* posting overhead: 1 turn left out, something was said before the LLM's first token");
+    expect(formatReport(report)).toContain("* 1 turn spoke a keypad line, a filler or an apology before the LLM's first text");
+    for (const row of report.useCases[0]!.rows) if (row.spread) expect(row.spread.p50).toBeGreaterThanOrEqual(0);
   });
 
   it('prints an aligned table per use case, and says so when there is no data', async () => {
@@ -127,7 +128,8 @@ describe('latency report over stored turn records', () => {
     const tableRows = lines.slice(lines.indexOf(header), lines.indexOf(header) + 12).filter((l) => l.trim() && !l.startsWith('Use case'));
     expect(new Set(tableRows.map((l) => l.length)).size).toBe(1);
     expect(text).toMatch(/tool search_apartments\s+2\s+350 ms\s+1000 ms\s+1000 ms/);
-    expect(text).toMatch(/tail lag\s+1\s+4 ms/);
+    expect(text).toMatch(/tail after the LLM finished \(ours\)\s+1\s+4 ms/);
+    expect(text).toMatch(/posting \(ours\)\s+3\s+10 ms/);
 
     const empty = formatReport(buildReport([], { source: 'local table t', selection: 'the last 20 calls', now: NOW }));
     expect(empty).toContain('No turn records found');

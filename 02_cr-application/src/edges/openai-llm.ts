@@ -54,9 +54,24 @@ function toLlmError(err: unknown): unknown {
   if (err instanceof OpenAI.APIError) {
     const status = typeof err.status === 'number' ? err.status : undefined;
     const retryable = status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
-    return new LlmError(`LLM request failed (${status ?? 'network'}): ${err.message}`, status, retryable, err);
+    const cause = rootCause(err);
+    // The SDK says only "Connection error."; the socket's own words ("connect ECONNREFUSED 127.0.0.1:11434") are
+    // what tells a person which server did not answer.
+    const detail = cause && !err.message.includes(cause) ? ` (${cause})` : '';
+    return new LlmError(`LLM request failed (${status ?? 'network'}): ${err.message}${detail}`, status, retryable, err);
   }
   return err;
+}
+
+/** The innermost cause's message (fetch wraps the socket error in "fetch failed"). */
+export function rootCause(err: unknown): string | undefined {
+  let current: unknown = (err as { cause?: unknown })?.cause;
+  let message: string | undefined;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current instanceof Error && current.message) message = current.message;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return message;
 }
 
 /**
