@@ -85,6 +85,8 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
       llm: useCase.llm,
       filler: useCase.filler,
       timeZone: useCase.timeZone,
+      // A session is held for a reconnect only when ConversationRelay is told to reconnect.
+      ...(useCase.conversationRelay.applicationReconnect ? { reconnectGraceMs: useCase.continuity.reconnectGraceSeconds * 1000 } : {}),
     },
     now.getTime(),
   );

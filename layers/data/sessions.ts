@@ -26,6 +26,8 @@ export interface Session {
   llm: UseCaseConfig['llm'];
   filler: UseCaseConfig['filler'];
   timeZone: string;
+  /** Set when the use case reconnects dropped sockets (`applicationReconnect`): how long a drop may last. */
+  reconnectGraceMs?: number;
   status: SessionStatus;
   connectionId?: string;
   /** Who owns the reply and what became of the recent turns (engine/ledger decides, compare-and-set by version). */

@@ -10,7 +10,8 @@ import type { Table } from './table.ts';
  * (02_cr-application/src/engine/ledger); this file only reads it and compare-and-sets it by version, so every
  * writer (a streaming turn, an `interrupt`, a newer `prompt`, a partial prompt) sees one consistent state.
  */
-export const TURN_STATES = ['streaming', 'finished', 'interrupted', 'superseded', 'ended'] as const;
+/** `cut-off`: the connection dropped while the turn streamed (the caller heard at most what was posted). */
+export const TURN_STATES = ['streaming', 'finished', 'interrupted', 'superseded', 'ended', 'cut-off'] as const;
 export type LedgerTurnState = (typeof TURN_STATES)[number];
 
 export const LedgerTurnSchema = z.object({
@@ -33,8 +34,26 @@ export const LedgerTurnSchema = z.object({
   spokenBefore: z.string().optional(),
   /** The newest message the turn wrote: a history read that lacks it raced the commit and must read again. */
   lastMessageId: z.string().optional(),
+  /** The connection generation the turn was claimed on: a prompt Twilio replays after a reconnect is recognised. */
+  gen: z.number().int().positive().optional(),
 });
 export type LedgerTurn = z.infer<typeof LedgerTurnSchema>;
+
+/**
+ * The session's WebSocket connection. Twilio may reconnect a dropped socket (`applicationReconnect`) to the same
+ * URL: the new connection replaces the old one (a new generation) if it comes within the grace.
+ */
+export const LedgerConnectionSchema = z.object({
+  id: z.string().min(1),
+  /** 1 for the first connection, one more for each reconnect. */
+  gen: z.number().int().positive(),
+  state: z.enum(['connected', 'disconnected']),
+  /** When it was bound, or, once disconnected, when it dropped. */
+  at: z.number(),
+  /** How long a dropped connection may be replaced; 0 when the use case does not reconnect (a drop ends the call). */
+  graceMs: z.number().int().nonnegative(),
+});
+export type LedgerConnection = z.infer<typeof LedgerConnectionSchema>;
 
 export const PartialPieceSchema = z.object({ at: z.number(), text: z.string() });
 
@@ -49,6 +68,8 @@ export const LedgerSchema = z.object({
   partial: z.array(PartialPieceSchema).optional(),
   /** Partial prompts received before this time belong to a turn already claimed: a late one is dropped. */
   partialsUntil: z.number().optional(),
+  /** The connection frames come from and replies go to (absent until $connect recorded it). */
+  connection: LedgerConnectionSchema.optional(),
 });
 export type Ledger = z.infer<typeof LedgerSchema>;
 

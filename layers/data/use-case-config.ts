@@ -75,6 +75,8 @@ export const ConversationRelaySettingsSchema = z
     elevenlabsTextNormalization: z.enum(['on', 'off', 'auto']).optional(),
     intelligenceService: z.string().optional(),
     debug: z.string().optional(),
+    /** ConversationRelay reconnects a dropped WebSocket to the same URL and replays what it buffered. */
+    applicationReconnect: z.boolean().optional(),
     languages: z.array(LanguageSchema).optional(),
     /** Sent back to us in `setup.customParameters`. Never secrets or card data: Twilio logs them. */
     customParameters: z.record(z.string(), z.string()).optional(),
@@ -115,6 +117,13 @@ export const UseCaseConfigSchema = z
       .default({ afterMs: 800, text: 'One moment please.' }),
     /** IANA zone used for "today" in prompts and for scheduling. */
     timeZone: z.string().default('America/Denver'),
+    /** Calls that drop: how long a reconnect (`conversationRelay.applicationReconnect`) may take. */
+    continuity: z
+      .object({
+        reconnectGraceSeconds: z.number().int().min(5).max(600).default(60),
+      })
+      .strict()
+      .default({ reconnectGraceSeconds: 60 }),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -5,6 +5,7 @@ import {
   historyRaced,
   KEPT_TURNS,
   pendingHeard,
+  REPLAY_WINDOW_MS,
   standingOf,
   uncommittedBefore,
   type LedgerEvent,
@@ -179,5 +180,96 @@ describe('standing and history checks', () => {
     expect(historyRaced(l, ['01', '02', '03'])).toBe(true);
     expect(historyRaced(l, ['01', '05'])).toBe(false);
     expect(historyRaced(l, ['07', '08'])).toBe(false);
+  });
+});
+
+describe('connection (reconnects)', () => {
+  const GRACE = 60_000;
+  const first = (graceMs = GRACE) => apply(emptyLedger(), { type: 'connect', connectionId: 'c1', at: 1_000, bound: true, graceMs }).state;
+  const dropped = (graceMs = GRACE) => apply(first(graceMs), { type: 'disconnect', connectionId: 'c1', at: 5_000 }).state;
+  const reconnect = (at: number, over: { previousGone?: boolean; connectionId?: string } = {}): LedgerEvent => ({
+    type: 'connect',
+    connectionId: over.connectionId ?? 'c2',
+    at,
+    bound: false,
+    graceMs: 0,
+    previousGone: over.previousGone,
+  });
+
+  it('records the first connection as generation 1 with its grace', () => {
+    expect(first().connection).toEqual({ id: 'c1', gen: 1, state: 'connected', at: 1_000, graceMs: GRACE });
+    expect(decide(first(), { type: 'connect', connectionId: 'c1', at: 1_001, bound: true, graceMs: GRACE })).toEqual({ verdict: { type: 'connected', gen: 1 } });
+  });
+
+  it('a drop holds the call for the grace and cuts off the reply streaming to it', () => {
+    const streaming = apply(first(), { type: 'claim', promptAt: 2_000, userText: 'hi' }).state;
+    const { state, verdicts } = apply(streaming, { type: 'disconnect', connectionId: 'c1', at: 5_000 });
+    expect(verdicts[0]).toEqual({ type: 'disconnected', graceUntil: 65_000 });
+    expect(state.connection).toMatchObject({ id: 'c1', state: 'disconnected', at: 5_000 });
+    expect(state.turns['1']).toMatchObject({ state: 'cut-off', committed: false });
+    expect(standingOf(state, 'connected', 1)).toEqual({ type: 'cut-off' });
+    expect(uncommittedBefore(state, 2)).toEqual([1]);
+  });
+
+  it.each([
+    { name: 'within the grace', before: () => dropped(), event: reconnect(64_999), verdict: { type: 'reconnected', gen: 2, retired: 'c1' } },
+    { name: 'after the grace', before: () => dropped(), event: reconnect(65_001), verdict: { type: 'connect-refused', reason: 'grace-over' } },
+    { name: 'for a call that does not reconnect', before: () => dropped(0), event: reconnect(5_001), verdict: { type: 'connect-refused', reason: 'not-reconnectable' } },
+    { name: 'with no connection on record', before: () => emptyLedger(), event: reconnect(5_001), verdict: { type: 'connect-refused', reason: 'not-reconnectable' } },
+    { name: 'while the current connection is alive', before: () => first(), event: reconnect(2_000), verdict: { type: 'connect-refused', reason: 'in-use' } },
+    {
+      name: 'before the $disconnect of a connection API Gateway says is gone',
+      before: () => first(),
+      event: reconnect(2_000, { previousGone: true }),
+      verdict: { type: 'reconnected', gen: 2, retired: 'c1' },
+    },
+    { name: 'a retried $connect of the current connection', before: () => first(), event: reconnect(2_000, { connectionId: 'c1' }), verdict: { type: 'connected', gen: 1 } },
+  ])('a reconnect $name', ({ before, event, verdict }) => {
+    const d = decide(before(), event);
+    expect(d.verdict).toEqual(verdict);
+    if (verdict.type !== 'reconnected') return expect(d.next).toBeUndefined();
+    expect(d.next!.connection).toEqual({ id: 'c2', gen: 2, state: 'connected', at: (event as { at: number }).at, graceMs: GRACE });
+  });
+
+  it('a reconnect that beats the $disconnect cuts off the reply streaming to the old connection', () => {
+    const streaming = apply(first(), { type: 'claim', promptAt: 2_000, userText: 'hi' }).state;
+    const { state } = apply(streaming, reconnect(3_000, { previousGone: true }));
+    expect(state.turns['1']).toMatchObject({ state: 'cut-off' });
+  });
+
+  it.each([
+    { name: 'of a replaced connection (it lands after the reconnect)', before: () => apply(dropped(), reconnect(6_000)).state, connectionId: 'c1' },
+    { name: 'repeated', before: () => dropped(), connectionId: 'c1' },
+  ])('a $disconnect $name changes nothing', ({ before, connectionId }) => {
+    const d = decide(before(), { type: 'disconnect', connectionId, at: 7_000 });
+    expect(d).toEqual({ verdict: { type: 'disconnect-stale' } });
+  });
+
+  it('a drop of a call that does not reconnect, or with no connection on record, is the end of the call', () => {
+    expect(decide(first(0), { type: 'disconnect', connectionId: 'c1', at: 5_000 }).verdict).toEqual({ type: 'call-over' });
+    expect(decide(emptyLedger(), { type: 'disconnect', connectionId: 'c1', at: 5_000 })).toEqual({ verdict: { type: 'call-over' } });
+  });
+
+  describe('replayed prompts', () => {
+    const answered = () =>
+      apply(first(), { type: 'claim', promptAt: 2_000, userText: 'Is the studio free?' }, { type: 'commit', turn: 1, heardApplied: false }, { type: 'disconnect', connectionId: 'c1', at: 5_000 }, reconnect(6_000)).state;
+
+    it('the same words just after the reconnect repeat a turn answered on the old connection: nothing is claimed', () => {
+      expect(decide(answered(), { type: 'claim', promptAt: 6_100, userText: 'Is the studio free?' })).toEqual({ verdict: { type: 'replayed', turn: 1 } });
+    });
+
+    it.each([
+      { name: 'other words', at: 6_100, words: 'And the two-bedroom?' },
+      { name: 'the same words said again later', at: 6_000 + REPLAY_WINDOW_MS + 1, words: 'Is the studio free?' },
+    ])('$name start a turn (on the new generation)', ({ at, words }) => {
+      const d = decide(answered(), { type: 'claim', promptAt: at, userText: words });
+      expect(d.verdict).toEqual({ type: 'claimed', turn: 2, pieces: [] });
+      expect(d.next!.turns['2']).toMatchObject({ gen: 2 });
+    });
+
+    it('a prompt whose reply the drop cut off is answered again', () => {
+      const cutOff = apply(first(), { type: 'claim', promptAt: 2_000, userText: 'Is the studio free?' }, { type: 'disconnect', connectionId: 'c1', at: 5_000 }, reconnect(6_000)).state;
+      expect(decide(cutOff, { type: 'claim', promptAt: 6_100, userText: 'Is the studio free?' }).verdict).toEqual({ type: 'claimed', turn: 2, pieces: [] });
+    });
   });
 });

@@ -6,6 +6,7 @@ import {
   getMessage,
   getSession,
   loadConversation,
+  pointConnection,
   putTurnRecord,
   readLedger,
   rewriteHeard,
@@ -20,8 +21,9 @@ export function createDynamoStore(table: Table): Store {
   return {
     bindConnection: async (sessionId, connectionId) => {
       const session = await bindConnection(table, sessionId, connectionId);
-      return { callSid: session.callSid };
+      return { callSid: session.callSid, ...(session.reconnectGraceMs !== undefined ? { reconnectGraceMs: session.reconnectGraceMs } : {}) };
     },
+    pointConnection: (connectionId, sessionId) => pointConnection(table, connectionId, sessionId),
     sessionIdForConnection: (connectionId) => sessionIdForConnection(table, connectionId),
     callSidOf: async (sessionId) => (await getSession(table, sessionId))?.callSid,
     updateSession: (sessionId, changes) => updateSession(table, sessionId, changes),

@@ -1,4 +1,4 @@
-import type { Ledger, LedgerTurn } from '../../../../layers/data/turn-ledger.ts';
+import type { Ledger, LedgerConnection, LedgerTurn } from '../../../../layers/data/turn-ledger.ts';
 
 /**
  * The turn ledger's protocol: who owns the reply, what became of each turn, and when a turn's history is complete.
@@ -14,6 +14,9 @@ import type { Ledger, LedgerTurn } from '../../../../layers/data/turn-ledger.ts'
  *    a turn whose history is not committed makes the next one wait for it (or carry it from here).
  * 3. What is stored as heard is a prefix of what was posted (engine/ledger/heard.ts).
  * 4. A partial prompt received before a claimed prompt never leaks into a later turn.
+ * 5. One connection at a time: a reconnect within the grace replaces the dropped connection (a new generation);
+ *    a late $disconnect of a replaced connection changes nothing; a prompt Twilio replays after the reconnect is
+ *    answered once.
  */
 
 /** What happens to the ledger. Times are when the frame reached us (API Gateway's request time in AWS). */
@@ -38,7 +41,16 @@ export type LedgerEvent =
   /** The call ended: whatever is streaming stops. */
   | { type: 'end' }
   /** A turn never committed (its invocation died): later turns stop waiting for it and take what the ledger has. */
-  | { type: 'abandon'; turn: number };
+  | { type: 'abandon'; turn: number }
+  /**
+   * A signed $connect for the session. `bound`: this connection just bound a `created` session (the call's first
+   * connection); otherwise it asks to replace the session's connection (a reconnect). `graceMs` is recorded with
+   * the first connection. `previousGone`: API Gateway says the current connection no longer exists (its
+   * $disconnect has not landed yet).
+   */
+  | { type: 'connect'; connectionId: string; at: number; bound: boolean; graceMs: number; previousGone?: boolean | undefined }
+  /** $disconnect of a connection. */
+  | { type: 'disconnect'; connectionId: string; at: number };
 
 export type Verdict =
   | { type: 'claimed'; turn: number; pieces: string[] }
@@ -49,6 +61,17 @@ export type Verdict =
   | { type: 'committed'; turn: number }
   /** The committing turn must first store only the heard part of its reply, then commit again. */
   | { type: 'apply-heard'; turn: number; heard: string; heardMs?: number | undefined }
+  /** A prompt Twilio replayed on the new connection that was already answered on the old one: say nothing, store nothing. */
+  | { type: 'replayed'; turn: number }
+  | { type: 'connected'; gen: number }
+  | { type: 'reconnected'; gen: number; retired: string }
+  | { type: 'connect-refused'; reason: 'not-reconnectable' | 'grace-over' | 'in-use' }
+  /** The connection dropped; a reconnect is accepted until `graceUntil`. */
+  | { type: 'disconnected'; graceUntil: number }
+  /** The connection dropped and the call does not reconnect: end the session. */
+  | { type: 'call-over' }
+  /** $disconnect of a connection that was already replaced (or already recorded as dropped): nothing changes. */
+  | { type: 'disconnect-stale' }
   | { type: 'partial-kept' }
   | { type: 'partial-late' }
   | { type: 'noop' };
@@ -64,6 +87,13 @@ export const MAX_SPOKEN_BEFORE = 2_000;
 
 /** How many committed turns the ledger keeps (the next turn needs only the last few). */
 export const KEPT_TURNS = 4;
+
+/**
+ * Twilio replays buffered events as soon as the new socket opens: a final prompt this soon after a reconnect that
+ * repeats, word for word, a prompt already answered on the old connection is that prompt again. Later than this,
+ * the same words are the caller speaking again.
+ */
+export const REPLAY_WINDOW_MS = 2_000;
 
 export function decide(ledger: Ledger, event: LedgerEvent): Decision {
   switch (event.type) {
@@ -92,6 +122,10 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
       if (!turns) return { verdict: { type: 'noop' } };
       return write(ledger, { turns }, { type: 'noop' });
     }
+    case 'connect':
+      return connect(ledger, event);
+    case 'disconnect':
+      return disconnect(ledger, event.connectionId, event.at);
   }
 }
 
@@ -100,12 +134,15 @@ export type Standing =
   | { type: 'owner' }
   | { type: 'interrupted'; heard: string; heardMs?: number | undefined }
   | { type: 'superseded' }
-  | { type: 'ended' };
+  | { type: 'ended' }
+  /** Its connection dropped: nothing it posts reaches anyone. */
+  | { type: 'cut-off' };
 
 export function standingOf(ledger: Ledger, status: string, turn: number): Standing {
   const entry = ledger.turns[turn];
   if (entry?.heard !== undefined) return { type: 'interrupted', heard: entry.heard, heardMs: entry.heardMs };
   if (status === 'ended' || entry?.state === 'ended') return { type: 'ended' };
+  if (entry?.state === 'cut-off') return { type: 'cut-off' };
   if (ledger.turnCount > turn || entry?.state === 'superseded') return { type: 'superseded' };
   return { type: 'owner' };
 }
@@ -155,12 +192,15 @@ export function historyRaced(ledger: Ledger, messageIds: readonly string[]): boo
 function claim(ledger: Ledger, promptAt: number, userText: string): Decision {
   const newest = ledger.turns[ledger.turnCount];
   if (newest && newest.promptAt > promptAt) return { verdict: { type: 'yield', turnCount: ledger.turnCount } };
+  const replayOf = replayed(ledger, promptAt, userText);
+  if (replayOf !== undefined) return { verdict: { type: 'replayed', turn: replayOf } };
   const turn = ledger.turnCount + 1;
   const consumed = (ledger.partial ?? []).filter((p) => p.at < promptAt);
   const left = (ledger.partial ?? []).filter((p) => p.at >= promptAt);
   const turns: Record<string, LedgerTurn> = {};
   for (const [n, t] of Object.entries(ledger.turns)) turns[n] = t.state === 'streaming' ? { ...t, state: 'superseded' } : t;
   turns[turn] = { state: 'streaming', promptAt, userText, committed: false };
+  if (ledger.connection) turns[turn].gen = ledger.connection.gen;
   return write(
     ledger,
     {
@@ -172,6 +212,50 @@ function claim(ledger: Ledger, promptAt: number, userText: string): Decision {
     { type: 'claimed', turn, pieces: consumed.map((p) => p.text) },
   );
 }
+
+/**
+ * The turn an early prompt on a new connection repeats: one claimed on an older connection, before the reconnect,
+ * with the same words, whose reply was not cut off by the drop (a cut-off reply is answered again).
+ */
+function replayed(ledger: Ledger, promptAt: number, userText: string): number | undefined {
+  const c = ledger.connection;
+  if (!c || c.gen < 2 || c.state !== 'connected' || promptAt < c.at || promptAt - c.at > REPLAY_WINDOW_MS) return undefined;
+  const match = Object.entries(ledger.turns).find(
+    ([, t]) => (t.gen ?? 1) < c.gen && t.promptAt < c.at && t.userText === userText && t.state !== 'cut-off',
+  );
+  return match ? Number(match[0]) : undefined;
+}
+
+function connect(ledger: Ledger, event: Extract<LedgerEvent, { type: 'connect' }>): Decision {
+  const current = ledger.connection;
+  if (current?.id === event.connectionId) return { verdict: { type: 'connected', gen: current.gen } };
+  if (event.bound) {
+    // The session was `created` until this connection bound it: whatever the ledger says belongs to no call.
+    const connection: LedgerConnection = { id: event.connectionId, gen: 1, state: 'connected', at: event.at, graceMs: event.graceMs };
+    return write(ledger, { connection }, { type: 'connected', gen: 1 });
+  }
+  if (!current || current.graceMs === 0) return { verdict: { type: 'connect-refused', reason: 'not-reconnectable' } };
+  if (current.state === 'connected' && !event.previousGone) return { verdict: { type: 'connect-refused', reason: 'in-use' } };
+  if (current.state === 'disconnected' && event.at - current.at > current.graceMs) return { verdict: { type: 'connect-refused', reason: 'grace-over' } };
+  const gen = current.gen + 1;
+  const connection: LedgerConnection = { id: event.connectionId, gen, state: 'connected', at: event.at, graceMs: current.graceMs };
+  // A reply still streaming went to the old connection: it stops (its $disconnect may not have landed yet).
+  const turns = mapTurns(ledger, cutOff) ?? ledger.turns;
+  return write(ledger, { connection, turns }, { type: 'reconnected', gen, retired: current.id });
+}
+
+function disconnect(ledger: Ledger, connectionId: string, at: number): Decision {
+  const current = ledger.connection;
+  // No connection on record (its $connect could not write it): the call ends, as it would without reconnects.
+  if (!current) return { verdict: { type: 'call-over' } };
+  if (current.id !== connectionId || current.state === 'disconnected') return { verdict: { type: 'disconnect-stale' } };
+  const connection: LedgerConnection = { ...current, state: 'disconnected', at };
+  const turns = mapTurns(ledger, cutOff) ?? ledger.turns;
+  if (current.graceMs === 0) return write(ledger, { connection, turns }, { type: 'call-over' });
+  return write(ledger, { connection, turns }, { type: 'disconnected', graceUntil: at + current.graceMs });
+}
+
+const cutOff = (t: LedgerTurn): LedgerTurn => (t.state === 'streaming' ? { ...t, state: 'cut-off' } : t);
 
 function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | undefined): Decision {
   // The reply the caller cut into is the newest one whose prompt came before the interrupt: a newer prompt may
