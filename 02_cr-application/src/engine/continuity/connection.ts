@@ -1,3 +1,4 @@
+import { emptyLedger } from '../../../../layers/data/turn-ledger.ts';
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
 import type { ConnectionsEndpoint, Store } from '../ports.ts';
@@ -24,7 +25,9 @@ export type ReconnectOutcome =
 /** The call's first connection has just bound the session: the ledger records it (generation 1) with its grace. */
 export async function recordFirstConnection(deps: Pick<ConnectionDeps, 'log'> & { store: LedgerAndEnd }, sessionId: string, connectionId: string, at: number, graceMs: number): Promise<void> {
   try {
-    await applyToLedger(deps.store, sessionId, { type: 'connect', connectionId, at, bound: true, graceMs });
+    // A session that was `created` until now has no ledger yet: decide from the empty one and save the read (the
+    // compare-and-set still checks, and a lost race reads and decides again).
+    await applyToLedger(deps.store, sessionId, { type: 'connect', connectionId, at, bound: true, graceMs }, { ledger: emptyLedger(), status: 'connected' });
   } catch (err) {
     // The call goes on; without the record a drop ends it rather than waiting for a reconnect.
     deps.log.error('connection not recorded in the turn ledger; a drop will end the call', { error: err as Error });

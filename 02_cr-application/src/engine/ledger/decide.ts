@@ -192,7 +192,7 @@ export function historyRaced(ledger: Ledger, messageIds: readonly string[]): boo
 function claim(ledger: Ledger, promptAt: number, userText: string): Decision {
   const newest = ledger.turns[ledger.turnCount];
   if (newest && newest.promptAt > promptAt) return { verdict: { type: 'yield', turnCount: ledger.turnCount } };
-  const replayOf = replayed(ledger, promptAt, userText);
+  const replayOf = replayedTurn(ledger, promptAt, userText);
   if (replayOf !== undefined) return { verdict: { type: 'replayed', turn: replayOf } };
   const turn = ledger.turnCount + 1;
   const consumed = (ledger.partial ?? []).filter((p) => p.at < promptAt);
@@ -214,10 +214,11 @@ function claim(ledger: Ledger, promptAt: number, userText: string): Decision {
 }
 
 /**
- * The turn an early prompt on a new connection repeats: one claimed on an older connection, before the reconnect,
+ * The turn an early prompt on a new connection repeats (the claim decides it; a prompt handler may ask first, from
+ * the ledger it already read, to save an LLM request): one claimed on an older connection, before the reconnect,
  * with the same words, whose reply was not cut off by the drop (a cut-off reply is answered again).
  */
-function replayed(ledger: Ledger, promptAt: number, userText: string): number | undefined {
+export function replayedTurn(ledger: Ledger, promptAt: number, userText: string): number | undefined {
   const c = ledger.connection;
   if (!c || c.gen < 2 || c.state !== 'connected' || promptAt < c.at || promptAt - c.at > REPLAY_WINDOW_MS) return undefined;
   const match = Object.entries(ledger.turns).find(

@@ -1,4 +1,5 @@
 import type { PromptMessage } from '../../../../layers/protocol/conversation-relay.ts';
+import { replayedTurn } from '../ledger/decide.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
 import { runTurn } from '../turn.ts';
 import { assembleUtterance } from '../utterance.ts';
@@ -34,6 +35,13 @@ export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promi
   const userText = cap(ctx, assembleUtterance(pieces, message.voicePrompt));
   if (!userText) {
     ctx.log.info('empty prompt; nothing to answer');
+    return { kind: 'ignored' };
+  }
+  // Twilio replays buffered frames after a reconnect: one already answered costs no LLM request (its claim would
+  // refuse it anyway).
+  const replayOf = replayedTurn(call.session.ledger, ctx.receivedAt, userText);
+  if (replayOf !== undefined) {
+    ctx.log.info('prompt replayed after a reconnect was already answered; ignored', { turn: replayOf });
     return { kind: 'ignored' };
   }
   const end = await runTurn(ctx, {
