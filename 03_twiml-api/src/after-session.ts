@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { endSession, updateSession, type Table } from '../../layers/data/index.ts';
 import type { AppLogger } from '../../layers/observability/logger.ts';
 import { readHandoff, type Handoff } from './handoff.ts';
-import { apologyTwiml, dialAgentTwiml, goodbyeTwiml, NO_AGENT_AVAILABLE } from './twiml.ts';
+import { apologyTwiml, dialAgentTwiml, goodbyeTwiml, hangupTwiml, NO_AGENT_AVAILABLE } from './twiml.ts';
 
 /** What Twilio posts to the `<Connect action>` URL when the ConversationRelay session ends. */
 export const SessionEndedSchema = z
@@ -40,6 +40,8 @@ export function nextStep(handoff: Handoff, sessionStatus: string | undefined, ag
       : { outcome: 'agent-unavailable', twiml: goodbyeTwiml(NO_AGENT_AVAILABLE) };
   }
   if (sessionStatus?.toLowerCase() === 'failed') return { outcome: 'session-failed', twiml: apologyTwiml() };
+  // The app already said goodbye (e.g. to a caller who stayed silent): a second one would sound odd.
+  if (handoff.kind === 'other' && handoff.data.goodbyeSaid === true) return { outcome: 'hung-up', twiml: hangupTwiml() };
   return { outcome: 'hung-up', twiml: goodbyeTwiml() };
 }
 

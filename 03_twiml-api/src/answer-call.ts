@@ -87,6 +87,7 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
       timeZone: useCase.timeZone,
       // A session is held for a reconnect only when ConversationRelay is told to reconnect.
       ...(useCase.conversationRelay.applicationReconnect ? { reconnectGraceMs: useCase.continuity.reconnectGraceSeconds * 1000 } : {}),
+      ...(useCase.continuity.silence ? { silence: useCase.continuity.silence } : {}),
     },
     now.getTime(),
   );

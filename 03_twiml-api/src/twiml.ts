@@ -54,6 +54,13 @@ export function apologyTwiml(line = APOLOGY): string {
   return response.toString();
 }
 
+/** Hangs up without a word. */
+export function hangupTwiml(): string {
+  const response = newResponse();
+  response.hangup();
+  return response.toString();
+}
+
 export function goodbyeTwiml(line = GOODBYE): string {
   return apologyTwiml(line);
 }

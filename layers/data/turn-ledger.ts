@@ -55,6 +55,22 @@ export const LedgerConnectionSchema = z.object({
 });
 export type LedgerConnection = z.infer<typeof LedgerConnectionSchema>;
 
+/**
+ * The silence timer: armed when a reply has been spoken, for the turn it followed. Any caller input (a prompt, a
+ * partial prompt, a key, an interrupt) clears it; a timer that fires and finds it changed does nothing.
+ */
+export const LedgerSilenceSchema = z.object({
+  /** The turn whose reply the caller has not answered. */
+  turn: z.number().int().nonnegative(),
+  /** Reprompts said so far. */
+  round: z.number().int().nonnegative(),
+  /** When the caller has been silent long enough for the next reprompt (or the goodbye). */
+  dueAt: z.number(),
+  /** When the last reprompt was posted: an interrupt after it cut into the reprompt, not into the turn's reply. */
+  spokeAt: z.number().optional(),
+});
+export type LedgerSilence = z.infer<typeof LedgerSilenceSchema>;
+
 export const PartialPieceSchema = z.object({ at: z.number(), text: z.string() });
 
 export const LedgerSchema = z.object({
@@ -70,6 +86,7 @@ export const LedgerSchema = z.object({
   partialsUntil: z.number().optional(),
   /** The connection frames come from and replies go to (absent until $connect recorded it). */
   connection: LedgerConnectionSchema.optional(),
+  silence: LedgerSilenceSchema.optional(),
 });
 export type Ledger = z.infer<typeof LedgerSchema>;
 

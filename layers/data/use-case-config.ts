@@ -84,6 +84,20 @@ export const ConversationRelaySettingsSchema = z
   .strict();
 export type ConversationRelaySettings = z.infer<typeof ConversationRelaySettingsSchema>;
 
+/** Reprompts for a silent caller, then a goodbye and the end of the call. */
+export const SilenceSettingsSchema = z
+  .object({
+    /** Seconds of silence after the agent finished speaking before a reprompt. */
+    afterSeconds: z.number().min(2).max(120).default(8),
+    /** Reprompts before the goodbye. */
+    reprompts: z.number().int().min(0).max(5).default(2),
+    /** Said in turn (the last one repeats when there are more reprompts than lines). */
+    lines: z.array(z.string().min(1)).min(1).default(['Are you still there?', "I'm still here if you need me. Is there anything else I can help with?"]),
+    goodbye: z.string().min(1).default("It sounds like now isn't a good time. Feel free to call back anytime. Goodbye."),
+  })
+  .strict();
+export type SilenceSettings = z.infer<typeof SilenceSettingsSchema>;
+
 export const UseCaseConfigSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9-]{1,64}$/, 'use-case ids are lowercase letters, digits and -'),
@@ -121,6 +135,8 @@ export const UseCaseConfigSchema = z
     continuity: z
       .object({
         reconnectGraceSeconds: z.number().int().min(5).max(600).default(60),
+        /** What to do when the caller says nothing after a reply; absent: nothing (Twilio hangs up eventually). */
+        silence: SilenceSettingsSchema.optional(),
       })
       .strict()
       .default({ reconnectGraceSeconds: 60 }),

@@ -273,3 +273,64 @@ describe('connection (reconnects)', () => {
     });
   });
 });
+
+describe('silence', () => {
+  const connected = (): Ledger =>
+    apply(
+      emptyLedger(),
+      { type: 'connect', connectionId: 'c1', at: 0, bound: true, graceMs: 60_000 },
+      { type: 'claim', promptAt: 100, userText: 'hi' },
+      { type: 'commit', turn: 1, heardApplied: false },
+    ).state;
+  const armed = () => apply(connected(), { type: 'silence-arm', turn: 1, dueAt: 9_000 }).state;
+  const due = (over: Partial<Extract<LedgerEvent, { type: 'silence-due' }>> = {}): LedgerEvent => ({
+    type: 'silence-due',
+    turn: 1,
+    round: 0,
+    at: 9_000,
+    maxReprompts: 2,
+    nextDueAt: 18_000,
+    ...over,
+  });
+
+  it('arms after the newest turn finished; not after an interrupted or superseded one', () => {
+    expect(armed().silence).toEqual({ turn: 1, round: 0, dueAt: 9_000 });
+    const interrupted = apply(connected(), { type: 'interrupt', at: 500, heard: 'h' }).state;
+    expect(decide(interrupted, { type: 'silence-arm', turn: 1, dueAt: 9_000 })).toEqual({ verdict: { type: 'silence-cancelled' } });
+    const newer = apply(connected(), { type: 'claim', promptAt: 600, userText: 'more' }).state;
+    expect(decide(newer, { type: 'silence-arm', turn: 1, dueAt: 9_000 })).toEqual({ verdict: { type: 'silence-cancelled' } });
+  });
+
+  it('reprompts up to the maximum, then hangs up', () => {
+    const { state, verdicts } = apply(armed(), due(), due({ round: 1, at: 18_000, nextDueAt: 27_000 }), due({ round: 2, at: 27_000 }));
+    expect(verdicts).toEqual([
+      { type: 'reprompt', round: 1, dueAt: 18_000, connectionId: 'c1' },
+      { type: 'reprompt', round: 2, dueAt: 27_000, connectionId: 'c1' },
+      { type: 'silence-hang-up', connectionId: 'c1' },
+    ]);
+    expect(state.silence).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'the caller spoke (a claim)', event: { type: 'claim', promptAt: 5_000, userText: 'yes' } as LedgerEvent },
+    { name: 'the caller started speaking (a partial prompt)', event: { type: 'partial', at: 5_000, text: 'y' } as LedgerEvent },
+    { name: 'the socket dropped', event: { type: 'disconnect', connectionId: 'c1', at: 5_000 } as LedgerEvent },
+  ])('any caller input cancels it: $name', ({ event }) => {
+    const state = apply(armed(), event).state;
+    expect(state.silence).toBeUndefined();
+    expect(decide(state, due())).toEqual({ verdict: { type: 'silence-cancelled' } });
+  });
+
+  it('a stale or early check does nothing, or waits for the rest of the silence', () => {
+    expect(decide(armed(), due({ round: 1 }))).toEqual({ verdict: { type: 'silence-cancelled' } });
+    expect(decide(armed(), due({ at: 8_000 }))).toEqual({ verdict: { type: 'silence-not-yet', dueAt: 9_000 } });
+  });
+
+  it('an interrupt after a reprompt cut into the reprompt: the reply before it keeps its words, the silence stops', () => {
+    const reprompted = apply(armed(), due()).state;
+    const { state, verdicts } = apply(reprompted, { type: 'interrupt', at: 9_500, heard: 'Are you' });
+    expect(verdicts[0]).toEqual({ type: 'interrupt-ignored', reason: 'reprompt' });
+    expect(state.turns['1']!.heard).toBeUndefined();
+    expect(state.silence).toBeUndefined();
+  });
+});

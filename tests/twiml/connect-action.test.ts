@@ -71,6 +71,15 @@ describe('<Connect action> callback', () => {
     expect(session?.endedAt).toBeTruthy();
   });
 
+  it('hangs up without a second goodbye when the app already said one (a silent caller)', async () => {
+    const id = await fresh();
+    const result = await createConnectActionHandler(deps(table))(actionPost(id, { HandoffData: '{"reason":"silence","goodbyeSaid":true}' }));
+    const response = parseTwiml(result.body ?? '');
+    expect(response).toHaveProperty('Hangup');
+    expect(response).not.toHaveProperty('Say');
+    expect(await getSession(table, id)).toMatchObject({ status: 'ended', outcome: 'hung-up', endReason: 'silence' });
+  });
+
   it('dials a SIP agent with <Sip>', async () => {
     const id = await fresh();
     const result = await createConnectActionHandler(deps(table, { agentNumber: 'sip:agents@pbx.example.test' }))(

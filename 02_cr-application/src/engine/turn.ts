@@ -99,7 +99,8 @@ export interface NewTurn {
   askLlm: boolean;
 }
 
-export type TurnEnd = { handedOff: true; turn: number } | { handedOff: false; record: TurnRecord };
+/** `spoken`: everything the turn said to the caller (the silence timer estimates when its speech ends). */
+export type TurnEnd = { handedOff: true; turn: number } | { handedOff: false; record: TurnRecord; spoken: string };
 
 /** The turn's place in the ledger, decided once by its claim. */
 type Claim =
@@ -661,7 +662,7 @@ class Turn {
     }
     const record = this.recorder.finish(this.outcome(), this.pump, this.watch.reads);
     await store.putTurnRecord(record).catch((err: unknown) => this.log.error('turn record not saved', { error: err as Error }));
-    return { handedOff: false, record };
+    return { handedOff: false, record, spoken: this.priorSpoken + this.pump.spoken };
   }
 
   /** Everything this turn said before its final round's text: what an interrupt's words are aligned against. */

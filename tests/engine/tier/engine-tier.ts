@@ -5,6 +5,8 @@ import type { EngineConfig } from '../../../02_cr-application/src/engine/turn.ts
 import { createConnectHandler } from '../../../02_cr-application/src/handlers/connect.ts';
 import { createDefaultHandler } from '../../../02_cr-application/src/handlers/default.ts';
 import { createDisconnectHandler } from '../../../02_cr-application/src/handlers/disconnect.ts';
+import { inProcessSilenceTimer, onSilenceDue, type SilenceOutcome, type SilenceTimer } from '../../../02_cr-application/src/engine/continuity/silence.ts';
+import { logger } from '../../../layers/observability/logger.ts';
 import type { RouteResult, WebSocketEvent } from '../../../02_cr-application/src/handlers/websocket-event.ts';
 import type { ContinuedTurnState, TurnContinuation } from '../../../02_cr-application/src/engine/ports.ts';
 import { CONTINUE_TURN } from '../../../02_cr-application/src/edges/lambda-continuation.ts';
@@ -33,6 +35,8 @@ export interface EngineTier {
   continuations: ContinuedTurnState[];
   call(overrides?: Partial<NewSession>): Promise<TierCall>;
   runContinuation(state: ContinuedTurnState): Promise<RouteResult>;
+  /** What each silence check that ran decided, in order. */
+  silenceChecks: SilenceOutcome[];
   /** Connections API Gateway has closed (what GetConnection answers 410 for). */
   gone: Set<string>;
   /** Waits until every invocation started so far has returned, moving the clock as needed (bounded). */
@@ -78,7 +82,12 @@ export async function createEngineTier(options: { config?: Partial<EngineConfig>
       continuations.push(JSON.parse(JSON.stringify(state)) as ContinuedTurnState);
     },
   };
+  const silenceChecks: SilenceOutcome[] = [];
+  const silenceTimer: SilenceTimer = inProcessSilenceTimer(clock, (check) =>
+    track(onSilenceDue({ store, sinkFor: () => sink, timer: silenceTimer, clock, log: logger }, check).then((o) => silenceChecks.push(o))),
+  );
   const handler = createDefaultHandler({
+    silenceTimer,
     store,
     llm,
     tools: invoker,
@@ -152,6 +161,7 @@ export async function createEngineTier(options: { config?: Partial<EngineConfig>
     tools,
     continuations,
     gone,
+    silenceChecks,
     async call(overrides = {}) {
       calls++;
       const sessionId = `tier-${calls}`;

@@ -50,14 +50,21 @@ export type LedgerEvent =
    */
   | { type: 'connect'; connectionId: string; at: number; bound: boolean; graceMs: number; previousGone?: boolean | undefined }
   /** $disconnect of a connection. */
-  | { type: 'disconnect'; connectionId: string; at: number };
+  | { type: 'disconnect'; connectionId: string; at: number }
+  /** Turn `turn`'s reply has been spoken (estimated): the caller's silence counts from now until `dueAt`. */
+  | { type: 'silence-arm'; turn: number; dueAt: number }
+  /**
+   * A silence timer fired. `maxReprompts` reached means goodbye; otherwise the next reprompt, after which the
+   * silence counts until `nextDueAt`.
+   */
+  | { type: 'silence-due'; turn: number; round: number; at: number; maxReprompts: number; nextDueAt: number };
 
 export type Verdict =
   | { type: 'claimed'; turn: number; pieces: string[] }
   /** A newer prompt already owns the reply: this one says nothing and stores only the caller's words. */
   | { type: 'yield'; turnCount: number }
   | { type: 'interrupt-recorded'; turn: number; rewrite?: { replyMessageId: string; heard: string; heardMs?: number | undefined; spokenBefore: string } }
-  | { type: 'interrupt-ignored'; reason: 'no-reply-yet' | 'already-recorded' | 'turn-gone' }
+  | { type: 'interrupt-ignored'; reason: 'no-reply-yet' | 'already-recorded' | 'turn-gone' | 'reprompt' }
   | { type: 'committed'; turn: number }
   /** The committing turn must first store only the heard part of its reply, then commit again. */
   | { type: 'apply-heard'; turn: number; heard: string; heardMs?: number | undefined }
@@ -72,6 +79,15 @@ export type Verdict =
   | { type: 'call-over' }
   /** $disconnect of a connection that was already replaced (or already recorded as dropped): nothing changes. */
   | { type: 'disconnect-stale' }
+  | { type: 'silence-armed'; dueAt: number }
+  /** Say reprompt number `round` (1-based) on `connectionId`; the next timer is due at `dueAt`. */
+  | { type: 'reprompt'; round: number; dueAt: number; connectionId: string }
+  /** The caller stayed silent through every reprompt: say goodbye on `connectionId` and end the call. */
+  | { type: 'silence-hang-up'; connectionId: string }
+  /** The caller spoke, a newer turn started, the call dropped or ended, or the timer is stale: nothing to do. */
+  | { type: 'silence-cancelled' }
+  /** The timer fired before the silence was due (a later reprompt moved it): schedule it again for `dueAt`. */
+  | { type: 'silence-not-yet'; dueAt: number }
   | { type: 'partial-kept' }
   | { type: 'partial-late' }
   | { type: 'noop' };
@@ -110,7 +126,8 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
     }
     case 'partial':
       if (ledger.partialsUntil !== undefined && event.at < ledger.partialsUntil) return { verdict: { type: 'partial-late' } };
-      return write(ledger, { partial: [...(ledger.partial ?? []), { at: event.at, text: event.text }] }, { type: 'partial-kept' });
+      // The caller is speaking: the silence timer stops counting.
+      return write(ledger, { partial: [...(ledger.partial ?? []), { at: event.at, text: event.text }], silence: undefined }, { type: 'partial-kept' });
     case 'abandon': {
       const turn = ledger.turns[event.turn];
       if (!turn || turn.committed) return { verdict: { type: 'noop' } };
@@ -126,6 +143,17 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
       return connect(ledger, event);
     case 'disconnect':
       return disconnect(ledger, event.connectionId, event.at);
+    case 'silence-arm': {
+      const entry = ledger.turns[event.turn];
+      // Only after the newest turn's reply was spoken in full: an interrupted or superseded one means the caller spoke.
+      if (ledger.turnCount !== event.turn || entry?.state !== 'finished' || ledger.connection?.state === 'disconnected') {
+        return { verdict: { type: 'silence-cancelled' } };
+      }
+      if (ledger.silence?.turn === event.turn) return { verdict: { type: 'silence-armed', dueAt: ledger.silence.dueAt } };
+      return write(ledger, { silence: { turn: event.turn, round: 0, dueAt: event.dueAt } }, { type: 'silence-armed', dueAt: event.dueAt });
+    }
+    case 'silence-due':
+      return silenceDue(ledger, event);
   }
 }
 
@@ -208,6 +236,7 @@ function claim(ledger: Ledger, promptAt: number, userText: string): Decision {
       turns: prune(turns, turn),
       partial: left.length > 0 ? left : undefined,
       partialsUntil: Math.max(ledger.partialsUntil ?? 0, promptAt),
+      silence: undefined,
     },
     { type: 'claimed', turn, pieces: consumed.map((p) => p.text) },
   );
@@ -252,13 +281,29 @@ function disconnect(ledger: Ledger, connectionId: string, at: number): Decision 
   if (current.id !== connectionId || current.state === 'disconnected') return { verdict: { type: 'disconnect-stale' } };
   const connection: LedgerConnection = { ...current, state: 'disconnected', at };
   const turns = mapTurns(ledger, cutOff) ?? ledger.turns;
-  if (current.graceMs === 0) return write(ledger, { connection, turns }, { type: 'call-over' });
-  return write(ledger, { connection, turns }, { type: 'disconnected', graceUntil: at + current.graceMs });
+  // Nobody hears a reprompt on a dropped socket; a reconnected caller gets the silence counted from their next reply.
+  if (current.graceMs === 0) return write(ledger, { connection, turns, silence: undefined }, { type: 'call-over' });
+  return write(ledger, { connection, turns, silence: undefined }, { type: 'disconnected', graceUntil: at + current.graceMs });
 }
 
 const cutOff = (t: LedgerTurn): LedgerTurn => (t.state === 'streaming' ? { ...t, state: 'cut-off' } : t);
 
+function silenceDue(ledger: Ledger, event: Extract<LedgerEvent, { type: 'silence-due' }>): Decision {
+  const s = ledger.silence;
+  const connection = ledger.connection;
+  if (!s || s.turn !== event.turn || s.round !== event.round || ledger.turnCount !== event.turn || connection?.state !== 'connected') {
+    return { verdict: { type: 'silence-cancelled' } };
+  }
+  if (event.at < s.dueAt) return { verdict: { type: 'silence-not-yet', dueAt: s.dueAt } };
+  if (s.round >= event.maxReprompts) return write(ledger, { silence: undefined }, { type: 'silence-hang-up', connectionId: connection.id });
+  const round = s.round + 1;
+  return write(ledger, { silence: { turn: s.turn, round, dueAt: event.nextDueAt, spokeAt: event.at } }, { type: 'reprompt', round, dueAt: event.nextDueAt, connectionId: connection.id });
+}
+
 function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | undefined): Decision {
+  // A reprompt is not part of any turn's reply: cutting into it only stops the silence timer.
+  const spokeAt = ledger.silence?.spokeAt;
+  if (spokeAt !== undefined && at >= spokeAt) return write(ledger, { silence: undefined }, { type: 'interrupt-ignored', reason: 'reprompt' });
   // The reply the caller cut into is the newest one whose prompt came before the interrupt: a newer prompt may
   // have been claimed by the time this frame is handled, and its reply had not started when the caller spoke.
   const target = Object.entries(ledger.turns)
@@ -274,7 +319,7 @@ function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | 
   if (heardMs !== undefined) entry.heardMs = heardMs;
   const rewrite = t.committed && t.replyMessageId ? { replyMessageId: t.replyMessageId, heard, heardMs, spokenBefore: t.spokenBefore ?? '' } : undefined;
   if (t.committed) entry.heardApplied = false;
-  return write(ledger, { turns: { ...ledger.turns, [n]: entry } }, { type: 'interrupt-recorded', turn: n, ...(rewrite ? { rewrite } : {}) });
+  return write(ledger, { turns: { ...ledger.turns, [n]: entry }, silence: undefined }, { type: 'interrupt-recorded', turn: n, ...(rewrite ? { rewrite } : {}) });
 }
 
 function commit(ledger: Ledger, event: Extract<LedgerEvent, { type: 'commit' }>): Decision {

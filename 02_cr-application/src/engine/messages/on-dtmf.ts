@@ -1,4 +1,5 @@
 import type { DtmfMessage } from '../../../../layers/protocol/conversation-relay.ts';
+import { armAfterTurn } from '../continuity/silence.ts';
 import { runTurn } from '../turn.ts';
 import type { FrameContext, FrameResult } from './context.ts';
 import { loadCall } from './load-session.ts';
@@ -29,5 +30,6 @@ export async function onDtmf(ctx: FrameContext, message: DtmfMessage): Promise<F
     forcedTool,
     askLlm: forcedTool !== undefined,
   });
+  await armAfterTurn(ctx, call.session, end);
   return { kind: 'turn', end };
 }

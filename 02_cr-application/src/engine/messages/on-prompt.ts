@@ -1,6 +1,7 @@
 import type { PromptMessage } from '../../../../layers/protocol/conversation-relay.ts';
 import { replayedTurn } from '../ledger/decide.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
+import { armAfterTurn } from '../continuity/silence.ts';
 import { runTurn } from '../turn.ts';
 import { assembleUtterance } from '../utterance.ts';
 import type { FrameContext, FrameResult } from './context.ts';
@@ -54,6 +55,7 @@ export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promi
     source: 'speech',
     askLlm: true,
   });
+  await armAfterTurn(ctx, call.session, end);
   return { kind: 'turn', end };
 }
 
