@@ -23,6 +23,7 @@ import { startLocalDynamo, type LocalDynamo } from '../dynamodb/local-dynamodb.t
 import { startGateway, type Gateway, type WebSocketRoutes } from '../gateway/index.ts';
 import { startOfflineModel, type OfflineModel } from '../llm/index.ts';
 import { chooseLlm, type LlmChoice, type Settings } from './settings.ts';
+import { localContinuity } from './continuity.ts';
 
 /**
  * The whole app on one machine: the same handler factories that run in Lambda, with local edges. Embedded
@@ -160,16 +161,21 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     });
     cleanup.push(() => gateway.stop());
     const authToken = settings.TWILIO_AUTH_TOKEN;
+    const sinkFor = connectionsSinkFactory({ CONNECTIONS_ENDPOINT: gateway.connectionsEndpoint, AWS_REGION: 'local' });
+    const continuity = localContinuity(baseStore, sinkFor, gateway.connectionsEndpoint);
+    cleanup.push(async () => continuity.stop());
     const defaultHandler = createDefaultHandler({
       store,
       llm,
       tools: useCaseToolInvoker(invokers),
-      sinkFor: connectionsSinkFactory({ CONNECTIONS_ENDPOINT: gateway.connectionsEndpoint, AWS_REGION: 'local' }),
+      sinkFor,
+      silenceTimer: continuity.silenceTimer,
     });
     routes = {
       connect: createConnectHandler({
         store: baseStore,
         verifySignature: twilioHandshakeVerifier(async () => ({ authToken, publicUrl: gateway.webSocketUrl })),
+        connectionGone: continuity.connectionGone,
       }),
       message: (event) => defaultHandler(event),
       disconnect: createDisconnectHandler({ store: baseStore }),
