@@ -10,6 +10,7 @@ import { createOpenAiLlm } from '../../02_cr-application/src/edges/openai-llm.ts
 import type { Store } from '../../02_cr-application/src/engine/ports.ts';
 import { createCallSetupHandler } from '../../03_twiml-api/src/handlers/call-setup.ts';
 import { createConnectActionHandler } from '../../03_twiml-api/src/handlers/connect-action.ts';
+import { createWhisperHandler } from '../../03_twiml-api/src/handlers/whisper.ts';
 import type { TurnRecord } from '../../layers/data/turns.ts';
 import { createTable, type Table } from '../../layers/data/table.ts';
 import { ensureTable } from '../../layers/data/table-definition.ts';
@@ -142,7 +143,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       await Promise.race([Promise.allSettled([...inflight]), deadline]);
     });
     let routes: WebSocketRoutes | undefined;
-    let http: { callSetup: (e: never) => Promise<unknown>; connectAction: (e: never) => Promise<unknown> } | undefined;
+    let http: { callSetup: (e: never) => Promise<unknown>; connectAction: (e: never) => Promise<unknown>; whisper: (e: never) => Promise<unknown> } | undefined;
     const notReady = () => Promise.reject(new Error('runtime still starting'));
     const gateway = await startGateway({
       host: settings.HOST,
@@ -157,6 +158,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       httpRoutes: [
         { method: 'POST', path: '/call-setup', handler: (event) => (http ? (track(http.callSetup(event as never)) as never) : notReady()) },
         { method: 'POST', path: '/connect-action', handler: (event) => (http ? (track(http.connectAction(event as never)) as never) : notReady()) },
+        { method: 'POST', path: '/whisper', handler: (event) => (http ? (track(http.whisper(event as never)) as never) : notReady()) },
       ],
     });
     cleanup.push(() => gateway.stop());
@@ -183,6 +185,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     http = {
       callSetup: createCallSetupHandler({ table, authToken: async () => authToken, websocketUrl: gateway.webSocketUrl, publicBaseUrl: gateway.httpUrl }),
       connectAction: createConnectActionHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl, agentNumber: settings.AGENT_NUMBER }),
+      whisper: createWhisperHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl }),
     };
     log(`Gateway    HTTP ${gateway.httpUrl}, WebSocket ${gateway.webSocketUrl}, @connections ${gateway.connectionsEndpoint}`);
 
