@@ -1,20 +1,60 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three projects, run one after the other by `npm test` (sequence.groupOrder), so each has both cores to itself:
+ * - unit: the deterministic engine tier (in-memory store, scripted LLM, manual clock) and pure functions. No
+ *   socket, server, child process or table; milliseconds per test.
+ * - wire: everything over real sockets and local DynamoDB (gateway, runtime, handlers, LLM server, data layer,
+ *   the Store contract...). A new test file lands here unless it is listed under unit or lives in tests/deploy.
+ * - deploy: templates, bundles and IAM (cfn-lint, esbuild, SAM's role); CPU-heavy, so it does not run alongside
+ *   the tests above.
+ * `npx vitest run --project unit` runs one of them.
+ */
+const UNIT = [
+  'tests/engine/tier/**/*.test.ts',
+  'tests/**/*.tier.test.ts',
+  'tests/engine/heard.test.ts',
+  'tests/engine/ledger-decide.test.ts',
+  'tests/engine/protocol.test.ts',
+  'tests/engine/setup-warms-directory.test.ts',
+  'tests/engine/tool-arguments.test.ts',
+  'tests/latency/percentiles.test.ts',
+  'tests/latency/phases.test.ts',
+  'tests/llm/offline-scripts.test.ts',
+  'tests/observability/turn-metrics.test.ts',
+  'tests/security/webhook.test.ts',
+  'tests/tools/define-tool.test.ts',
+  'tests/tools/in-process-invoker.test.ts',
+  'tests/twiml/render.test.ts',
+];
+const DEPLOY = ['tests/deploy/**/*.test.ts'];
+const ALL = ['tests/**/*.test.ts', '0*/**/*.test.ts', 'layers/**/*.test.ts', 'dev/**/*.test.ts'];
+
+/** What every project runs with. Not through `extends`: that would also hand each project the global setup. */
+const shared = {
+  testTimeout: 20_000,
+  hookTimeout: 60_000,
+  env: {
+    // Tests assert behaviour, not log lines: keep the output readable. LOG_LEVEL=DEBUG npm test shows everything.
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    // Lambda runs Node 22; the SDK's notice about this machine's Node 20 is noise here.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  },
+};
+
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts', '0*/**/*.test.ts', 'layers/**/*.test.ts', 'dev/**/*.test.ts'],
+    // Once, at the root: one DynamoDB server per backend for the whole run, its endpoints provided to every project.
     globalSetup: ['tests/support/global-setup.ts'],
     reporters: ['default', './tests/support/summary-reporter.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 60_000,
-    // Two cores in CI: files in parallel, but not so many that timing-sensitive streaming tests starve.
+    // Two cores in CI; the projects run one after the other, each with both.
     maxWorkers: 2,
-    env: {
-      // Tests assert behaviour, not log lines: keep the output readable. LOG_LEVEL=DEBUG npm test shows everything.
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
-      // Lambda runs Node 22; the SDK's notice about this machine's Node 20 is noise here.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    },
+    projects: [
+      { test: { ...shared, name: 'unit', include: UNIT, testTimeout: 10_000, sequence: { groupOrder: 0 } } },
+      { test: { ...shared, name: 'wire', include: ALL, exclude: [...UNIT, ...DEPLOY], sequence: { groupOrder: 1 } } },
+      // Bundling and SAM's stand-in runs take seconds each; the limit only catches a hang.
+      { test: { ...shared, name: 'deploy', include: DEPLOY, testTimeout: 60_000, sequence: { groupOrder: 2 } } },
+    ],
   },
 });

@@ -1,16 +1,26 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { RelayCall, type Reply as HeardReply } from '../dev/caller/relay-call.ts';
+import { RelayCall } from '../dev/caller/relay-call.ts';
 import { preciseNow, startLlmServer, type ChatCompletionRequest, type LlmServer, type RecordedRequest, type Reply } from '../dev/llm/index.ts';
 import { startLocalRuntime, type LocalRuntime } from '../dev/local/runtime.ts';
 import { readSettings } from '../dev/local/settings.ts';
+import type { Table } from '../layers/data/table.ts';
+import { countReads } from './dynamo-reads.ts';
+import { driveCall, textOf, type CallLog } from './load-caller.ts';
+import { ownershipFigures, ownershipProblems, type CallEvidence, type OwnershipFigures, type ServedRequest, type StoredMessage } from './load-checks.ts';
+import { markedReplyTokens, markersIn, utteranceTurn } from './load-markers.ts';
+import { planLoad } from './load-plan.ts';
 import { spread, type Spread } from './stats.ts';
-import { sentText, textPosts } from './turn-sample.ts';
+import { sentText, textPosts, type TextPost } from './turn-sample.ts';
 
 /**
  * Many simultaneous calls against the whole local app (`npm start`'s runtime: webhook, WebSocket, engine, table)
- * with an LLM server whose replies are known: each reply names its call and turn, so every reply the callers
- * heard can be compared, whole, with what the LLM server streamed for that request. Every one is compared;
- * nothing is sampled.
+ * with an LLM server whose every word names its call, turn and request. Callers let some replies finish, cut
+ * into others (`interrupt` with the words received so far) and speak over others (a superseding `prompt`), with
+ * a set think time between turns. Afterwards every reply heard, every LLM request and every stored message is
+ * checked: complete replies whole and in order, interrupted ones stored as heard, no older reply's frames after a
+ * newer one's, each next request carrying the previous turn as the caller heard it, reads per turn.
  */
 export interface LoadBenchOptions {
   calls: number;
@@ -19,35 +29,35 @@ export interface LoadBenchOptions {
   firstTokenMs: number;
   tokenGapMs: number;
   postLatencyMs: number;
-  /** Longest a caller waits for one reply before the run counts it as missing. */
+  /** Pause after a reply's `last: true` (or after an interrupt) before the next prompt; 0 = at once. */
+  thinkMs: number;
+  /** Shares of all turns, 0..1. */
+  interruptShare: number;
+  supersedeShare: number;
+  seed: number;
+  /** Longest a caller waits for a reply (or for the words it means to cut in after) before it moves on. */
   replyTimeoutMs?: number;
   progress?: (line: string) => void;
 }
 
 export interface LoadBenchResult {
   options: Omit<LoadBenchOptions, 'progress'>;
-  /** Replies expected, LLM requests served, replies heard complete and equal to what the LLM sent. */
+  /** Turns the callers let finish, and how many of those were heard whole and equal to what the LLM sent. */
   expected: number;
   requests: number;
   matched: number;
   mismatches: string[];
+  ownership: OwnershipFigures;
   overhead?: Spread;
   ownOverhead?: Spread;
   tailLag?: Spread;
   postsPerTurn?: Spread;
   wallSeconds: number;
+  /** The machine's 1-minute load average as the turns started and as they ended: the races depend on it. */
+  loadAverage: { start: number; end: number };
 }
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PROMPT = /^call (\d+) turn (\d+)\b/;
-
-/** The utterance of a call's turn; the LLM server reads the identity back from it. */
-export const utterance = (call: number, turn: number) => `call ${call} turn ${turn}, tell me about the apartments please`;
-
-/** The reply the bench's LLM server gives to a call's turn: `tokens` tokens, the first naming call and turn. */
-export function loadReplyTokens(call: number, turn: number, tokens: number): string[] {
-  return Array.from({ length: tokens }, (_, i) => (i === 0 ? `Call ${call} turn ${turn}:` : ` w${i}${i === tokens - 1 ? '.' : ''}`));
-}
 
 function lastUserText(body: ChatCompletionRequest): string {
   const last = [...body.messages].reverse().find((m) => m.role === 'user');
@@ -56,12 +66,17 @@ function lastUserText(body: ChatCompletionRequest): string {
 
 export async function runLoadBench(options: LoadBenchOptions): Promise<LoadBenchResult> {
   const progress = options.progress ?? (() => undefined);
-  const replyTimeoutMs = options.replyTimeoutMs ?? 120_000;
-  const llm: LlmServer = await startLlmServer({
+  // Past API Gateway's 29 s integration timeout a reply that has not ended never will.
+  const replyTimeoutMs = options.replyTimeoutMs ?? 35_000;
+  const plan = planLoad(options);
+  let llm: LlmServer | undefined;
+  llm = await startLlmServer({
     timing: { firstTokenMs: options.firstTokenMs, tokenGapMs: options.tokenGapMs },
+    // The request was recorded just before its responder runs: its index is its id, the `r` of its words.
     responder: (body): Reply => {
-      const m = PROMPT.exec(lastUserText(body));
-      return m ? { tokens: loadReplyTokens(Number(m[1]), Number(m[2]), options.tokens) } : { text: 'I did not catch which call this is.' };
+      const id = llm!.requests.length - 1;
+      const named = utteranceTurn(lastUserText(body));
+      return named ? { tokens: markedReplyTokens(named.call, named.turn, id, options.tokens) } : { text: 'I did not catch which call this is.' };
     },
   });
   let runtime: LocalRuntime | undefined;
@@ -81,27 +96,35 @@ export async function runLoadBench(options: LoadBenchOptions): Promise<LoadBench
       ),
     );
     calls.push(...dialled);
-    progress(`  ${calls.length} calls connected; ${options.turns} turns each, all at once`);
-    const promptSentAt = new Map<string, number>();
-    const heard: (HeardReply | Error)[][] = await Promise.all(
-      calls.map(async (call, i) => {
-        const out: (HeardReply | Error)[] = [];
-        for (let turn = 1; turn <= options.turns; turn++) {
-          const next = call.nextReply(replyTimeoutMs);
-          promptSentAt.set(`${i + 1}/${turn}`, preciseNow());
-          call.say(utterance(i + 1, turn));
-          try {
-            out.push(await next);
-          } catch (err) {
-            out.push(err as Error);
-            break;
-          }
-        }
-        return out;
-      }),
+    // Setup frames are handled before the reads of the turns are counted.
+    await rt.settled();
+    const reads = countReads(rt.table);
+    const cutIns = plan.flat().filter((t) => t.fate !== 'complete').length;
+    progress(`  ${calls.length} calls connected; ${options.turns} turns each, all at once, ${cutIns} of them cut off; think time ${options.thinkMs} ms`);
+    const loadAtStart = loadavg()[0]!;
+    const logs: CallLog[] = await Promise.all(
+      calls.map((call, i) => driveCall(call, call.relay.parameters.sessionId ?? '', plan[i]!, { thinkMs: options.thinkMs, replyTimeoutMs })),
     );
     const wallSeconds = (preciseNow() - started) / 1000;
-    return { options: { ...options, replyTimeoutMs }, wallSeconds, ...verify(options, llm.requests, heard, calls, rt, promptSentAt) };
+    // The replies' history writes finish off the callers' path; the table is read once they are done.
+    await rt.settled();
+    reads.stop();
+    const evidence: CallEvidence[] = await Promise.all(
+      logs.map(async (log) => ({ ...log, stored: await storedHistory(rt.table, log.sessionId), reads: reads.readsOf(`session#${log.sessionId}`) })),
+    );
+    const served: ServedRequest[] = llm.requests.map((r, id) => ({
+      id,
+      ...utteranceTurn(lastUserText(r.body)),
+      messages: r.body.messages.map((m) => ({ role: m.role, content: typeof m.content === 'string' ? m.content : null })),
+      sent: sentText(r),
+    }));
+    return {
+      options: { ...options, replyTimeoutMs },
+      wallSeconds,
+      loadAverage: { start: loadAtStart, end: loadavg()[0]! },
+      ownership: ownershipFigures(evidence, served),
+      ...verifyComplete(logs, llm.requests, rt, replyTimeoutMs),
+    };
   } finally {
     await Promise.all(calls.map((c) => c.hangup().catch(() => undefined)));
     await runtime?.stop();
@@ -109,93 +132,101 @@ export async function runLoadBench(options: LoadBenchOptions): Promise<LoadBench
   }
 }
 
+/** A session's chat messages, read straight from the table (not through the engine), oldest first. */
+async function storedHistory(table: Table, sessionId: string): Promise<StoredMessage[]> {
+  const out: StoredMessage[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await table.doc.send(
+      new QueryCommand({
+        TableName: table.name,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
+        ExpressionAttributeValues: { ':pk': `session#${sessionId}`, ':msg': 'msg#' },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) out.push({ role: String(item.role), content: typeof item.content === 'string' ? item.content : null, interrupted: item.interrupted === true });
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
 /**
- * Every reply heard against what the LLM server sent for that call's turn: same count, same text, in turn order;
- * and the wire timings of each turn from the gateway's record of the call's connection.
+ * The turns the callers let finish: heard whole and equal to what the LLM server sent for them, and their wire
+ * timings from the gateway's record of the posts, each post given to the request its words name.
  */
-function verify(
-  options: LoadBenchOptions,
-  requests: RecordedRequest[],
-  heard: (HeardReply | Error)[][],
-  calls: RelayCall[],
+function verifyComplete(
+  logs: readonly CallLog[],
+  requests: readonly RecordedRequest[],
   runtime: LocalRuntime,
-  promptSentAt: Map<string, number>,
-): Omit<LoadBenchResult, 'options' | 'wallSeconds'> {
+  replyTimeoutMs: number,
+): Pick<LoadBenchResult, 'expected' | 'requests' | 'matched' | 'mismatches' | 'overhead' | 'ownOverhead' | 'tailLag' | 'postsPerTurn'> {
   const mismatches: string[] = [];
-  const byTurn = new Map<string, RecordedRequest[]>();
-  for (const request of requests) {
-    const m = PROMPT.exec(lastUserText(request.body));
-    const key = m ? `${m[1]}/${m[2]}` : 'unknown';
-    byTurn.set(key, [...(byTurn.get(key) ?? []), request]);
+  const postsByRequest = new Map<number, TextPost[]>();
+  for (const connectionId of new Set(runtime.gateway.posts.map((p) => p.connectionId))) {
+    let owner: number | undefined;
+    for (const post of textPosts(runtime.gateway.posts, connectionId)) {
+      owner = markersIn(post.token)[0]?.request ?? owner;
+      if (owner !== undefined) postsByRequest.set(owner, [...(postsByRequest.get(owner) ?? []), post]);
+    }
   }
-  if (byTurn.has('unknown')) mismatches.push(`${byTurn.get('unknown')!.length} LLM request(s) for no known call and turn`);
+  const requestsOf = new Map<string, number[]>();
+  requests.forEach((r, id) => {
+    const named = utteranceTurn(lastUserText(r.body));
+    if (named) requestsOf.set(`${named.call}/${named.turn}`, [...(requestsOf.get(`${named.call}/${named.turn}`) ?? []), id]);
+    else mismatches.push(`LLM request r${id} names no call and turn`);
+  });
+  let expected = 0;
   let matched = 0;
   const overhead: number[] = [];
   const own: number[] = [];
   const tail: number[] = [];
   const posts: number[] = [];
-  // The gateway's record of each connection, split into replies at `last: true`.
-  const repliesByConnection = new Map<string, ReturnType<typeof textPosts>[]>();
-  for (const post of runtime.gateway.posts) if (!repliesByConnection.has(post.connectionId)) repliesByConnection.set(post.connectionId, splitReplies(textPosts(runtime.gateway.posts, post.connectionId)));
-  const connectionOf = new Map<string, ReturnType<typeof textPosts>[]>();
-  for (const replies of repliesByConnection.values()) {
-    const m = /^Call (\d+) turn \d+:/.exec(replies[0]?.map((p) => p.token).join('') ?? '');
-    if (m) connectionOf.set(m[1]!, replies);
-  }
-
-  calls.forEach((call, i) => {
-    const n = i + 1;
-    if (call.violations.length > 0) mismatches.push(`call ${n}: ${call.violations.length} frame(s) that break the protocol, first: ${call.violations[0]!.reason}`);
-    const replies = heard[i] ?? [];
-    const wire = connectionOf.get(String(n)) ?? [];
-    for (let turn = 1; turn <= options.turns; turn++) {
-      const reply = replies[turn - 1];
-      const sent = byTurn.get(`${n}/${turn}`) ?? [];
-      if (sent.length !== 1) {
-        mismatches.push(`call ${n} turn ${turn}: ${sent.length} LLM requests (expected 1)`);
+  for (const log of logs) {
+    for (const turn of log.turns) {
+      if (turn.outcome === 'no-reply') mismatches.push(`call ${log.call} turn ${turn.turn}: no reply within ${replyTimeoutMs / 1000} s`);
+      if (turn.outcome !== 'complete') continue;
+      expected++;
+      // The reply the caller heard to its end is the one whose frame carried `last: true` (a turn the engine asked the
+      // LLM twice for shows in the ownership figures, not here).
+      const id = log.frames.find((f) => f.call === log.call && f.turn === turn.turn && f.last)?.request;
+      const request = id === undefined ? undefined : requests[id];
+      if (id === undefined || !request || !(requestsOf.get(`${log.call}/${turn.turn}`) ?? []).includes(id)) {
+        mismatches.push(`call ${log.call} turn ${turn.turn}: the reply heard was no LLM request's for this turn`);
         continue;
       }
-      const request = sent[0]!;
-      if (reply === undefined || reply instanceof Error) {
-        mismatches.push(`call ${n} turn ${turn}: no reply heard${reply instanceof Error ? ` (${reply.message})` : ''}`);
-        continue;
-      }
-      const expected = sentText(request);
-      if (request.aborted || request.tokensSent !== options.tokens) mismatches.push(`call ${n} turn ${turn}: the LLM sent ${request.tokensSent} of ${options.tokens} tokens${request.aborted ? ' (aborted)' : ''}`);
-      else if (reply.text !== expected) mismatches.push(`call ${n} turn ${turn}: heard ${JSON.stringify(reply.text.slice(0, 60))}..., the LLM sent ${JSON.stringify(expected.slice(0, 60))}...`);
+      const heard = textOf(log.frames.filter((f) => f.request === id));
+      const sent = sentText(request);
+      if (request.aborted || request.tokensSent === 0) mismatches.push(`call ${log.call} turn ${turn.turn}: the LLM sent ${request.tokensSent} tokens${request.aborted ? ' (aborted)' : ''}`);
+      else if (heard !== sent) mismatches.push(`call ${log.call} turn ${turn.turn}: heard ${JSON.stringify(heard.slice(0, 60))}..., the LLM sent ${JSON.stringify(sent.slice(0, 60))}...`);
       else matched++;
-      const turnPosts = wire[turn - 1];
-      const spoken = turnPosts?.filter((p) => p.token.length > 0) ?? [];
+      const wire = postsByRequest.get(id) ?? [];
+      const spoken = wire.filter((p) => p.token.length > 0);
       if (spoken.length > 0 && request.firstTokenSentAt !== undefined && request.lastTokenSentAt !== undefined) {
-        overhead.push(spoken[0]!.receivedAt - request.firstTokenSentAt);
-        own.push(request.receivedAt - (promptSentAt.get(`${n}/${turn}`) ?? Number.NaN) + spoken[0]!.receivedAt - request.firstTokenSentAt);
+        const first = spoken[0]!.receivedAt - request.firstTokenSentAt;
+        overhead.push(first);
+        own.push(request.receivedAt - turn.promptSentAt + first);
         tail.push(spoken[spoken.length - 1]!.receivedAt - request.lastTokenSentAt);
-        posts.push(turnPosts!.length);
+        posts.push(wire.length);
       }
     }
-    if (replies.length > options.turns) mismatches.push(`call ${n}: ${replies.length} replies for ${options.turns} prompts`);
-  });
-  const expected = options.calls * options.turns;
-  if (requests.length !== expected) mismatches.push(`${requests.length} LLM requests for ${expected} turns`);
-  const result: Omit<LoadBenchResult, 'options' | 'wallSeconds'> = { expected, requests: requests.length, matched, mismatches };
-  const s = (xs: number[]) => spread(xs);
-  if (overhead.length) result.overhead = s(overhead)!;
-  if (own.length) result.ownOverhead = s(own)!;
-  if (tail.length) result.tailLag = s(tail)!;
-  if (posts.length) result.postsPerTurn = s(posts)!;
+  }
+  const result: ReturnType<typeof verifyComplete> = { expected, requests: requests.length, matched, mismatches };
+  const overheadSpread = spread(overhead);
+  const ownSpread = spread(own);
+  const tailSpread = spread(tail);
+  const postsSpread = spread(posts);
+  if (overheadSpread) result.overhead = overheadSpread;
+  if (ownSpread) result.ownOverhead = ownSpread;
+  if (tailSpread) result.tailLag = tailSpread;
+  if (postsSpread) result.postsPerTurn = postsSpread;
   return result;
 }
 
-function splitReplies(posts: ReturnType<typeof textPosts>): ReturnType<typeof textPosts>[] {
-  const replies: ReturnType<typeof textPosts>[] = [];
-  let current: ReturnType<typeof textPosts> = [];
-  for (const post of posts) {
-    current.push(post);
-    if (post.last) {
-      replies.push(current);
-      current = [];
-    }
-  }
-  if (current.length) replies.push(current);
-  return replies;
+/** Every check of the run in one list; empty when the engine met all of them. */
+export function loadProblems(result: LoadBenchResult): string[] {
+  const problems = ownershipProblems(result.ownership);
+  if (result.matched !== result.expected) problems.push(`${result.expected - result.matched} of ${result.expected} complete replies not heard whole and in order`);
+  return problems;
 }

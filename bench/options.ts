@@ -5,7 +5,9 @@ import { z } from 'zod';
  * `npm run bench -- [flags]`. Two modes:
  * - design (default): ours against the naive baseline over post latencies and reply lengths, plus one DynamoDB
  *   read and the cold import of every bundle; writes docs/BENCHMARKS.md unless --no-doc;
- * - load (`--calls N`): N simultaneous calls of --turns turns each against the whole local runtime.
+ * - load (`--calls N`): N simultaneous calls of --turns turns each against the whole local runtime; --interrupts
+ *   and --supersedes (percent of all turns, default 30 and 10) are cut off by an `interrupt` or a newer `prompt`,
+ *   --think-ms (default 250; 0 = the next prompt right after `last: true`) paces each caller, --seed picks which.
  */
 const list = z
   .string()
@@ -20,6 +22,10 @@ const FlagsSchema = z.object({
   'post-latency': whole(0, 10_000).optional(),
   tokens: list.optional(),
   'first-token-ms': whole(0, 60_000).default(200),
+  'think-ms': whole(0, 60_000).optional(),
+  interrupts: whole(0, 100).optional(),
+  supersedes: whole(0, 100).optional(),
+  seed: whole(0, 2 ** 31).optional(),
   'token-gap-ms': whole(0, 10_000).default(10),
   'import-runs': whole(1, 100).default(5),
   'read-samples': whole(1, 10_000).default(200),
@@ -49,11 +55,16 @@ export type BenchOptions =
       postLatencyMs: number;
       firstTokenMs: number;
       tokenGapMs: number;
+      thinkMs: number;
+      /** Shares of all turns, 0..1. */
+      interruptShare: number;
+      supersedeShare: number;
+      seed: number;
       doc: string | undefined;
     };
 
 export const DESIGN_DEFAULTS = { postLatenciesMs: [0, 10, 25, 50], replyTokens: [20, 120], turns: 6 };
-export const LOAD_DEFAULTS = { turns: 10, tokens: 40, postLatencyMs: 10 };
+export const LOAD_DEFAULTS = { turns: 10, tokens: 40, postLatencyMs: 10, thinkMs: 250, interruptPercent: 30, supersedePercent: 10, seed: 1 };
 
 export class BenchUsageError extends Error {}
 
@@ -70,6 +81,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'post-latency': { type: 'string' },
         tokens: { type: 'string' },
         'first-token-ms': { type: 'string' },
+        'think-ms': { type: 'string' },
+        interrupts: { type: 'string' },
+        supersedes: { type: 'string' },
+        seed: { type: 'string' },
         'token-gap-ms': { type: 'string' },
         'import-runs': { type: 'string' },
         'read-samples': { type: 'string' },
@@ -87,16 +102,28 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const doc = f['no-doc'] ? undefined : f.doc;
   if (f.calls !== undefined) {
     if (f.tokens && f.tokens.length !== 1) throw new BenchUsageError('--tokens takes one number with --calls');
+    const interrupts = f.interrupts ?? LOAD_DEFAULTS.interruptPercent;
+    const supersedes = f.supersedes ?? LOAD_DEFAULTS.supersedePercent;
+    if (interrupts + supersedes > 100) throw new BenchUsageError('--interrupts and --supersedes are shares of all turns: together at most 100');
+    const tokens = f.tokens?.[0] ?? LOAD_DEFAULTS.tokens;
+    if (interrupts + supersedes > 0 && tokens < 4) throw new BenchUsageError('--tokens: a reply that is cut off needs at least 4 tokens');
     return {
       mode: 'load',
       calls: f.calls,
       turns: f.turns ?? LOAD_DEFAULTS.turns,
-      tokens: f.tokens?.[0] ?? LOAD_DEFAULTS.tokens,
+      tokens,
       postLatencyMs: f['post-latency'] ?? LOAD_DEFAULTS.postLatencyMs,
       firstTokenMs: f['first-token-ms'],
       tokenGapMs: f['token-gap-ms'],
+      thinkMs: f['think-ms'] ?? LOAD_DEFAULTS.thinkMs,
+      interruptShare: interrupts / 100,
+      supersedeShare: supersedes / 100,
+      seed: f.seed ?? LOAD_DEFAULTS.seed,
       doc,
     };
+  }
+  for (const flag of ['think-ms', 'interrupts', 'supersedes', 'seed'] as const) {
+    if (f[flag] !== undefined) throw new BenchUsageError(`--${flag} belongs to the load mode (--calls N)`);
   }
   if (f.tokens?.some((t) => t < 2)) throw new BenchUsageError('--tokens: a reply needs at least 2 tokens');
   return {

@@ -1,7 +1,11 @@
 import { z, ZodError } from 'zod';
 import {
+  claimCallSession,
+  ConditionFailedError,
   createSession,
   getProfile,
+  getSession,
+  getUseCase,
   listUseCases,
   type CallerProfile,
   type StoredUseCase,
@@ -37,6 +41,8 @@ export interface AnsweredCall {
   sessionId: string;
   useCaseId: string;
   twiml: string;
+  /** Another webhook of the same CallSid came first: this one connects to its session. */
+  replayed: boolean;
 }
 
 /**
@@ -52,8 +58,9 @@ export function isProfileNumber(from: string): boolean {
 
 /**
  * Who is calling, which use case answers, what the model is told, and what ConversationRelay is told: writes
- * the session and returns the TwiML that connects the call. Throws on any failure; the handler turns that into
- * the spoken apology.
+ * the session and returns the TwiML that connects the call. Idempotent per CallSid: a webhook Twilio sends again
+ * for the same call connects to the session the first one created. Throws on any failure; the handler turns that
+ * into the spoken apology.
  */
 export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publicBase: string): Promise<AnsweredCall> {
   const profile = isProfileNumber(call.From) ? await getProfile(deps.table, call.From) : undefined;
@@ -69,36 +76,48 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
     custom: useCase.conversationRelay.customParameters ?? {},
   });
 
-  const sessionId = deps.newSessionId();
-  await createSession(
-    deps.table,
-    {
-      sessionId,
-      callSid: call.CallSid,
-      ...(call.AccountSid ? { accountSid: call.AccountSid } : {}),
-      from: call.From,
-      to: call.To,
-      useCaseId: useCase.id,
-      systemPrompt,
-      tools: useCase.tools,
-      dtmfMap: useCase.dtmfMap,
-      llm: useCase.llm,
-      filler: useCase.filler,
-      timeZone: useCase.timeZone,
-      // A session is held for a reconnect only when ConversationRelay is told to reconnect.
-      ...(useCase.conversationRelay.applicationReconnect ? { reconnectGraceMs: useCase.continuity.reconnectGraceSeconds * 1000 } : {}),
-      ...(useCase.continuity.silence ? { silence: useCase.continuity.silence } : {}),
-    },
-    now.getTime(),
-  );
+  // A replayed webhook of the same call learns the first one's session here, and connects to it.
+  const { sessionId, claimed } = await claimCallSession(deps.table, call.CallSid, deps.newSessionId(), now.getTime());
+  let answering = useCase;
+  let reused = false;
+  try {
+    await createSession(
+      deps.table,
+      {
+        sessionId,
+        callSid: call.CallSid,
+        ...(call.AccountSid ? { accountSid: call.AccountSid } : {}),
+        from: call.From,
+        to: call.To,
+        useCaseId: useCase.id,
+        systemPrompt,
+        tools: useCase.tools,
+        dtmfMap: useCase.dtmfMap,
+        llm: useCase.llm,
+        filler: useCase.filler,
+        timeZone: useCase.timeZone,
+        // A session is held for a reconnect only when ConversationRelay is told to reconnect.
+        ...(useCase.conversationRelay.applicationReconnect ? { reconnectGraceMs: useCase.continuity.reconnectGraceSeconds * 1000 } : {}),
+        ...(useCase.continuity.silence ? { silence: useCase.continuity.silence } : {}),
+      },
+      now.getTime(),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionFailedError)) throw err;
+    // Another webhook of this call wrote the session first; its use case is the one the caller will talk to.
+    reused = true;
+    const existing = await getSession(deps.table, sessionId);
+    if (!existing) throw err;
+    if (existing.useCaseId !== useCase.id) answering = await getUseCase(deps.table, existing.useCaseId);
+  }
 
   const twiml = relayTwiml({
     websocketUrl: sessionWebSocketUrl(deps.websocketUrl, sessionId),
     actionUrl: connectActionUrl(publicBase, sessionId),
-    settings: useCase.conversationRelay,
+    settings: answering.conversationRelay,
     parameters: { sessionId },
   });
-  return { sessionId, useCaseId: useCase.id, twiml };
+  return { sessionId, useCaseId: answering.id, twiml, replayed: !claimed || reused };
 }
 
 function callerFacts(from: string, profile: CallerProfile | undefined) {

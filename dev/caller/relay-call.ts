@@ -38,6 +38,13 @@ export interface Reply {
   completedAt: number;
 }
 
+/** One `text` frame as it arrived (the `text` event): a reply may span many, and tokens may be coalesced. */
+export interface TextFrame {
+  token: string;
+  last: boolean;
+  at: number;
+}
+
 export interface SessionEnd {
   handoffData?: string;
   /** What the `<Connect action>` callback answered. */
@@ -210,6 +217,7 @@ export class RelayCall extends EventEmitter {
         reply.tokens.push({ token: frame.token, at });
         reply.frames += 1;
         this.emit('token', frame.token, at);
+        this.emit('text', { token: frame.token, last: frame.last === true, at } satisfies TextFrame);
         if (frame.last === true) {
           reply.completedAt = at;
           this.current = undefined;

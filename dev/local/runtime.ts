@@ -57,6 +57,8 @@ export interface LocalRuntime {
   llm: LlmChoice & { baseUrl?: string };
   /** The offline model's server, when it is the LLM in use. */
   offlineModel?: OfflineModel;
+  /** Resolves once no handler invocation is running (a reply's history writes included). */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -205,6 +207,9 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       table,
       gateway,
       llm: llmBaseUrl ? { ...choice, baseUrl: llmBaseUrl } : choice,
+      async settled() {
+        while (inflight.size > 0) await Promise.allSettled([...inflight]);
+      },
       stop: stopAll,
     };
     if (offlineModel) runtime.offlineModel = offlineModel;

@@ -1,3 +1,4 @@
+export * from './call-claims.ts';
 export * from './errors.ts';
 export * from './ids.ts';
 export * from './keys.ts';

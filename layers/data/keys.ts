@@ -9,6 +9,7 @@
  * | chat message       | session#<id>         | msg#<ulid>       |                                       |
  * | turn record        | session#<id>         | turn#<000042>    |                                       |
  * | connection pointer | conn#<connectionId>  | conn             |                                       |
+ * | call claim         | call#<CallSid>       | call             |                                       |
  */
 export const GSI1 = 'index-1-full';
 
@@ -31,3 +32,5 @@ export const turnKey = (sessionId: string, turn: number) => ({
 });
 
 export const connectionKey = (connectionId: string) => ({ pk: `conn#${connectionId}`, sk: 'conn' });
+
+export const callKey = (callSid: string) => ({ pk: `call#${callSid}`, sk: 'call' });

@@ -68,7 +68,8 @@ function cut(text: string, max: number): string {
   return text.length > max ? text.slice(0, max - CUT_MARK.length) + CUT_MARK : text;
 }
 
-function withinItemLimit(message: NewMessage): NewMessage {
+/** A message as it can be stored: text cut below the item limit, over-long tool arguments replaced by `{}`. */
+export function withinItemLimit(message: NewMessage): NewMessage {
   const out: NewMessage = { ...message };
   if (typeof out.content === 'string') out.content = cut(out.content, MAX_MESSAGE_CHARS);
   if (out.toolCalls) {

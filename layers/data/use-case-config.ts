@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DTMF_KEY, DTMF_KEY_MESSAGE } from '../protocol/keypad.ts';
 
 /**
  * The shape of a use case as stored in the table and loaded from a use-case folder. Validated on load (so a
@@ -22,8 +23,6 @@ export const ToolManifestEntrySchema = z
   .strict();
 export type ToolManifestEntry = z.infer<typeof ToolManifestEntrySchema>;
 
-export const DTMF_DIGIT = /^[0-9*#]$/;
-
 export const DtmfActionSchema = z
   .object({
     /** Spoken at once when the key is pressed. */
@@ -37,8 +36,29 @@ export const DtmfActionSchema = z
   .refine((a) => a.say !== undefined || a.tool !== undefined, { message: 'a keypad action needs `say`, `tool` or both' });
 export type DtmfAction = z.infer<typeof DtmfActionSchema>;
 
-export const DtmfMapSchema = z.record(z.string().regex(DTMF_DIGIT, 'keypad digits are 0-9, * and #'), DtmfActionSchema);
+/**
+ * Keys are checked on the input's own keys first: zod's record leaves out a `__proto__` key (JSON.parse makes it
+ * an own key) without a word, and a keypad map that silently loses a key is not one the author wrote.
+ */
+export const DtmfMapSchema = z.preprocess(
+  (value, ctx) => {
+    if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+      ctx.issues.push({ code: 'invalid_key', origin: 'record', input: '__proto__', path: ['__proto__'], issues: [{ code: 'custom', message: DTMF_KEY_MESSAGE, input: '__proto__', path: [] }] });
+    }
+    return value;
+  },
+  z.record(z.string().regex(DTMF_KEY, DTMF_KEY_MESSAGE), DtmfActionSchema),
+);
 export type DtmfMap = z.infer<typeof DtmfMapSchema>;
+
+/**
+ * The action a key is mapped to: own properties only, and only for a real keypad key, so `constructor`,
+ * `__proto__` or `toString` never reach an inherited member of the map, whatever a stored map holds.
+ */
+export function keypadAction(map: DtmfMap | undefined, key: string): DtmfAction | undefined {
+  if (!map || !DTMF_KEY.test(key) || !Object.hasOwn(map, key)) return undefined;
+  return map[key];
+}
 
 export const LanguageSchema = z
   .object({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { logger } from '../observability/logger.ts';
+import { DTMF_KEY, DTMF_KEY_MESSAGE } from './keypad.ts';
 
 /**
  * The whole vocabulary of a ConversationRelay call, as JSON text frames over the WebSocket.
@@ -55,7 +56,7 @@ export type PromptMessage = z.infer<typeof PromptMessageSchema>;
 export const DtmfMessageSchema = z
   .object({
     type: z.literal('dtmf'),
-    digit: z.string().min(1),
+    digit: z.string().regex(DTMF_KEY, DTMF_KEY_MESSAGE),
   })
   .loose();
 export type DtmfMessage = z.infer<typeof DtmfMessageSchema>;

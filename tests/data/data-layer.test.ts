@@ -73,7 +73,8 @@ describe.each(backends())('data layer on %s', (backend) => {
       expect(seq).toHaveLength(500);
       expect(seq).toEqual([...seq].sort((a, b) => a - b));
     }
-  });
+    // 1,000 real writes: seconds on an idle machine, far more next to another CPU-heavy process.
+  }, 120_000);
 
   it('refuses a duplicate message id instead of overwriting', async () => {
     await createSession(table, newSession('s-dup'));

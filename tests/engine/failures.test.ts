@@ -39,7 +39,7 @@ describe('frames that must not break the call', () => {
     call.send({ type: 'prompt', voicePrompt: 'I am looking for', last: false });
     call.send({ type: 'prompt', voicePrompt: 'a two bedroom', last: false });
     // Pieces are kept in the ledger in arrival order; the final prompt claims those that came before it.
-    await expect.poll(async () => (await getSession(engine!.table, call.sessionId))?.ledger.partial?.length).toBe(2);
+    await expect.poll(async () => (await getSession(engine!.table, call.sessionId))?.ledger.partial?.length, { timeout: 15_000 }).toBe(2);
     expect(engine.llm.requests).toHaveLength(0);
     call.send({ type: 'prompt', voicePrompt: 'apartment', last: true });
     await call.waitForReplies(1);
@@ -109,7 +109,7 @@ describe('failures the caller must never hear as silence', () => {
     engine = await startEngine({ responder: () => ({ tokens }), timing: { tokenGapMs: 20 }, postLatencyMs: 5 });
     const call = await engine.startCall();
     call.send({ type: 'prompt', voicePrompt: 'Talk', last: true });
-    await waitFor(() => call.textFrames().length >= 3, 5_000, 'streaming');
+    await waitFor(() => call.textFrames().length >= 3, 15_000, 'streaming');
     engine.gateway.markGone(call.connectionId);
     await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).map((r) => r.outcome), { timeout: 15_000 }).toEqual(['hangup']);
     const gone = engine.gateway.posts.filter((p) => p.connectionId === call.connectionId && p.status === 410);

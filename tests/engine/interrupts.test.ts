@@ -12,10 +12,11 @@ const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `$
 
 describe('interrupt and supersede (separate invocations, coordinated through the table)', () => {
   it('interrupt while streaming: the turn stops, the LLM stream is aborted, and history holds exactly what was heard', async () => {
-    engine = await startEngine({ responder: () => ({ tokens: words(80, 'long') }), timing: { tokenGapMs: 25 }, postLatencyMs: 5 });
+    // A reply long enough (10 s) that the interrupt lands mid-stream however busy the machine is.
+    engine = await startEngine({ responder: () => ({ tokens: words(400, 'long') }), timing: { tokenGapMs: 25 }, postLatencyMs: 5 });
     const call = await engine.startCall();
     call.send({ type: 'prompt', voicePrompt: 'Tell me a long story', last: true });
-    await waitFor(() => call.textFrames().length >= 3, 5_000, 'a few streamed frames');
+    await waitFor(() => call.textFrames().length >= 3, 15_000, 'a few streamed frames');
     call.send({ type: 'interrupt', utteranceUntilInterrupt: 'long0 long1', durationUntilInterruptMs: '812.5' });
 
     await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).length, { timeout: 15_000 }).toBe(1);
@@ -25,7 +26,7 @@ describe('interrupt and supersede (separate invocations, coordinated through the
     expect(engine.llm.requests[0]!.aborted).toBe(true);
     const framesAtStop = call.textFrames().length;
     expect(call.textFrames().some((f) => f.last)).toBe(false);
-    expect(call.replies()[0]!.split(' ').length).toBeLessThan(80);
+    expect(call.replies()[0]!.split(' ').length).toBeLessThan(400);
 
     const { messages } = await loadConversation(engine.table, call.sessionId);
     expect(messages.map((m) => [m.role, m.content, m.interrupted ?? false])).toEqual([
@@ -38,7 +39,7 @@ describe('interrupt and supersede (separate invocations, coordinated through the
     // The next turn's LLM request sees only the heard text.
     engine.llm.setResponder(() => ({ text: 'Sure.' }));
     call.send({ type: 'prompt', voicePrompt: 'Stop, go on', last: true });
-    await waitFor(() => call.textFrames().some((f) => f.last), 5_000, 'the next reply');
+    await waitFor(() => call.textFrames().some((f) => f.last), 15_000, 'the next reply');
     const history = engine.llm.requests[1]!.body.messages.map((m) => [m.role, m.content]);
     expect(history.slice(1)).toEqual([
       ['user', 'Tell me a long story'],
@@ -81,7 +82,7 @@ describe('interrupt and supersede (separate invocations, coordinated through the
     });
     const call = await engine.startCall();
     call.send({ type: 'prompt', voicePrompt: 'First thing', last: true });
-    await waitFor(() => call.textFrames().length >= 3, 5_000, 'the older reply streaming');
+    await waitFor(() => call.textFrames().length >= 3, 15_000, 'the older reply streaming');
     call.send({ type: 'prompt', voicePrompt: 'Actually, something else', last: true });
     await call.waitForReplies(1);
     await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).length, { timeout: 15_000 }).toBe(2);
@@ -116,7 +117,7 @@ describe('interrupt and supersede (separate invocations, coordinated through the
     };
     const call = await engine.startCall({ tools: [tool('search')], filler: { afterMs: 50, text: 'One moment.' } });
     call.send({ type: 'prompt', voicePrompt: 'Search', last: true });
-    await waitFor(() => call.textFrames().length >= 1, 5_000, 'the filler');
+    await waitFor(() => call.textFrames().length >= 1, 15_000, 'the filler');
     call.send({ type: 'interrupt', utteranceUntilInterrupt: 'One', durationUntilInterruptMs: 100 });
     await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).map((r) => r.outcome), { timeout: 15_000 }).toEqual(['interrupted']);
     expect(engine.llm.requests).toHaveLength(1);

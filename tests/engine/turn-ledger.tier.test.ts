@@ -128,6 +128,35 @@ describe('interrupt', () => {
     });
   });
 
+  it('an interrupt whose invocation loses the race to the next prompt still reaches that prompt\'s LLM request', async () => {
+    tier = await createEngineTier();
+    tier.llm.enqueue(says('The studio rents for $1,450 a month, parking included.'));
+    const call = await tier.call();
+    void call.prompt('How much is the studio?');
+    await tier.drain();
+    await tier.clock.advance(500);
+    // Twilio sends the interrupt, then the new prompt; the prompt reads the history before the interrupt lands.
+    const held = tier.store.hold('compareAndSetLedger', { match: (_s, _v, next: Ledger) => next.turns['1']?.heard !== undefined });
+    void call.interrupt('the studio rents for');
+    await held.reached;
+    await tier.clock.advance(5);
+    const slow = gate();
+    tier.llm.enqueue([slow, ...says('It does not.')], says('Yes, it is extra.'));
+    void call.prompt('Is parking extra?');
+    await tier.llm.requested(1 + 1);
+    held();
+    await settle();
+    await tier.clock.advance(100);
+    await tier.drain();
+    expect(tier.llm.requests[1]!.aborted).toBe(true);
+    expect(conversation(tier.llm.requests[2]!.request)).toEqual([
+      ['user', 'How much is the studio?'],
+      ['assistant', 'The studio rents for'],
+      ['user', 'Is parking extra?'],
+    ]);
+    expect(call.replies().at(-1)).toBe('Yes, it is extra.');
+  });
+
   it('two turns interrupted in a row each keep what was heard of them', async () => {
     tier = await createEngineTier();
     const first = gate();

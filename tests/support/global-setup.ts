@@ -12,7 +12,9 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  const wanted = (process.env.DYNAMODB_BACKENDS ?? 'dynalite').split(',').map((s) => s.trim()).filter(Boolean);
+  // The unit project never touches a table: a run of it alone (vitest --project unit) starts no server.
+  const unitOnly = project.vitest.projects.every((p) => p.name === 'unit');
+  const wanted = unitOnly ? [] : (process.env.DYNAMODB_BACKENDS ?? 'dynalite').split(',').map((s) => s.trim()).filter(Boolean);
   const started: LocalDynamo[] = [];
   const endpoints: Partial<Record<DynamoBackend, string>> = {};
   for (const backend of wanted) {

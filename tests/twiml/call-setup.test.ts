@@ -17,6 +17,8 @@ import {
 } from './support.ts';
 
 const CALL = { CallSid: 'CA0123456789abcdef0123456789abcdef', AccountSid: 'AC0123456789abcdef0123456789abcdef', To: '+14065550199', CallStatus: 'ringing', Direction: 'inbound' };
+/** Each test is its own call: one CallSid per caller number (a CallSid seen again reuses its session). */
+const callFrom = (from: string) => ({ ...CALL, CallSid: `CA${from.replace(/\D/g, '').padStart(32, '0')}`, From: from });
 // 2025-11-26 03:30 UTC is still Tuesday evening, Nov 25, in Denver: the date must come from the use case's zone.
 const NOW = new Date('2025-11-26T03:30:00Z');
 
@@ -56,7 +58,7 @@ describe('call setup', () => {
   it('answers a caller without a profile with the demo chooser, writes the session and connects ConversationRelay', async () => {
     const d = deps(table);
     const from = '+14065550101';
-    const result = await createCallSetupHandler(d)(twilioPost({ path: '/call-setup', params: { ...CALL, From: from } }));
+    const result = await createCallSetupHandler(d)(twilioPost({ path: '/call-setup', params: callFrom(from) }));
 
     expect(result.statusCode).toBe(200);
     expect(String(result.headers?.['content-type'])).toMatch(/^text\/xml/);
@@ -71,7 +73,7 @@ describe('call setup', () => {
 
     const session = await getSession(table, sessionId);
     expect(session).toMatchObject({
-      callSid: CALL.CallSid,
+      callSid: callFrom(from).CallSid,
       accountSid: CALL.AccountSid,
       from,
       to: CALL.To,
@@ -94,7 +96,7 @@ describe('call setup', () => {
   it('sends a caller with a profile to the use case they chose, with their name in the prompt', async () => {
     const from = '+14065550102';
     await updateProfile(table, from, { firstName: 'Dana', lastName: 'Reyes', useCaseId: 'apartment-search' });
-    const result = await createCallSetupHandler(deps(table))(twilioPost({ path: '/call-setup', params: { ...CALL, From: from } }));
+    const result = await createCallSetupHandler(deps(table))(twilioPost({ path: '/call-setup', params: callFrom(from) }));
 
     const { relay } = relayOf(result.body);
     const sessionId = new URL(relay.url as string).searchParams.get('session')!;
@@ -121,7 +123,7 @@ describe('call setup', () => {
     const from = '+14065550103';
     await updateProfile(table, from, { firstName: 'Sam', useCaseId: 'retired-demo' });
     const d = deps(table);
-    const result = await createCallSetupHandler(d)(twilioPost({ path: '/call-setup', params: { ...CALL, From: from } }));
+    const result = await createCallSetupHandler(d)(twilioPost({ path: '/call-setup', params: callFrom(from) }));
 
     const { relay } = relayOf(result.body);
     const session = await getSession(table, new URL(relay.url as string).searchParams.get('session')!);
@@ -132,7 +134,7 @@ describe('call setup', () => {
 
   it('does not give withheld numbers a shared profile', async () => {
     await updateProfile(table, '+266696687', { firstName: 'Somebody', useCaseId: 'apartment-search' });
-    const result = await createCallSetupHandler(deps(table))(twilioPost({ path: '/call-setup', params: { ...CALL, From: '+266696687' } }));
+    const result = await createCallSetupHandler(deps(table))(twilioPost({ path: '/call-setup', params: callFrom('+266696687') }));
     const { relay } = relayOf(result.body);
     const session = await getSession(table, new URL(relay.url as string).searchParams.get('session')!);
     expect(session?.useCaseId).toBe('default');
@@ -148,7 +150,7 @@ describe('call setup', () => {
         promptTemplate: 'Hello {{callerPhone}}, note: {{quirk}}',
         conversationRelay: { welcomeGreeting: nasty, hints: `a<b, "c"&'d'`, customParameters: { quirk: nasty, [`k"<>&'`]: `v"<>&'` } },
       });
-      const result = await createCallSetupHandler(deps(escTable))(twilioPost({ path: '/call-setup', params: { ...CALL, From: '+14065550104' } }));
+      const result = await createCallSetupHandler(deps(escTable))(twilioPost({ path: '/call-setup', params: callFrom('+14065550104') }));
       expect(result.body).not.toContain('<b>');
       const { relay } = relayOf(result.body);
       expect(relay.welcomeGreeting).toBe(nasty);
@@ -194,7 +196,7 @@ describe('call setup', () => {
     const allTable = await createTestTable();
     try {
       await putUseCase(allTable, { ...DEFAULT_USE_CASE, promptTemplate: 'Plain prompt.', conversationRelay: settings });
-      const result = await createCallSetupHandler(deps(allTable))(twilioPost({ path: '/call-setup', params: { ...CALL, From: '+14065550105' } }));
+      const result = await createCallSetupHandler(deps(allTable))(twilioPost({ path: '/call-setup', params: callFrom('+14065550105') }));
       const { relay } = relayOf(result.body);
       const { languages, customParameters, ...attributes } = settings;
       for (const [name, value] of Object.entries(attributes)) expect(relay[name], name).toBe(String(value));
@@ -212,24 +214,24 @@ describe('call setup', () => {
 
   it('rebuilds the signed URL with a named stage, and honours x-forwarded-proto and a public base URL override', async () => {
     const staged = await createCallSetupHandler(deps(table))(
-      twilioPost({ path: '/call-setup', stage: 'prod', params: { ...CALL, From: '+14065550106' } }),
+      twilioPost({ path: '/call-setup', stage: 'prod', params: callFrom('+14065550106') }),
     );
     expect(relayOf(staged.body).connect.action).toMatch(new RegExp(`^https://${HOST}/prod/connect-action\\?session=`));
 
     const viaHttp = await createCallSetupHandler(deps(table))(
-      twilioPost({ path: '/call-setup', host: '127.0.0.1:8080', forwardedProto: 'http', params: { ...CALL, From: '+14065550106' } }),
+      twilioPost({ path: '/call-setup', host: '127.0.0.1:8080', forwardedProto: 'http', params: callFrom('+14065550106') }),
     );
     expect(relayOf(viaHttp.body).connect.action).toMatch(/^http:\/\/127\.0\.0\.1:8080\/connect-action\?session=/);
 
     // A custom domain: Twilio called (and signed) https://voice.example.test/call-setup; API Gateway saw its own host.
     const custom = await createCallSetupHandler(deps(table, { publicBaseUrl: 'https://voice.example.test/' }))(
-      twilioPost({ path: '/call-setup', signUrl: 'https://voice.example.test/call-setup', params: { ...CALL, From: '+14065550106' } }),
+      twilioPost({ path: '/call-setup', signUrl: 'https://voice.example.test/call-setup', params: callFrom('+14065550106') }),
     );
     expect(relayOf(custom.body).connect.action).toMatch(/^https:\/\/voice\.example\.test\/connect-action\?session=/);
   });
 
   it('accepts a body that is not base64-encoded', async () => {
-    const result = await createCallSetupHandler(deps(table))(twilioPost({ path: '/call-setup', base64: false, params: { ...CALL, From: '+14065550107' } }));
+    const result = await createCallSetupHandler(deps(table))(twilioPost({ path: '/call-setup', base64: false, params: callFrom('+14065550107') }));
     expect(relayOf(result.body).relay.url).toContain('?session=');
   });
 
@@ -244,13 +246,13 @@ describe('call setup', () => {
     });
 
     const cases: [string, Parameters<typeof twilioPost>[0]][] = [
-      ['missing signature', { path: '/call-setup', params: { ...CALL, From: '+14065550110' }, signWith: null }],
-      ['signed with another token', { path: '/call-setup', params: { ...CALL, From: '+14065550110' }, signWith: 'not-the-token' }],
-      ['tampered parameters', { path: '/call-setup', params: { ...CALL, From: '+14065550110' }, tamper: (p) => ({ ...p, From: '+14065550666' }) }],
-      ['an added parameter', { path: '/call-setup', params: { ...CALL, From: '+14065550110' }, tamper: (p) => ({ ...p, Extra: '1' }) }],
-      ['signed for another URL', { path: '/call-setup', params: { ...CALL, From: '+14065550110' }, signUrl: 'https://evil.example.test/call-setup' }],
-      ['signed for another path', { path: '/call-setup', params: { ...CALL, From: '+14065550110' }, signUrl: `https://${HOST}/connect-action` }],
-      ['an extra query parameter', { path: '/call-setup', query: 'x=1', params: { ...CALL, From: '+14065550110' }, signUrl: `https://${HOST}/call-setup` }],
+      ['missing signature', { path: '/call-setup', params: callFrom('+14065550110'), signWith: null }],
+      ['signed with another token', { path: '/call-setup', params: callFrom('+14065550110'), signWith: 'not-the-token' }],
+      ['tampered parameters', { path: '/call-setup', params: callFrom('+14065550110'), tamper: (p) => ({ ...p, From: '+14065550666' }) }],
+      ['an added parameter', { path: '/call-setup', params: callFrom('+14065550110'), tamper: (p) => ({ ...p, Extra: '1' }) }],
+      ['signed for another URL', { path: '/call-setup', params: callFrom('+14065550110'), signUrl: 'https://evil.example.test/call-setup' }],
+      ['signed for another path', { path: '/call-setup', params: callFrom('+14065550110'), signUrl: `https://${HOST}/connect-action` }],
+      ['an extra query parameter', { path: '/call-setup', query: 'x=1', params: callFrom('+14065550110'), signUrl: `https://${HOST}/call-setup` }],
     ];
     it.each(cases)('%s -> 403', async (_name, request) => {
       const d = deps(refuseTable);
@@ -260,7 +262,7 @@ describe('call setup', () => {
       expect(await sessionItems(refuseTable)).toEqual([]);
       const warning = d.log.lines.find((l) => l.level === 'warn');
       expect(warning?.message).toMatch(/signed/);
-      expect(warning?.extra[0]).toMatchObject({ route: 'call-setup', callSid: CALL.CallSid });
+      expect(warning?.extra[0]).toMatchObject({ route: 'call-setup', callSid: callFrom('+14065550110').CallSid });
       expect(d.log.text()).not.toContain(AUTH_TOKEN);
     });
   });
@@ -270,10 +272,10 @@ describe('call setup', () => {
       const unreachable = createTable({ name: 'nowhere', endpoint: `http://127.0.0.1:${await closedPort()}`, region: 'local' });
       try {
         const d = deps(unreachable as TestTable);
-        const result = await createCallSetupHandler(d)(twilioPost({ path: '/call-setup', params: { ...CALL, From: '+14065550120' } }));
+        const result = await createCallSetupHandler(d)(twilioPost({ path: '/call-setup', params: callFrom('+14065550120') }));
         expectApology(result);
         const error = d.log.lines.find((l) => l.level === 'error');
-        expect(error?.extra[0]).toMatchObject({ callSid: CALL.CallSid, error: expect.objectContaining({ name: 'StoreError' }) });
+        expect(error?.extra[0]).toMatchObject({ callSid: callFrom('+14065550120').CallSid, error: expect.objectContaining({ name: 'StoreError' }) });
         expect(d.log.text()).not.toContain(AUTH_TOKEN);
       } finally {
         unreachable.doc.destroy();
@@ -284,7 +286,7 @@ describe('call setup', () => {
       const empty = await createTestTable();
       try {
         const d = deps(empty);
-        expectApology(await createCallSetupHandler(d)(twilioPost({ path: '/call-setup', params: { ...CALL, From: '+14065550121' } })));
+        expectApology(await createCallSetupHandler(d)(twilioPost({ path: '/call-setup', params: callFrom('+14065550121') })));
         expect(d.log.lines.find((l) => l.level === 'error')?.extra[0]).toMatchObject({ error: expect.objectContaining({ name: 'NotFoundError' }) });
         expect(await sessionItems(empty)).toEqual([]);
       } finally {
@@ -299,7 +301,7 @@ describe('call setup', () => {
         },
       });
       const before = (await sessionItems(table)).length;
-      expectApology(await createCallSetupHandler(d)(twilioPost({ path: '/call-setup', params: { ...CALL, From: '+14065550122' } })));
+      expectApology(await createCallSetupHandler(d)(twilioPost({ path: '/call-setup', params: callFrom('+14065550122') })));
       expect((await sessionItems(table)).length).toBe(before);
     });
 

@@ -161,6 +161,17 @@ describe('bad configuration names the file and field', () => {
     expect(await problems()).toEqual(['09_use-case-broken/use-case/dtmf.json: 2.tool: unknown tool "no_such_tool"']);
   });
 
+  it('keypad keys that are names of object members, or more than one key', async () => {
+    // Written as text: JSON.parse makes "__proto__" an own key, as it would read a hand-edited file.
+    await write('dtmf.json', '{"1": {"say": "hi", "description": "x"}, "__proto__": {"say": "hi", "description": "x"}}');
+    expect(await problems()).toEqual(['09_use-case-broken/use-case/dtmf.json: key "__proto__": keypad digits are 0-9, * and #']);
+    await write('dtmf.json', { constructor: { say: 'hi', description: 'y' }, '12': { say: 'hi', description: 'z' } });
+    expect(await problems()).toEqual([
+      '09_use-case-broken/use-case/dtmf.json: key "12": keypad digits are 0-9, * and #',
+      '09_use-case-broken/use-case/dtmf.json: key "constructor": keypad digits are 0-9, * and #',
+    ]);
+  });
+
   it('an invalid tool schema or name', async () => {
     const dated = defineTool({ name: 'when', description: 'Dates.', parameters: z.object({ at: z.date() }), handler: async () => ({ result: {} }) });
     const badName = defineTool({ name: 'bad name!', description: 'x', parameters: z.object({}), handler: async () => ({ result: {} }) });

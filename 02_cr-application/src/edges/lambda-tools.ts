@@ -1,12 +1,13 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
+import { DtmfMapSchema } from '../../../layers/data/use-case-config.ts';
 import type { ToolInvoker, ToolOutcome } from '../../../layers/tools/contract.ts';
 
 const ToolActionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('end'), handoffData: z.record(z.string(), z.unknown()) }),
   z.object({ type: z.literal('sendDigits'), digits: z.string() }),
   z.object({ type: z.literal('language'), ttsLanguage: z.string().optional(), transcriptionLanguage: z.string().optional() }),
-  z.object({ type: z.literal('updateSession'), tools: z.array(z.any()).optional(), dtmfMap: z.record(z.string(), z.any()).optional() }),
+  z.object({ type: z.literal('updateSession'), tools: z.array(z.any()).optional(), dtmfMap: DtmfMapSchema.optional() }),
 ]);
 
 /** A tool Lambda's response, checked at the boundary: a malformed answer is a failed call, not a crash. */

@@ -1,9 +1,9 @@
-import type { ChatMessage, LedgerRead, NewMessage, Session } from '../../../layers/data/index.ts';
+import type { ChatMessage, Ledger, LedgerRead, NewMessage, Session } from '../../../layers/data/index.ts';
 import { createIdFactory } from '../../../layers/data/ids.ts';
 import type { AppLogger } from '../../../layers/observability/logger.ts';
 import type { ToolAction } from '../../../layers/tools/contract.ts';
 import { toLlmMessages } from './history.ts';
-import { historyRaced, pendingHeard, uncommittedBefore, type Standing } from './ledger/decide.ts';
+import { historyRaced, pendingHeard, uncommittedBefore, type PendingHeard, type Standing } from './ledger/decide.ts';
 import { heardReply } from './ledger/heard.ts';
 import { applyToLedger } from './ledger/ledger-client.ts';
 import { TurnWatch } from './ledger/turn-watch.ts';
@@ -56,7 +56,7 @@ export const defaultEngineConfig: EngineConfig = {
   firstTokenTimeoutMs: 5_000,
   idleTimeoutMs: 4_000,
   watchIntervalMs: 100,
-  historyWaitMs: 2_000,
+  historyWaitMs: 5_000,
   historyPollMs: 25,
   maxUtteranceChars: 2_000,
   maxHistoryMessages: 60,
@@ -137,6 +137,11 @@ class Turn {
   private claim: Promise<Claim> | undefined;
   /** The newest ledger this turn has seen (its claim, its watch): its commit starts from it, saving a read. */
   private known: LedgerRead | undefined;
+  /** What the history sent to the LLM was built from, and which earlier turns' heard text it already applied. */
+  private base: { session: Session; messages: ChatMessage[]; abandoned: number[]; length: number; heard: Set<string> } | undefined;
+  /** A newer ledger showing an interrupt the history did not apply yet: the reply restarts if nothing was said. */
+  private correction: Ledger | undefined;
+  private restartAttempt: (() => void) | undefined;
   /** Opens the pump once the claim is decided: no frame of this turn reaches the caller before it owns the reply. */
   private claimDecided!: () => void;
   private replyMessageId: string | undefined;
@@ -170,7 +175,7 @@ class Turn {
       onGone: () => this.stop('hangup'),
       onFailed: (error, message) => this.log.warn('post to connection failed', { error: error as Error, frameType: message.type }),
     });
-    this.watch = new TurnWatch(ctx.store, session.sessionId, ctx.clock, ctx.config.watchIntervalMs, ctx.log, (standing) => this.stopFor(standing), (read) => (this.known = read));
+    this.watch = new TurnWatch(ctx.store, session.sessionId, ctx.clock, ctx.config.watchIntervalMs, ctx.log, (standing) => this.stopFor(standing), (read) => this.onLedgerRead(read));
     this.pump.gate(new Promise<void>((resolve) => (this.claimDecided = resolve)));
   }
 
@@ -210,6 +215,7 @@ class Turn {
     } else {
       this.history = this.historyFor(input.session, input.messages);
     }
+    this.base!.length = this.history.length;
     this.history.push({ role: 'user', content: input.userText });
     if (input.say) {
       this.history.push({ role: 'assistant', content: input.say });
@@ -316,7 +322,8 @@ class Turn {
    * applied here (its rewrite may still be on the way), and the caller's words of a turn that never committed.
    */
   private historyFor(session: Session, messages: ChatMessage[], abandoned: number[] = []): LlmMessage[] {
-    const rewrites = new Map(pendingHeard(session.ledger).map((p) => [p.replyMessageId, p]));
+    this.base = { session, messages, abandoned, length: 0, heard: heardTurns(session.ledger) };
+    const rewrites = new Map(heardToApply(session.ledger, messages).map((p) => [p.replyMessageId, p]));
     const seen = new Set(messages.filter((m) => m.role === 'user').map((m) => m.turn));
     // This turn's own words may be in a history read again after its claim; they are added after the history.
     const view = messages.filter((m) => !this.written.includes(m.messageId)).map((m) => {
@@ -329,6 +336,30 @@ class Turn {
       if (userText && !seen.has(n)) carried.push({ messageId: '', role: 'user', content: userText, turn: n, createdAt: '', expireAt: 0 });
     }
     return toLlmMessages(session.systemPrompt, [...view, ...carried]);
+  }
+
+  /**
+   * Every ledger read of the watch. An interrupt of an earlier turn that lands after this turn read its history
+   * (Twilio sends it before the new prompt, but their invocations race) means the history claims words the caller
+   * never heard: while this reply has said nothing yet, its LLM request starts again with the history corrected.
+   */
+  private onLedgerRead(read: LedgerRead): void {
+    this.known = read;
+    const base = this.base;
+    if (!base || this.pump.saidAnything) return;
+    const fresh = [...heardTurns(read.ledger)].filter((n) => !base.heard.has(n) && Number(n) < this.tentativeTurn + 1);
+    if (fresh.length === 0) return;
+    this.correction = read.ledger;
+    this.restartAttempt?.();
+  }
+
+  /** The history again, from the same read, with the interrupts the newer ledger shows applied. */
+  private corrected(ledger: Ledger): LlmMessage[] {
+    const base = this.base!;
+    const own = this.history.slice(base.length);
+    const rebuilt = this.historyFor({ ...base.session, ledger }, base.messages, base.abandoned);
+    this.base!.length = rebuilt.length;
+    return [...rebuilt, ...own];
   }
 
   // ----- a turn continued from another invocation ------------------------------------------------------------
@@ -408,13 +439,18 @@ class Turn {
       tools: this.session.tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
       toolChoice,
     };
+    let restarts = 0;
     for (let attempt = 1; ; attempt++) {
       const assembler = new ToolCallAssembler();
       let text = '';
       let replyComplete = false;
       const calledAt = clock.now();
       this.recorder.roundStarted();
-      const events = llmAttempt(llm, request, { clock, signal: this.abort.signal, firstTokenMs: config.firstTokenTimeoutMs, idleMs: config.idleTimeoutMs });
+      const attemptAbort = new AbortController();
+      const onTurnAbort = () => attemptAbort.abort(this.abort.signal.reason);
+      this.abort.signal.addEventListener('abort', onTurnAbort, { once: true });
+      this.restartAttempt = () => attemptAbort.abort(new Error('history corrected'));
+      const events = llmAttempt(llm, request, { clock, signal: attemptAbort.signal, firstTokenMs: config.firstTokenTimeoutMs, idleMs: config.idleTimeoutMs });
       let end: AttemptEnd;
       for (;;) {
         const step = await events.next();
@@ -462,7 +498,18 @@ class Turn {
       }
       claimOnRequest?.();
       claimOnRequest = undefined;
+      this.restartAttempt = undefined;
+      this.abort.signal.removeEventListener('abort', onTurnAbort);
       this.recorder.roundEnded();
+      if (end.type === 'aborted' && !this.stopReason && this.correction && !this.pump.saidAnything && restarts < 2) {
+        restarts++;
+        attempt--;
+        this.log.info('an earlier reply was interrupted after this turn read its history; asking the LLM again');
+        this.history = this.corrected(this.correction);
+        this.correction = undefined;
+        request.messages = this.history;
+        continue;
+      }
       if (end.type === 'done') return { text, toolCalls: assembler.size > 0 ? assembler.result(`${this.sessionId}_${this.tentativeTurn}`) : [] };
       if (end.type === 'aborted' || this.stopReason) return { text, toolCalls: [] };
       if (replyComplete) {
@@ -736,6 +783,26 @@ class Turn {
         return this.failed ? 'failed' : 'completed';
     }
   }
+}
+
+/** Turns whose heard text the ledger records (by number, as the ledger keys them). */
+function heardTurns(ledger: Ledger): Set<string> {
+  return new Set(Object.entries(ledger.turns).filter(([, t]) => t.heard !== undefined).map(([n]) => n));
+}
+
+/**
+ * Stored replies still holding more than the caller heard: their interrupt landed after the commit, and the
+ * rewrite is on the way or happened after this history was read.
+ */
+function heardToApply(ledger: Ledger, messages: ChatMessage[]): PendingHeard[] {
+  const byId = new Map(messages.map((m) => [m.messageId, m]));
+  const out: PendingHeard[] = pendingHeard(ledger);
+  for (const [n, t] of Object.entries(ledger.turns)) {
+    const reply = t.replyMessageId ? byId.get(t.replyMessageId) : undefined;
+    if (t.heard === undefined || !t.committed || !reply || reply.interrupted || out.some((p) => p.replyMessageId === reply.messageId)) continue;
+    out.push({ turn: Number(n), replyMessageId: reply.messageId, heard: t.heard, heardMs: t.heardMs, spokenBefore: t.spokenBefore ?? '' });
+  }
+  return out;
 }
 
 /** Resolves after the event loop has been through its I/O poll at least once (two check phases). */

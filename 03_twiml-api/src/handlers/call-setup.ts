@@ -54,7 +54,11 @@ export function createCallSetupHandler(deps: Deps): CallSetupHandler {
       callSid = single(signed.params.CallSid);
       const call = IncomingCallSchema.parse(flatParams(signed.params));
       const answered = await answerCall(answerDeps, call, publicBaseUrl(event, deps.publicBaseUrl));
-      logger.info('Call answered', { callSid, sessionId: answered.sessionId, useCaseId: answered.useCaseId });
+      logger.info(answered.replayed ? 'Call answered again (a repeated webhook): same session' : 'Call answered', {
+        callSid,
+        sessionId: answered.sessionId,
+        useCaseId: answered.useCaseId,
+      });
       return twimlResult(answered.twiml);
     } catch (err) {
       logger.error('Call setup failed; the caller hears an apology', { callSid, error: err as Error });

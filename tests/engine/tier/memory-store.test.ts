@@ -71,11 +71,13 @@ describe('memory store', () => {
     await store.readLedger('s1');
     await clock.advance(100);
     await store.readLedger('s1');
-    await store.loadConversation('s1', 60).catch(() => undefined);
-    expect(store.calls.map((c) => [c.op, c.at, c.args[0]])).toEqual([
-      ['readLedger', 0, 's1'],
-      ['readLedger', 100, 's1'],
-      ['loadConversation', 100, 's1'],
+    await store.loadConversation('s1', 60);
+    await store.endSession('s1', 'hangup');
+    expect(store.calls.map((c) => [c.op, c.at, c.args])).toEqual([
+      ['readLedger', 0, ['s1']],
+      ['readLedger', 100, ['s1']],
+      ['loadConversation', 100, ['s1', 60]],
+      ['endSession', 100, ['s1', 'hangup', undefined]],
     ]);
   });
 

@@ -3,8 +3,7 @@ import {
   emptyLedger,
   expireAt,
   ledgerFromItem,
-  MAX_MESSAGE_CHARS,
-  MAX_TOOL_ARGUMENT_CHARS,
+  withinItemLimit,
   messageKey,
   newMessageId,
   NotFoundError,
@@ -87,17 +86,6 @@ export interface MemoryStoreOptions {
   clock?: Pick<Clock, 'now'>;
 }
 
-// Mirrors layers/data/messages.ts, whose cut helper is not exported: keep the two in step (the contract suite
-// checks the outcome against the table store).
-const CUT_MARK = ' [cut: too long to keep]';
-const cut = (text: string, max: number) => (text.length > max ? text.slice(0, max - CUT_MARK.length) + CUT_MARK : text);
-
-function withinItemLimit(message: NewMessage): NewMessage {
-  const out: NewMessage = { ...message };
-  if (typeof out.content === 'string') out.content = cut(out.content, MAX_MESSAGE_CHARS);
-  if (out.toolCalls) out.toolCalls = out.toolCalls.map((c) => (c.arguments.length > MAX_TOOL_ARGUMENT_CHARS ? { ...c, arguments: '{}' } : c));
-  return out;
-}
 
 /**
  * What a value looks like after a round trip through the document client (removeUndefinedValues): a deep copy
@@ -167,7 +155,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
   /** One store call: async like a network round trip, with the test's failure and hold hooks at either side. */
   async function run<K extends StoreOperation, R>(op: K, args: Args<K>, effect: () => R): Promise<Awaited<R>> {
-    calls.push({ op, args: asStored(args), at: clock.now() });
+    calls.push({ op, args: structuredClone(args) as unknown[], at: clock.now() });
     await Promise.resolve();
     await waitAtHold(op, 'before', args);
     const before = takeFailure(op, 'before', args);

@@ -1,3 +1,4 @@
+import { keypadAction } from '../../../../layers/data/use-case-config.ts';
 import type { DtmfMessage } from '../../../../layers/protocol/conversation-relay.ts';
 import { armAfterTurn } from '../continuity/silence.ts';
 import { runTurn } from '../turn.ts';
@@ -11,7 +12,7 @@ import { loadCall } from './load-session.ts';
 export async function onDtmf(ctx: FrameContext, message: DtmfMessage): Promise<FrameResult> {
   const call = await loadCall(ctx);
   if (!call) return { kind: 'ignored' };
-  const action = call.session.dtmfMap?.[message.digit];
+  const action = keypadAction(call.session.dtmfMap, message.digit);
   if (!action) {
     ctx.log.info('key with no keypad action; ignored', { digit: message.digit });
     return { kind: 'ignored' };
