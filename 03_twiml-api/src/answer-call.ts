@@ -1,5 +1,7 @@
 import { z, ZodError } from 'zod';
 import {
+  appendMessages,
+  rememberLastCall,
   claimCallSession,
   ConditionFailedError,
   createSession,
@@ -15,6 +17,7 @@ import type { AppLogger } from '../../layers/observability/logger.ts';
 import { placeholdersIn, renderPrompt, type DemoEntry } from '../../layers/prompts/render.ts';
 import { chooseUseCase } from './choose-use-case.ts';
 import { connectActionUrl, sessionWebSocketUrl } from './public-url.ts';
+import { findResumable, type ResumedCall } from './resume.ts';
 import { relayTwiml } from './twiml.ts';
 
 /** The call webhook's parameters we use; Twilio sends many more, all kept out of the way. */
@@ -80,6 +83,8 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
   const { sessionId, claimed } = await claimCallSession(deps.table, call.CallSid, deps.newSessionId(), now.getTime());
   let answering = useCase;
   let reused = false;
+  const resumeWindow = isProfileNumber(call.From) ? useCase.continuity.resumeWindowMinutes : undefined;
+  const resumed = claimed ? await resumable(deps, call.From, useCase.id, resumeWindow, now.getTime()) : undefined;
   try {
     await createSession(
       deps.table,
@@ -110,14 +115,32 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
     if (!existing) throw err;
     if (existing.useCaseId !== useCase.id) answering = await getUseCase(deps.table, existing.useCaseId);
   }
+  if (!reused && resumeWindow) {
+    await Promise.all([
+      rememberLastCall(deps.table, call.From, useCase.id, sessionId, now.getTime()),
+      resumed ? appendMessages(deps.table, sessionId, resumed.messages, now.getTime()) : undefined,
+    ]);
+    if (resumed) deps.logger.info('Caller called back after a dropped call; resuming it', { sessionId, previousSessionId: resumed.previousSessionId, messages: resumed.messages.length });
+  }
+  const settings = resumed && !reused ? { ...answering.conversationRelay, welcomeGreeting: resumed.greeting } : answering.conversationRelay;
 
   const twiml = relayTwiml({
     websocketUrl: sessionWebSocketUrl(deps.websocketUrl, sessionId),
     actionUrl: connectActionUrl(publicBase, sessionId),
-    settings: answering.conversationRelay,
+    settings,
     parameters: { sessionId },
   });
   return { sessionId, useCaseId: answering.id, twiml, replayed: !claimed || reused };
+}
+
+/** A failed look-up of the previous call costs the caller only the resume, never the call. */
+async function resumable(deps: AnswerCallDeps, phone: string, useCaseId: string, windowMinutes: number | undefined, now: number): Promise<ResumedCall | undefined> {
+  try {
+    return await findResumable(deps.table, phone, useCaseId, windowMinutes, now);
+  } catch (err) {
+    deps.logger.error('Could not look up the previous call; this one starts fresh', { error: err as Error });
+    return undefined;
+  }
 }
 
 function callerFacts(from: string, profile: CallerProfile | undefined) {

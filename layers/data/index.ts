@@ -12,3 +12,4 @@ export * from './use-case-config.ts';
 export * from './use-cases.ts';
 export * from './turn-ledger.ts';
 export * from './connections.ts';
+export * from './last-calls.ts';

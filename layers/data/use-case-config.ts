@@ -155,6 +155,11 @@ export const UseCaseConfigSchema = z
     continuity: z
       .object({
         reconnectGraceSeconds: z.number().int().min(5).max(600).default(60),
+        /**
+         * A caller whose call dropped and who calls back within this many minutes resumes the conversation;
+         * absent: every call starts fresh.
+         */
+        resumeWindowMinutes: z.number().int().min(1).max(240).optional(),
         /** What to do when the caller says nothing after a reply; absent: nothing (Twilio hangs up eventually). */
         silence: SilenceSettingsSchema.optional(),
       })
