@@ -14,6 +14,8 @@ afterEach(async () => {
 });
 
 const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i} `);
+// Whether the LLM stream was aborted depends on how far it got on a busy machine: the deterministic tier
+// (continuity.tier.test.ts) asserts it; here the wire shows the reply stopped and what was kept.
 
 describe('a dropped socket (applicationReconnect)', () => {
   it('dropped mid-reply: reconnects within the grace and the conversation goes on with the full history', async () => {
@@ -22,9 +24,10 @@ describe('a dropped socket (applicationReconnect)', () => {
     call.send({ type: 'prompt', voicePrompt: 'Tell me about the tour', last: true });
     await waitFor(() => call.textFrames().length >= 3, 5_000, 'a few streamed frames');
 
-    await engine.gateway.disconnect(call.connectionId);
+    // A network blip: the socket is cut with no close handshake.
+    await engine.gateway.drop(call.connectionId);
+    expect((await call.client.closed).code).toBe(1006);
     await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).map((r) => r.outcome), { timeout: 15_000 }).toEqual(['hangup']);
-    await expect.poll(() => engine!.llm.requests[0]!.aborted).toBe(true);
     expect((await getSession(engine.table, call.sessionId))?.status).toBe('connected');
     const heard = call.replies()[0]!.trim();
     const stored = (await loadConversation(engine.table, call.sessionId)).messages.map((m) => [m.role, m.content]);
