@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { putUseCase } from '../layers/data/use-cases.ts';
 import { tableFromEnv, type Table } from '../layers/data/table.ts';
 import type { UseCaseModule } from '../layers/tools/use-case.ts';
+import { folderProblems } from './lib/folder-checks/index.ts';
 import { discoverUseCases, readUseCaseConfig, UseCaseConfigError } from './lib/use-case-folders.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface LoadOptions {
   only?: string;
   /** Validate only. */
   check?: boolean;
+  /** Also compare each tool function's policy with the SDK calls its bundle makes (`use-cases:check`). */
+  iam?: boolean;
   now?: Date;
   /** Where ENVIRONMENT_NAME (tool function names in AWS) is read; process.env by default. */
   env?: NodeJS.ProcessEnv;
@@ -42,6 +45,7 @@ export async function loadUseCases(table: Table | undefined, options: LoadOption
       if (!(err instanceof UseCaseConfigError)) throw err;
       problems.push(...err.problems);
     }
+    problems.push(...(await folderProblems(useCase, { iam: options.iam ?? false })));
   }
   if (problems.length) throw new UseCaseConfigError(problems);
 
@@ -70,7 +74,7 @@ async function main(): Promise<void> {
     const where = process.env.DYNAMODB_ENDPOINT ?? `AWS (profile ${process.env.AWS_PROFILE ?? 'default'})`;
     console.log(`Loading use cases into table ${table.name} at ${where}`);
   }
-  const ids = await loadUseCases(table, { ...(values.only ? { only: values.only } : {}), check: values.check });
+  const ids = await loadUseCases(table, { ...(values.only ? { only: values.only } : {}), check: values.check, iam: values.check });
   console.log(values.check ? `${ids.length} use case(s) valid; nothing written.` : `${ids.length} use case(s) loaded.`);
 }
 

@@ -9,6 +9,7 @@ import {
   getSession,
   getUseCase,
   listUseCases,
+  NotFoundError,
   type CallerProfile,
   type StoredUseCase,
   type Table,
@@ -65,9 +66,11 @@ export function isProfileNumber(from: string): boolean {
  * for the same call connects to the session the first one created. Throws on any failure; the handler turns that
  * into the spoken apology.
  */
-export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publicBase: string): Promise<AnsweredCall> {
+export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publicBase: string, requestedUseCaseId?: string): Promise<AnsweredCall> {
   const profile = isProfileNumber(call.From) ? await getProfile(deps.table, call.From) : undefined;
-  const useCase = await chooseUseCase(deps.table, profile, deps.defaultUseCaseId, deps.logger);
+  const useCase = requestedUseCaseId
+    ? await requestedUseCase(deps.table, requestedUseCaseId)
+    : await chooseUseCase(deps.table, profile, deps.defaultUseCaseId, deps.logger);
   const now = deps.now();
   const demos = placeholdersIn(useCase.promptTemplate).includes('demos') ? await availableDemos(deps, useCase) : [];
   const systemPrompt = renderPrompt(useCase.promptTemplate, {
@@ -140,6 +143,16 @@ async function resumable(deps: AnswerCallDeps, phone: string, useCaseId: string,
   } catch (err) {
     deps.logger.error('Could not look up the previous call; this one starts fresh', { error: err as Error });
     return undefined;
+  }
+}
+
+/** A use case asked for by name (local development only): one that is not loaded is a mistake worth failing on. */
+async function requestedUseCase(table: Table, id: string): Promise<StoredUseCase> {
+  try {
+    return await getUseCase(table, id);
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new Error(`UseCaseId "${id}": no such use case is loaded`);
+    throw err;
   }
 }
 

@@ -6,6 +6,7 @@ import { readSettings, SettingsError } from '../local/settings.ts';
 import { RelayCall } from './relay-call.ts';
 import { formatEntry, parseScript, runScript } from './script.ts';
 import { Speaker } from './speaker.ts';
+import { requestedUseCase } from './use-case-option.ts';
 
 /**
  * `npm run call`: a terminal caller that plays ConversationRelay's part against the local runtime (or any
@@ -15,6 +16,7 @@ const usage = `Usage: npm run call -- [options]
   --url URL        call-setup webhook (default http://HOST:PORT/call-setup from .env)
   --from NUMBER    caller number, E.164 (default +14065550123; a new random caller for each --script run)
   --to NUMBER      number dialled (default +14065550199)
+  --use-case ID    reach this use case (local runtime only; default: a script's own folder, else the app's choice)
   --script FILE    run a scripted call, print the transcript with latencies, exit non-zero on failure
   --wpm N          speaking pace of the app's replies in words per minute (default 190; 0 = instant)
   --unsigned       send the webhook and handshake unsigned (to see them refused)
@@ -28,6 +30,7 @@ async function main(): Promise<number> {
       from: { type: 'string' },
       to: { type: 'string', default: '+14065550199' },
       script: { type: 'string' },
+      'use-case': { type: 'string' },
       wpm: { type: 'string', default: '190' },
       unsigned: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -44,7 +47,15 @@ async function main(): Promise<number> {
   if (!Number.isFinite(wpm) || wpm < 0) throw new SettingsError(`--wpm: expected a number of words per minute, got ${values.wpm}`);
   // A scripted run is a first-time caller unless told otherwise, so a shipped script always starts the same way.
   const from = values.from ?? (values.script ? `+1406555${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}` : '+14065550123');
-  const dial = { webhookUrl, from, to: values.to!, ...(values.unsigned ? {} : { authToken: settings.TWILIO_AUTH_TOKEN }) };
+  const useCase = requestedUseCase(values['use-case'], values.script);
+  const dial = {
+    webhookUrl,
+    from,
+    to: values.to!,
+    ...(values.unsigned ? {} : { authToken: settings.TWILIO_AUTH_TOKEN }),
+    ...(useCase ? { useCaseId: useCase.id } : {}),
+  };
+  if (useCase) console.log(`Calling use case ${useCase.id} (${useCase.because})`);
 
   let call: RelayCall;
   try {
@@ -61,7 +72,8 @@ async function main(): Promise<number> {
     console.log(`Calling from ${from}`);
     const result = await runScript(call, steps, {
       onEntry: (e) => console.log(formatEntry(e)),
-      redial: async () => (current = await RelayCall.dial(dial)),
+      // Calling again is the same caller without the request: it reaches their saved choice, like a real call.
+      redial: async () => (current = await RelayCall.dial({ ...dial, useCaseId: undefined })),
     });
     if (current.isOpen) await current.hangup();
     const firsts = result.transcript.map((e) => e.firstTokenMs).filter((n): n is number => n !== undefined).sort((a, b) => a - b);

@@ -21,6 +21,10 @@ export interface DialOptions {
   to: string;
   callSid?: string;
   accountSid?: string;
+  /**
+   * Ask the local runtime for this use case (the signed `UseCaseId` webhook parameter); deployed apps ignore it.
+   */
+  useCaseId?: string;
 }
 
 export interface ReplyToken {
@@ -92,7 +96,8 @@ export class RelayCall extends EventEmitter {
   static async dial(options: DialOptions): Promise<RelayCall> {
     const callSid = options.callSid ?? sid('CA');
     const accountSid = options.accountSid ?? sid('AC');
-    const params = { CallSid: callSid, AccountSid: accountSid, From: options.from, To: options.to, CallStatus: 'ringing', Direction: 'inbound', ApiVersion: '2010-04-01' };
+    const params: Record<string, string> = { CallSid: callSid, AccountSid: accountSid, From: options.from, To: options.to, CallStatus: 'ringing', Direction: 'inbound', ApiVersion: '2010-04-01' };
+    if (options.useCaseId) params.UseCaseId = options.useCaseId;
     const res = await RelayCall.postWebhook(options.webhookUrl, params, options.authToken);
     if (res.status !== 200) throw new Error(`call webhook answered ${res.status}: ${res.body.slice(0, 300)}`);
     const twiml = parseTwiml(res.body);

@@ -35,12 +35,13 @@ async function main(): Promise<void> {
     rootDir: ROOT,
     log: (line) => console.log(`  ${line}`),
     onTurn: (record) => console.log(`  ${turnLine(record)}`),
+    reloadOfflineScripts: true,
   });
   console.log(`
 Ready in ${Date.now() - started} ms.
   Call webhook (Twilio "A call comes in"): POST ${runtime.webhookUrl}
   ConversationRelay WebSocket:            ${runtime.webSocketUrl}
-Place a call from another terminal:       npm run call
+Place a call from another terminal:       npm run call              (--use-case <id> reaches any use case)
 Run a scripted demo call:                 npm run call -- --script 06_use-case-apartment-search/demo-call.txt
 Press Ctrl-C to stop.
 `);

@@ -23,7 +23,7 @@ import { loadUseCases } from '../../scripts/load-use-cases.ts';
 import { startLocalDynamo, type LocalDynamo } from '../dynamodb/local-dynamodb.ts';
 import { startGateway, type Gateway, type WebSocketRoutes } from '../gateway/index.ts';
 import { startOfflineModel, type OfflineModel } from '../llm/index.ts';
-import { chooseLlm, type LlmChoice, type Settings } from './settings.ts';
+import { chooseLlm, SettingsError, type LlmChoice, type Settings } from './settings.ts';
 import { localContinuity } from './continuity.ts';
 
 /**
@@ -44,6 +44,8 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   /** Called with every stored turn record: the live latency view. */
   onTurn?: (record: TurnRecord) => void;
+  /** Offline model only: re-read edited offline-model.json files before each reply (`npm start`). */
+  reloadOfflineScripts?: boolean;
 }
 
 export interface LocalRuntime {
@@ -97,7 +99,10 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
 
     // 2. Use cases (idempotent: editing a prompt and restarting picks it up; bookings are kept)
     const loaded = await loadUseCases(table, { log: () => undefined }, options.rootDir);
-    log(`Use cases  ${loaded.join(', ')} loaded`);
+    if (!loaded.includes(settings.DEFAULT_USE_CASE_ID)) {
+      throw new SettingsError(`DEFAULT_USE_CASE_ID: no use case "${settings.DEFAULT_USE_CASE_ID}" (there are: ${loaded.join(', ')}). Fix it in the environment or .env.`);
+    }
+    log(`Use cases  ${loaded.join(', ')} loaded; callers with no saved choice reach ${settings.DEFAULT_USE_CASE_ID}`);
 
     // 3. LLM
     const choice = chooseLlm(settings);
@@ -107,6 +112,12 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       offlineModel = await startOfflineModel({
         rootDir: options.rootDir,
         timing: { firstTokenMs: settings.OFFLINE_FIRST_TOKEN_MS, tokenGapMs: settings.OFFLINE_TOKEN_GAP_MS },
+        ...(options.reloadOfflineScripts
+          ? {
+              reload: (event: { reloaded: string[] } | { error: Error }) =>
+                log('reloaded' in event ? `LLM        offline scripts reloaded (${event.reloaded.length} files)` : `LLM        offline script edit not used, the previous version stays: ${event.error.message}`),
+            }
+          : {}),
       });
       const model = offlineModel;
       cleanup.push(() => model.stop());
@@ -185,7 +196,15 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       disconnect: createDisconnectHandler({ store: baseStore }),
     };
     http = {
-      callSetup: createCallSetupHandler({ table, authToken: async () => authToken, websocketUrl: gateway.webSocketUrl, publicBaseUrl: gateway.httpUrl }),
+      callSetup: createCallSetupHandler({
+        table,
+        authToken: async () => authToken,
+        websocketUrl: gateway.webSocketUrl,
+        publicBaseUrl: gateway.httpUrl,
+        defaultUseCaseId: settings.DEFAULT_USE_CASE_ID,
+        // `npm run call -- --use-case <id>` reaches any use case; only here, never in AWS.
+        useCaseParameter: true,
+      }),
       connectAction: createConnectActionHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl, agentNumber: settings.AGENT_NUMBER }),
       whisper: createWhisperHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl }),
     };

@@ -26,6 +26,8 @@ export const SettingsSchema = z.object({
   OFFLINE_TOKEN_GAP_MS: z.coerce.number().int().min(0).max(10_000).default(30),
   /** Simulated API Gateway round trip per @connections post, in ms. */
   POST_LATENCY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
+  /** The use case a caller with no saved choice reaches: the demo chooser unless you are working on another. */
+  DEFAULT_USE_CASE_ID: z.string().regex(/^[a-z0-9-]{1,64}$/, 'a use-case id, e.g. apartment-search').default('default'),
   AGENT_NUMBER: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number like +14065550100').default('+14065550100'),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('WARN'),
 });

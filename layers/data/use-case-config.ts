@@ -104,6 +104,16 @@ export const ConversationRelaySettingsSchema = z
   .strict();
 export type ConversationRelaySettings = z.infer<typeof ConversationRelaySettingsSchema>;
 
+/** Whether the runtime knows the zone: the same check that would otherwise fail at the first call's "today". */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reprompts for a silent caller, then a goodbye and the end of the call. */
 export const SilenceSettingsSchema = z
   .object({
@@ -150,7 +160,12 @@ export const UseCaseConfigSchema = z
       .strict()
       .default({ afterMs: 800, text: 'One moment please.' }),
     /** IANA zone used for "today" in prompts and for scheduling. */
-    timeZone: z.string().default('America/Denver'),
+    timeZone: z
+      .string()
+      .superRefine((zone, ctx) => {
+        if (!isTimeZone(zone)) ctx.addIssue({ code: 'custom', message: `"${zone}" is not an IANA time zone; expected one like "America/New_York" or "Europe/London"` });
+      })
+      .default('America/Denver'),
     /** Calls that drop: how long a reconnect (`conversationRelay.applicationReconnect`) may take. */
     continuity: z
       .object({

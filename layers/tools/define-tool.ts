@@ -73,6 +73,9 @@ export interface ToolDefinition {
 export function defineTool<P extends ToolParameters>(spec: ToolSpec<P>): ToolDefinition {
   // Computed on first use, so a schema JSON Schema cannot express fails in the loader, which names the tool.
   let parameters: ToolManifestEntry['parameters'] | undefined;
+  // The manifest tells the LLM `additionalProperties: false` and the engine rejects unknown arguments; the tool
+  // does the same, in the same words, instead of silently dropping them.
+  const closed = spec.parameters.strict() as unknown as P;
   return {
     name: spec.name,
     description: spec.description,
@@ -87,7 +90,7 @@ export function defineTool<P extends ToolParameters>(spec: ToolSpec<P>): ToolDef
       };
     },
     async run(invocation, deps) {
-      const args = parseArguments(spec.name, spec.parameters, invocation.args);
+      const args = parseArguments(spec.name, closed, invocation.args);
       if (!args.ok) return args.outcome;
       const context: ToolContext = {
         caller: invocation.caller,

@@ -6,6 +6,7 @@ import { UseCaseConfigSchema, type UseCaseConfigInput } from '../../layers/data/
 import { unknownPlaceholders } from '../../layers/prompts/render.ts';
 import { createToolbox } from '../../layers/tools/toolbox.ts';
 import type { UseCaseModule } from '../../layers/tools/use-case.ts';
+import { useCaseNames } from './use-case-names.ts';
 
 /**
  * Reads use-case folders (`0*_use-case-*`) into the config item the engine stores. Shared by
@@ -43,7 +44,14 @@ export async function discoverUseCases(rootDir: string): Promise<UseCaseModule[]
       problems.push(`${folder}/src/index.ts: missing (it must export \`useCase = { id, dir, tools }\`)`);
       continue;
     }
-    const imported = (await import(pathToFileURL(entry).href)) as { useCase?: UseCaseModule };
+    let imported: { useCase?: UseCaseModule };
+    try {
+      imported = (await import(pathToFileURL(entry).href)) as { useCase?: UseCaseModule };
+    } catch (err) {
+      // A typo in one tool must not hide the problems of every other folder.
+      problems.push(`${folder}/src/index.ts: cannot be imported: ${(err as Error).message.split('\n')[0]}`);
+      continue;
+    }
     const useCase = imported.useCase;
     if (!useCase || typeof useCase.id !== 'string' || !Array.isArray(useCase.tools) || typeof useCase.dir !== 'string') {
       problems.push(`${folder}/src/index.ts: useCase: expected an export \`useCase = { id, dir, tools }\``);
@@ -63,7 +71,7 @@ export async function discoverUseCases(rootDir: string): Promise<UseCaseModule[]
 
 /** The Lambda that runs a use case's tools in AWS; 02's invoke policy matches `cr-<env>-tools-*`. */
 export function toolFunctionName(useCaseId: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.ENVIRONMENT_NAME ? `cr-${env.ENVIRONMENT_NAME}-tools-${useCaseId}` : undefined;
+  return env.ENVIRONMENT_NAME ? useCaseNames(useCaseId).functionName(env.ENVIRONMENT_NAME) : undefined;
 }
 
 /**
@@ -124,7 +132,15 @@ export async function readUseCaseConfig(useCase: UseCaseModule, env: NodeJS.Proc
       at(file, path, message);
     }
   }
-  if (problems.length) throw new UseCaseConfigError(problems);
+  // Checked after the schema too: the schema skips this check when a key of the map is already wrong.
+  const toolNames = new Set(useCase.tools.map((t) => t.name));
+  if (dtmfMap && typeof dtmfMap === 'object') {
+    for (const [digit, action] of Object.entries(dtmfMap as Record<string, { tool?: unknown }>)) {
+      if (typeof action?.tool === 'string' && !toolNames.has(action.tool)) at(DTMF_FILE, `${digit}.tool`, `unknown tool "${action.tool}"`);
+    }
+  }
+
+  if (problems.length) throw new UseCaseConfigError([...new Set(problems)]);
   return candidate as UseCaseConfigInput;
 }
 

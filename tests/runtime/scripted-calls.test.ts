@@ -1,28 +1,41 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listOutbox } from '../../04_util-send-message/src/outbox.ts';
 import { querySlots } from '../../06_use-case-apartment-search/src/inventory.ts';
 import { RelayCall } from '../../dev/caller/relay-call.ts';
 import { parseScript, runScript, type ScriptResult } from '../../dev/caller/script.ts';
 import type { LocalRuntime } from '../../dev/local/runtime.ts';
+import { requestedUseCase } from '../../dev/caller/use-case-option.ts';
+import { listUseCases } from '../../layers/data/use-cases.ts';
+import { USE_CASE_FOLDER } from '../../scripts/lib/use-case-folders.ts';
 import { getProfile } from '../../layers/data/profiles.ts';
 import { getSession, listSessionsByDay, loadConversation } from '../../layers/data/sessions.ts';
 import { listTurnRecords } from '../../layers/data/turns.ts';
 import { ROOT, startTestRuntime, TEST_TOKEN } from './support.ts';
 
 /**
- * The shipped demo scripts, run by the terminal caller against the real local runtime (offline model, no keys):
- * what `npm run call -- --script ...` does on a fresh clone. Asserts the transcript and the rows in the table.
+ * Every use-case folder's demo call (its demo-call.txt, found on disk, so a new folder is covered
+ * without touching this file), run by the terminal caller against the real local runtime (offline model, no
+ * keys): what `npm run call -- --script ...` does on a fresh clone. The shipped use cases get deeper checks of the
+ * rows they leave in the table.
  */
 async function runShipped(runtime: LocalRuntime, file: string, from: string): Promise<ScriptResult> {
   const steps = parseScript(await readFile(resolve(ROOT, file), 'utf8'), file);
-  const dial = { webhookUrl: runtime.webhookUrl, authToken: TEST_TOKEN, from, to: '+14065550199' };
+  const useCase = requestedUseCase(undefined, resolve(ROOT, file));
+  const dial = { webhookUrl: runtime.webhookUrl, authToken: TEST_TOKEN, from, to: '+14065550199', ...(useCase ? { useCaseId: useCase.id } : {}) };
   const calls: RelayCall[] = [await RelayCall.dial(dial)];
-  const result = await runScript(calls[0]!, steps, { redial: async () => calls[calls.push(await RelayCall.dial(dial)) - 1]! });
+  const redial = { ...dial, useCaseId: undefined };
+  const result = await runScript(calls[0]!, steps, { redial: async () => calls[calls.push(await RelayCall.dial(redial)) - 1]! });
   for (const c of calls) if (c.isOpen) await c.hangup();
   return result;
 }
+
+const demoCalls = readdirSync(ROOT, { withFileTypes: true })
+  .filter((e) => e.isDirectory() && USE_CASE_FOLDER.test(e.name) && existsSync(join(ROOT, e.name, 'demo-call.txt')))
+  .map((e) => `${e.name}/demo-call.txt`)
+  .sort();
 
 describe('shipped demo scripts against npm start', () => {
   let runtime: LocalRuntime;
@@ -33,19 +46,30 @@ describe('shipped demo scripts against npm start', () => {
     await runtime?.stop();
   });
 
-  it('demo chooser: the name is captured by a tool and the chosen demo saved to the profile', async () => {
-    const from = '+14065550301';
-    const result = await runShipped(runtime, '05_use-case-default/demo-call.txt', from);
-    expect(result.failures).toEqual([]);
-    const said = result.transcript.filter((e) => e.who === 'app').map((e) => e.text);
-    expect(said[1]).toMatch(/^Nice to meet you, Jane\. You can try the Apartment search demo/);
-    expect(await getProfile(runtime.table, from)).toMatchObject({ firstName: 'Jane', lastName: 'Doe', useCaseId: 'apartment-search' });
+  demoCalls.forEach((file, i) => {
+    it(`${file} passes, in a call to its own use case`, async () => {
+      const from = `+140655504${String(i).padStart(2, '0')}`;
+      const result = await runShipped(runtime, file, from);
+      expect(result.failures).toEqual([]);
+      const today = new Date().toISOString().slice(0, 10);
+      const sessions = (await listSessionsByDay(runtime.table, [today], 100)).filter((s) => s.from === from);
+      expect(sessions.map((s) => s.useCaseId)).toContain(requestedUseCase(undefined, resolve(ROOT, file))!.id);
+      await deeperChecks[file]?.(runtime, result, from);
+    });
   });
+});
 
-  it('apartments: calling back reaches the chosen demo; availability, booking, text, keypad, barge-in, handoff', async () => {
-    const from = '+14065550302';
-    const result = await runShipped(runtime, '06_use-case-apartment-search/demo-call.txt', from);
-    expect(result.failures).toEqual([]);
+/** What the shipped demo calls leave behind, beyond passing; a new folder needs no entry here. */
+const deeperChecks: Record<string, (runtime: LocalRuntime, result: ScriptResult, from: string) => Promise<void>> = {
+  // The name is captured by a tool and the first demo offered is saved to the profile.
+  '05_use-case-default/demo-call.txt': async (runtime, result, from) => {
+    const first = (await listUseCases(runtime.table)).filter((u) => u.listed && u.id !== 'default').sort((a, b) => a.name.localeCompare(b.name))[0]!;
+    const said = result.transcript.filter((e) => e.who === 'app').map((e) => e.text);
+    expect(said[1]).toContain(`Nice to meet you, Jane. You can try the ${first.name} demo`);
+    expect(await getProfile(runtime.table, from)).toMatchObject({ firstName: 'Jane', lastName: 'Doe', useCaseId: first.id });
+  },
+  // Availability, booking, text, keypad, barge-in, handoff.
+  '06_use-case-apartment-search/demo-call.txt': async (runtime, result, from) => {
     expect(result.transcript.some((e) => e.who === 'app' && /Thanks for calling Parkview Apartments/.test(e.text))).toBe(true);
     expect(result.transcript.some((e) => e.who === 'app' && e.interrupted)).toBe(true);
     expect(result.end?.handoffData && JSON.parse(result.end.handoffData)).toMatchObject({ reason: 'live-agent-handoff' });
@@ -55,7 +79,7 @@ describe('shipped demo scripts against npm start', () => {
     expect(booked).toEqual([expect.objectContaining({ layoutId: 'two-bedroom' })]);
     expect(await listOutbox(runtime.table)).toEqual(expect.arrayContaining([expect.objectContaining({ to: from })]));
 
-    // The second call's session: ended by the handoff, its outcome recorded by the action callback, every turn timed.
+    // The session: ended by the handoff, its outcome recorded by the action callback, every turn timed.
     const today = new Date().toISOString().slice(0, 10);
     const sessions = (await listSessionsByDay(runtime.table, [today], 100)).filter((s) => s.from === from && s.useCaseId === 'apartment-search');
     expect(sessions).toHaveLength(1);
@@ -69,5 +93,5 @@ describe('shipped demo scripts against npm start', () => {
     expect(turns.length).toBeGreaterThanOrEqual(7);
     expect(turns.every((t) => t.promptReceivedAt > 0)).toBe(true);
     expect(turns.filter((t) => t.firstTokenPostedAt !== undefined).length).toBeGreaterThanOrEqual(7);
-  });
-});
+  },
+};

@@ -65,7 +65,9 @@ describe('defineTool', () => {
   it.each([
     [{}, /greet was called with invalid arguments: name: missing/],
     [{ name: 'Ann', times: 7 }, /times: Too big: expected number to be <=3/],
-    [{ name: 'Ann', tone: 'angry' }, /tone: Invalid option/],
+    [{ name: 'Ann', tone: 'angry' }, /tone: expected one of "warm", "formal", got string "angry"/],
+    [{ name: 'Ann', times: '2' }, /times: expected number, got string "2"/],
+    [{ name: 'Ann', colour: 'red' }, /unknown argument "colour"/],
     ['{not json', /the arguments are not valid JSON/],
     [undefined, /name: missing/],
   ])('turns bad arguments %j into invalid_arguments the LLM can relay', async (args, message) => {

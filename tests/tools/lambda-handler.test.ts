@@ -60,9 +60,10 @@ describe('toLambdaHandler', () => {
   const handler = toLambdaHandler([remember]);
 
   it('dispatches by tool name with dependencies built from the environment (table, send-message function)', async () => {
-    const outcome = await handler(invocation('remember_colour', { colour: 'teal', phone: '+19995550000' }));
+    // Identity is the session's: a number in the arguments is refused, never used.
+    expect(await handler(invocation('remember_colour', { colour: 'teal', phone: '+19995550000' }))).toMatchObject({ ok: false, error: { code: 'invalid_arguments' } });
+    const outcome = await handler(invocation('remember_colour', { colour: 'teal' }));
     expect(outcome).toEqual({ ok: true, result: { saved: true, texted: true } });
-    // Identity is the session's, even though the arguments named another number.
     expect((await getProfile(table, CALLER.from))?.firstName).toBe('teal');
     expect(await getProfile(table, '+19995550000')).toBeUndefined();
     expect(lambda.invocations.at(-1)).toEqual({

@@ -89,7 +89,7 @@ describe('check_availability', () => {
 
   it('asks for a layout it knows', async () => {
     const outcome = await call('check_availability', { layout: 'penthouse' });
-    expect(outcome).toMatchObject({ ok: false, error: { code: 'invalid_arguments', message: expect.stringContaining('layout must be one of studio, one-bedroom') } });
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'invalid_arguments', message: expect.stringContaining('layout: expected one of "studio", "one-bedroom", "two-bedroom", "three-bedroom", got string "penthouse"') } });
     expect(await call('check_availability', {})).toMatchObject({ ok: false, error: { code: 'invalid_arguments', message: expect.stringContaining('layout: missing') } });
   });
 });
@@ -109,7 +109,9 @@ describe('schedule_tour', () => {
 
   it("books the slot for the session's caller, accepting a spoken time", async () => {
     await call('check_availability', { layout: 'one-bedroom' });
-    const out = result(await call('schedule_tour', { ...tour, time: spokenTime(time), phone: '+19995550000' }));
+    // A number in the arguments never reaches the handler: it is refused as an unknown argument.
+    expect(await call('schedule_tour', { ...tour, phone: '+19995550000' })).toMatchObject({ ok: false, error: { code: 'invalid_arguments', message: expect.stringContaining('unknown argument "phone"') } });
+    const out = result(await call('schedule_tour', { ...tour, time: spokenTime(time) }));
     expect(out).toMatchObject({ booked: true, layout: 'One-bedroom', date, time, address: '1705 Adams Street, Missoula, Montana 59802' });
     const slot = (await querySlots(table)).find((s) => s.date === date && s.layoutId === 'one-bedroom' && s.tourType === 'in-person');
     expect(slot).toMatchObject({ status: 'booked', booking: { phone: CALLER.from, sessionId: CALLER.sessionId, bookingId: out.bookingId } });
@@ -177,14 +179,15 @@ describe('list_available_apartments', () => {
 });
 
 describe('check_existing_appointments', () => {
-  it("reads back the session caller's tours only, whatever number the arguments name", async () => {
+  it("reads back the session caller's tours only, and refuses a number in the arguments", async () => {
     await call('check_availability', { layout: 'studio' });
     const date = addDays(TODAY, 1);
     result(await call('schedule_tour', { layout: 'studio', tourType: 'self-guided', date, time: slotTimeFor(date, 'studio', 'self-guided') }));
 
-    const mine = result<{ appointments: { layout: string; date: string }[] }>(await call('check_existing_appointments', { phone: OTHER.from }));
+    expect(await call('check_existing_appointments', { phone: OTHER.from })).toMatchObject({ ok: false, error: { code: 'invalid_arguments', message: expect.stringContaining('unknown argument "phone"') } });
+    const mine = result<{ appointments: { layout: string; date: string }[] }>(await call('check_existing_appointments', {}));
     expect(mine.appointments).toEqual([expect.objectContaining({ layout: 'Studio', date, tourType: 'self-guided', spoken: expect.stringContaining('Tuesday, June 16') })]);
-    const theirs = result<{ appointments: unknown[]; note: string }>(await call('check_existing_appointments', { phone: CALLER.from }, OTHER));
+    const theirs = result<{ appointments: unknown[]; note: string }>(await call('check_existing_appointments', {}, OTHER));
     expect(theirs).toEqual({ appointments: [], note: 'The caller has no upcoming tours booked from this number.' });
   });
 });
@@ -209,7 +212,7 @@ describe('get_property_info', () => {
   });
 
   it('refuses an unknown topic', async () => {
-    expect(await call('get_property_info', { topic: 'gym' })).toMatchObject({ ok: false, error: { code: 'invalid_arguments', message: expect.stringContaining('topic must be one of pets, fees') } });
+    expect(await call('get_property_info', { topic: 'gym' })).toMatchObject({ ok: false, error: { code: 'invalid_arguments', message: expect.stringContaining('topic: expected one of "pets", "fees"') } });
   });
 });
 
@@ -239,7 +242,8 @@ describe('send_appointment_confirmation', () => {
   it("texts the caller's own number through Twilio, at the wire", async () => {
     withSender({ ...twilioEnv, TWILIO_API_BASE_URL: twilioServer.baseUrl });
     await book();
-    const out = result(await call('send_appointment_confirmation', { to: '+19995550000' }));
+    expect(await call('send_appointment_confirmation', { to: '+19995550000' })).toMatchObject({ ok: false, error: { message: expect.stringContaining('unknown argument "to"') } });
+    const out = result(await call('send_appointment_confirmation', {}));
     expect(out).toEqual({ sent: true, to: 'the number the caller is calling from' });
     const request = twilioServer.requests.at(-1)!;
     expect(request.form.To).toBe(CALLER.from);

@@ -80,26 +80,48 @@ async function say(call: Call, words: string, expected: RegExp): Promise<string>
   return call.replies().slice(before).join(' ');
 }
 
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The demos the chooser offers, in its order: whatever listed use cases the repository has. */
+async function offered(harness: EngineHarness) {
+  return (await listUseCases(harness.table)).filter((u) => u.listed && u.id !== 'default').sort((a, b) => a.name.localeCompare(b.name));
+}
+
 describe('demo chooser (05) through the engine', () => {
   it('captures the name, offers the demos and saves the choice for the next call', async () => {
     engine = await start();
     const call = await callInto(engine, 'default');
+    const [first] = await offered(engine);
 
     await say(call, "Hi, I'm looking for an apartment", /only follow a short script/);
     expect(await getProfile(engine.table, CALLER)).toBeUndefined();
-    await say(call, 'Hi, my name is Jane Doe', /Nice to meet you, Jane\. You can try the Apartment search demo/);
+    const offer = await say(call, 'Hi, my name is Jane Doe', new RegExp(`Nice to meet you, Jane\\. You can try the ${literally(first!.name)} demo`));
+    for (const [i, demo] of (await offered(engine)).entries()) expect(offer).toContain(`press ${i + 1} for the ${demo.name} demo`);
     expect(await getProfile(engine.table, CALLER)).toMatchObject({ firstName: 'Jane', lastName: 'Doe' });
 
-    await say(call, 'Yes, that one please', /Apartment search demo is saved for you\. Please hang up and call this same number again/);
-    expect((await getProfile(engine.table, CALLER))?.useCaseId).toBe('apartment-search');
+    await say(call, 'Yes, that one please', new RegExp(`${literally(first!.name)} demo is saved for you\\. Please hang up and call this same number again`));
+    expect((await getProfile(engine.table, CALLER))?.useCaseId).toBe(first!.id);
   });
 
-  it('keypad 1 chooses the apartment demo', async () => {
+  it('a demo chosen by name or by number is saved', async () => {
     engine = await start();
+    const demos = await offered(engine);
+    const last = demos.at(-1)!;
     const call = await callInto(engine, 'default');
-    await say(call, 'what demos do you have', /Apartment search demo/);
-    send(call, { type: 'dtmf', digit: '1' });
-    await expect.poll(async () => (await getProfile(engine!.table, CALLER))?.useCaseId, { timeout: 10_000 }).toBe('apartment-search');
+    await say(call, `the ${last.name} demo please`, /is saved for you/);
+    expect((await getProfile(engine.table, CALLER))?.useCaseId).toBe(last.id);
+    await say(call, 'number 1', /is saved for you/);
+    expect((await getProfile(engine.table, CALLER))?.useCaseId).toBe(demos[0]!.id);
+  });
+
+  it('keypad N chooses demo number N, and 0 lists them again', async () => {
+    engine = await start();
+    const demos = await offered(engine);
+    const call = await callInto(engine, 'default');
+    send(call, { type: 'dtmf', digit: '0' });
+    await waitFor(() => call.replies().join(' ').includes(`press 1 for the ${demos[0]!.name} demo`), 10_000, 'the list of demos');
+    send(call, { type: 'dtmf', digit: String(demos.length) });
+    await expect.poll(async () => (await getProfile(engine!.table, CALLER))?.useCaseId, { timeout: 10_000 }).toBe(demos.at(-1)!.id);
   });
 });
 

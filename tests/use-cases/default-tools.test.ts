@@ -12,9 +12,11 @@ let table: TestTable;
 let tools: ToolInvoker;
 const call = (tool: string, args: unknown, caller = {}) => tools.invoke(invocation(tool, args, { useCaseId: 'default', ...caller }), { timeoutMs: 5_000 });
 
+/** The demos on offer here are fixtures, so these tests hold whatever use-case folders the repository has. */
 beforeEach(async () => {
   table = await createTestTable();
-  await loadUseCases(table, { log: () => undefined });
+  await loadUseCases(table, { only: 'default', log: () => undefined });
+  await putUseCase(table, { id: 'apartment-search', name: 'Apartment search', description: 'Parkview Apartments in Missoula.', promptTemplate: 'x' });
   tools = createInProcessToolInvoker(useCase.tools, deps(table));
 });
 afterEach(async () => {
@@ -22,8 +24,12 @@ afterEach(async () => {
 });
 
 describe('save_caller_name', () => {
-  it("saves the name on the session caller's profile, whatever number the arguments name", async () => {
-    const outcome = await call('save_caller_name', { firstName: ' Jane ', lastName: 'Doe', phone: '+19995550000' });
+  it("saves the name on the session caller's profile, and refuses a number in the arguments", async () => {
+    expect(await call('save_caller_name', { firstName: 'Jane', lastName: 'Doe', phone: '+19995550000' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_arguments', message: expect.stringContaining('unknown argument "phone"') },
+    });
+    const outcome = await call('save_caller_name', { firstName: ' Jane ', lastName: 'Doe' });
     expect(outcome).toEqual({ ok: true, result: { saved: true, firstName: 'Jane', lastName: 'Doe' } });
     expect(await getProfile(table, CALLER.from)).toMatchObject({ firstName: 'Jane', lastName: 'Doe' });
     expect(await getProfile(table, '+19995550000')).toBeUndefined();
@@ -45,8 +51,8 @@ describe('list_demos', () => {
       ok: true,
       result: {
         demos: [
-          { id: 'apartment-search', name: 'Apartment search', description: expect.stringContaining('Parkview Apartments') },
-          { id: 'bakery', name: 'Bakery orders', description: 'Order bread.' },
+          { number: 1, id: 'apartment-search', name: 'Apartment search', description: 'Parkview Apartments in Missoula.', keypad: 'press 1 for the Apartment search demo' },
+          { number: 2, id: 'bakery', name: 'Bakery orders', description: 'Order bread.', keypad: 'press 2 for the Bakery orders demo' },
         ],
       },
     });
@@ -69,10 +75,21 @@ describe('choose_demo', () => {
       const outcome = await call('choose_demo', { demoId });
       expect(outcome).toEqual({
         ok: false,
-        error: { code: 'not_found', message: `There is no demo called "${demoId}". The demos are: Apartment search (apartment-search).` },
+        error: { code: 'not_found', message: `There is no demo called "${demoId}". The demos are: 1 Apartment search (apartment-search).` },
       });
     }
     expect(await getProfile(table, CALLER.from)).toBeUndefined();
+  });
+
+  it('chooses by keypad number, in the order the demos are listed', async () => {
+    await putUseCase(table, { id: 'bakery', name: 'Bakery orders', description: 'Order bread.', promptTemplate: 'x' });
+    expect(await call('choose_demo', { number: 2 })).toMatchObject({ ok: true, result: { demo: { id: 'bakery' } } });
+    expect((await getProfile(table, CALLER.from))?.useCaseId).toBe('bakery');
+    expect(await call('choose_demo', { number: 3 })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found', message: 'There is no demo number 3. The demos are: 1 Apartment search (apartment-search), 2 Bakery orders (bakery).' },
+    });
+    expect(await call('choose_demo', {})).toMatchObject({ ok: false, error: { code: 'invalid_arguments', message: expect.stringMatching(/^Say which demo/) } });
   });
 
   it('refuses missing arguments', async () => {

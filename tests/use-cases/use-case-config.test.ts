@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,18 +8,24 @@ import { getUseCase, listUseCases } from '../../layers/data/use-cases.ts';
 import { defineTool } from '../../layers/tools/define-tool.ts';
 import type { UseCaseModule } from '../../layers/tools/use-case.ts';
 import { loadUseCases } from '../../scripts/load-use-cases.ts';
-import { discoverUseCases, readUseCaseConfig, UseCaseConfigError } from '../../scripts/lib/use-case-folders.ts';
+import { discoverUseCases, readUseCaseConfig, USE_CASE_FOLDER, UseCaseConfigError } from '../../scripts/lib/use-case-folders.ts';
+import { idFromFolder } from '../../scripts/lib/use-case-names.ts';
 import { querySlots } from '../../06_use-case-apartment-search/src/inventory.ts';
 import { createTestTable, type TestTable } from '../support/dynamo.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+/** The use cases this repository has, from the folder names alone (the loader reads their modules). */
+const FOLDER_IDS = readdirSync(ROOT).filter((f) => USE_CASE_FOLDER.test(f)).sort().map((f) => idFromFolder(f)!);
 
 describe('the shipped use-case folders', () => {
   it('are discovered and valid, with tool manifests pointing at their tool functions in AWS', async () => {
     const useCases = await discoverUseCases(ROOT);
-    expect(useCases.map((u) => u.id)).toEqual(['default', 'apartment-search']);
+    // One per folder, named for it, in folder order.
+    expect(useCases.map((u) => u.id)).toEqual(FOLDER_IDS);
     const configs = await Promise.all(useCases.map((u) => readUseCaseConfig(u, { ENVIRONMENT_NAME: 'dev' })));
-    const [chooser, apartments] = configs;
+    for (const config of configs) expect(config.tools?.every((t) => t.functionName === `cr-dev-tools-${config.id}`), config.id).toBe(true);
+    const chooser = configs.find((c) => c.id === 'default');
+    const apartments = configs.find((c) => c.id === 'apartment-search');
     expect(chooser?.tools?.map((t) => [t.name, t.functionName])).toEqual([
       ['save_caller_name', 'cr-dev-tools-default'],
       ['list_demos', 'cr-dev-tools-default'],
@@ -63,7 +70,7 @@ describe('npm run use-cases:load', () => {
   it('writes every use case and its data, and loading twice changes nothing but the timestamps', async () => {
     const lines: string[] = [];
     const now = new Date('2026-03-10T15:00:00Z');
-    expect(await loadUseCases(table, { now, log: (l) => lines.push(l) }, ROOT)).toEqual(['default', 'apartment-search']);
+    expect(await loadUseCases(table, { now, log: (l) => lines.push(l) }, ROOT)).toEqual(FOLDER_IDS);
     expect(lines.join('\n')).toMatch(/loaded  apartment-search: 7 tools[\s\S]*data    apartment-search: 4 layouts, 56 tour slots \(56 new, 0 kept\)/);
     const first = await listUseCases(table);
     const slots = await querySlots(table);
@@ -83,7 +90,7 @@ describe('npm run use-cases:load', () => {
     expect((await listUseCases(table)).map((u) => u.id)).toEqual(['default']);
     await loadUseCases(table, { check: true, log: () => undefined }, ROOT);
     expect((await listUseCases(table)).map((u) => u.id)).toEqual(['default']);
-    await expect(loadUseCases(table, { only: 'nope', log: () => undefined }, ROOT)).rejects.toThrow(/--only nope: no such use case \(there are: default, apartment-search\)/);
+    await expect(loadUseCases(table, { only: 'nope', log: () => undefined }, ROOT)).rejects.toThrow(`--only nope: no such use case (there are: ${FOLDER_IDS.join(', ')})`);
   });
 });
 

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { loadSecrets } from '../../../layers/config/secrets.ts';
 import { twimlApiSettings } from '../../../layers/config/settings.ts';
 import { newSessionId, tableFromEnv, type Table } from '../../../layers/data/index.ts';
@@ -24,6 +25,11 @@ export interface Deps {
   publicBaseUrl?: string | undefined;
   /** The demo chooser; `default` when unset. */
   defaultUseCaseId?: string | undefined;
+  /**
+   * Local runtime only: answer with the use case a signed `UseCaseId` webhook parameter names (`npm run call --
+   * --use-case <id>`). Never in AWS, where a request parameter must not choose what answers a caller.
+   */
+  useCaseParameter?: boolean;
   logger?: AppLogger;
   now?: () => Date;
   newSessionId?: () => string;
@@ -53,7 +59,8 @@ export function createCallSetupHandler(deps: Deps): CallSetupHandler {
       if (!signed.ok) return signed.result;
       callSid = single(signed.params.CallSid);
       const call = IncomingCallSchema.parse(flatParams(signed.params));
-      const answered = await answerCall(answerDeps, call, publicBaseUrl(event, deps.publicBaseUrl));
+      const requested = deps.useCaseParameter ? requestedUseCaseId(signed.params) : undefined;
+      const answered = await answerCall(answerDeps, call, publicBaseUrl(event, deps.publicBaseUrl), requested);
       logger.info(answered.replayed ? 'Call answered again (a repeated webhook): same session' : 'Call answered', {
         callSid,
         sessionId: answered.sessionId,
@@ -65,6 +72,15 @@ export function createCallSetupHandler(deps: Deps): CallSetupHandler {
       return twimlResult(apologyTwiml());
     }
   };
+}
+
+const UseCaseIdParameter = z.string().regex(/^[a-z0-9-]{1,64}$/, 'a use-case id (lowercase letters, digits and -)').optional();
+
+/** The `UseCaseId` parameter, signed with the rest of the request like any Twilio webhook parameter. */
+function requestedUseCaseId(params: Parameters<typeof flatParams>[0]): string | undefined {
+  const parsed = UseCaseIdParameter.safeParse(flatParams(params).UseCaseId);
+  if (!parsed.success) throw new Error(`UseCaseId: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
 }
 
 /** AWS wiring, from the function's environment and SSM. */

@@ -10,15 +10,23 @@ export const chooseDemo = defineTool({
   description:
     "Saves the demo the caller chose to their profile, so their next call to this number goes straight to it. Call it after the caller confirms their choice.",
   parameters: z.object({
-    demoId: z.string().trim().min(1, 'missing').describe('The id of the chosen demo, as list_demos returned it'),
+    demoId: z.string().trim().min(1).optional().describe('The id of the chosen demo, as list_demos returned it'),
+    number: z.number().int().min(1).max(9).optional().describe("The demo's number, when the caller pressed or said it"),
   }),
-  async handler({ demoId }, { table, caller, now }) {
+  async handler({ demoId, number }, { table, caller, now }) {
     const demos = await availableDemos(table);
+    const names = demos.map((d) => `${d.number} ${d.name} (${d.id})`).join(', ') || 'none right now';
+    if (demoId === undefined && number === undefined) {
+      throw new ToolError('invalid_arguments', `Say which demo: give its id or its number. The demos are: ${names}.`);
+    }
     // The LLM sometimes passes the spoken name instead of the id; either identifies the demo.
-    const demo = demos.find((d) => d.id === demoId) ?? demos.find((d) => spoken(d.name) === spoken(demoId) || spoken(d.id) === spoken(demoId));
+    const demo =
+      demoId !== undefined
+        ? (demos.find((d) => d.id === demoId) ?? demos.find((d) => spoken(d.name) === spoken(demoId) || spoken(d.id) === spoken(demoId)))
+        : demos.find((d) => d.number === number);
     if (!demo) {
-      const names = demos.map((d) => `${d.name} (${d.id})`).join(', ') || 'none right now';
-      throw new ToolError('not_found', `There is no demo called "${demoId}". The demos are: ${names}.`);
+      const asked = demoId !== undefined ? `called "${demoId}"` : `number ${number}`;
+      throw new ToolError('not_found', `There is no demo ${asked}. The demos are: ${names}.`);
     }
     await updateProfile(table, caller.from, { useCaseId: demo.id }, now());
     return {

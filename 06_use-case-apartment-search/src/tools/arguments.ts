@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { LOCAL_DATE, normaliseTime } from '../calendar.ts';
 import { LAYOUT_IDS, PET_KINDS, TOUR_TYPES } from '../property.ts';
 
-/** Argument schemas shared by the apartment tools, described for the LLM. */
-export const layoutArg = z.enum(LAYOUT_IDS, { error: `layout must be one of ${LAYOUT_IDS.join(', ')}` }).describe('The apartment layout');
+/** Argument schemas shared by the apartment tools, described for the LLM. A wrong enum value is reported with
+ * the allowed values by layers/tools/describe-issues.ts, so no custom message is needed here. */
+export const layoutArg = z.enum(LAYOUT_IDS).describe('The apartment layout');
 export const tourTypeArg = z
-  .enum(TOUR_TYPES, { error: `tourType must be one of ${TOUR_TYPES.join(', ')}` })
+  .enum(TOUR_TYPES)
   .describe('in-person (with a leasing agent) or self-guided');
 export const dateArg = z.string().regex(LOCAL_DATE, 'expected a date as YYYY-MM-DD');
 export const timeArg = z

@@ -29,7 +29,7 @@ export const getPropertyInfo = defineTool({
   description:
     'Answers common questions about Parkview Apartments: pets, fees, parking, specials, location, utilities, or income requirements. Give a layout for its specific answer; leave it out to get every layout.',
   parameters: z.object({
-    topic: z.enum(TOPICS, { error: `topic must be one of ${TOPICS.join(', ')}` }).describe('What the caller asked about'),
+    topic: z.enum(TOPICS).describe('What the caller asked about'),
     layout: layoutArg.optional(),
   }),
   async handler({ topic, layout }, { table }) {

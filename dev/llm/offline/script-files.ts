@@ -44,6 +44,11 @@ export async function loadOfflineScript(file: string): Promise<OfflineScript> {
   } catch (error) {
     throw new OfflineScriptError(file, [`cannot be read (${(error as Error).message})`]);
   }
+  return parseOfflineScript(file, text);
+}
+
+/** Validates one script's text; throws an OfflineScriptError naming every bad field. */
+export function parseOfflineScript(file: string, text: string): OfflineScript {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -58,6 +63,42 @@ export async function loadOfflineScript(file: string): Promise<OfflineScript> {
     );
   }
   return { ...parsed.data, file };
+}
+
+/**
+ * The scripts as they are on disk now: `npm start` asks before every reply, so an edited offline-model.json (or a
+ * new use-case folder) takes effect on the next turn without a restart. Files are re-parsed only when their
+ * text changed. An edit that does not validate is reported once and the last good scripts stay in use, so a
+ * half-saved file never breaks a call in progress. The first load must validate (it throws like
+ * loadOfflineScripts).
+ */
+export async function liveOfflineScripts(
+  rootDir: string,
+  report: (event: { reloaded: string[] } | { error: Error }) => void,
+): Promise<{ files: string[]; current: () => Promise<OfflineScript[]> }> {
+  const snapshot = async () => {
+    const files = await findOfflineScriptFiles(rootDir);
+    const texts = await Promise.all(files.map((f) => readFile(f, 'utf8').catch((error: Error) => `cannot be read: ${error.message}`)));
+    return { files, texts, key: JSON.stringify([files, texts]) };
+  };
+  const first = await snapshot();
+  let scripts = first.files.map((file, i) => parseOfflineScript(file, first.texts[i]!));
+  let seen = first.key;
+  return {
+    files: first.files,
+    async current() {
+      const now = await snapshot();
+      if (now.key === seen) return scripts;
+      seen = now.key;
+      try {
+        scripts = now.files.map((file, i) => parseOfflineScript(file, now.texts[i]!));
+        report({ reloaded: now.files });
+      } catch (error) {
+        report({ error: error as Error });
+      }
+      return scripts;
+    },
+  };
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { placeholdersIn, templateStrings, withoutPlaceholders } from './templates.ts';
+import { CONVERSIONS, placeholdersIn, templateStrings, withoutPlaceholders } from './templates.ts';
 
 /**
  * The offline model's script: one JSON file per use case (`offline-model.json` in the use-case folder). The
@@ -48,6 +48,12 @@ const RuleSchema = z
     when: WhenSchema,
     say: z.string().min(1).optional(),
     call: z.array(ToolCallTemplateSchema).min(1).optional(),
+    /**
+     * Remembers values for later rules (`{{slots.name}}`, `has: "slots.name"`) when the rule fires, e.g. what
+     * to read back before a confirmed tool call; `null` forgets one. Rendered like `call` arguments, before
+     * `say` and `call`, so they can read the new values.
+     */
+    set: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'slot names are letters, digits, _ or -'), z.unknown()).optional(),
     /** Fires at most once in a conversation. */
     once: z.boolean().default(false),
   })
@@ -89,6 +95,7 @@ export const OfflineScriptSchema = z
       rule.call?.forEach((call, c) => {
         for (const t of templateStrings(call.args)) check(t.text, ['call', c, 'args', ...t.path]);
       });
+      for (const t of templateStrings(rule.set ?? {})) check(t.text, ['set', ...t.path]);
     });
     if (script.fallback.say) {
       checkTemplate(script.fallback.say, allowedRoots(false, false), new Set(), ['fallback', 'say'], ctx);
@@ -105,7 +112,7 @@ export type OfflineScriptRule = z.output<typeof RuleSchema>;
 export type OfflineScript = z.output<typeof OfflineScriptSchema> & { file: string };
 
 function allowedRoots(hasUser: boolean, hasToolResult: boolean): Set<string> {
-  const roots = new Set(['user', 'results']);
+  const roots = new Set(['user', 'results', 'slots']);
   if (hasUser) roots.add('match');
   if (hasToolResult) for (const r of ['result', 'args', 'tool']) roots.add(r);
   return roots;
@@ -124,8 +131,11 @@ function checkTemplate(
   path: (string | number)[],
   ctx: z.RefinementCtx,
 ): void {
-  for (const { path: placeholder } of placeholdersIn(text)) {
+  for (const { path: placeholder, type } of placeholdersIn(text)) {
     const [root, first] = placeholder.split('.');
+    if (type !== undefined && !(CONVERSIONS as readonly string[]).includes(type)) {
+      ctx.addIssue({ code: 'custom', path, message: `{{${placeholder}:${type}}}: unknown type "${type}"; use one of ${CONVERSIONS.join(', ')}` });
+    }
     if (!root || !allowed.has(root)) {
       ctx.addIssue({
         code: 'custom',

@@ -22,7 +22,11 @@ interface Choice {
   ruleIndex?: number;
   say?: string;
   calls: { name: string; args: Record<string, unknown> }[];
+  /** The slots after this reply (a rule's `set` applied). */
+  slots: Slots;
 }
+
+type Slots = Record<string, unknown>;
 
 type Mode = 'auto' | 'none' | 'required';
 
@@ -46,19 +50,22 @@ function replyFromScript(script: OfflineScript, request: ChatCompletionRequest):
   const { messages } = request;
   const offered = new Set((request.tools ?? []).map((t) => t.function.name));
 
-  // `once` is judged by replaying the earlier turns through the same choice, so no state lives in the server.
+  // `once` and slots are judged by replaying the earlier turns through the same choice, so no state lives in the
+  // server and a replayed conversation always reads the same.
   const fired = new Set<number>();
+  let slots: Slots = {};
   for (const at of pastDecisionPoints(messages)) {
-    const earlier = choose(script, momentAt(messages, at), fired, offered, 'auto');
+    const earlier = choose(script, momentAt(messages, at), fired, offered, 'auto', slots);
     if (earlier.ruleIndex !== undefined && script.rules[earlier.ruleIndex]!.once) fired.add(earlier.ruleIndex);
+    slots = earlier.slots;
   }
 
   const moment = momentAt(messages, messages.length - 1);
   const toolChoice = request.tool_choice;
   const choice =
     typeof toolChoice === 'object'
-      ? forcedCall(script, moment, fired, toolChoice.function.name)
-      : choose(script, moment, fired, toolChoice === 'none' ? new Set() : offered, toolChoice ?? 'auto');
+      ? forcedCall(script, moment, fired, toolChoice.function.name, slots)
+      : choose(script, moment, fired, toolChoice === 'none' ? new Set() : offered, toolChoice ?? 'auto', slots);
 
   const reply: Reply = {};
   if (choice.say) reply.text = choice.say;
@@ -73,7 +80,7 @@ function replyFromScript(script: OfflineScript, request: ChatCompletionRequest):
   return reply;
 }
 
-function choose(script: OfflineScript, moment: Moment, fired: Set<number>, offered: Set<string>, mode: Mode): Choice {
+function choose(script: OfflineScript, moment: Moment, fired: Set<number>, offered: Set<string>, mode: Mode, slots: Slots): Choice {
   for (const [i, rule] of script.rules.entries()) {
     if (rule.once && fired.has(i)) continue;
     const calls = rule.call ?? [];
@@ -81,39 +88,59 @@ function choose(script: OfflineScript, moment: Moment, fired: Set<number>, offer
     // A rule that needs a tool this request does not offer does not apply; the next one may.
     if (calls.some((c) => !offered.has(c.tool))) continue;
     if (calls.length > 0 && moment.toolRoundsSinceUser >= script.maxToolRoundsPerTurn) continue;
-    const bindings = bindingsFor(rule, moment);
-    if (!bindings) continue;
+    const matched = bindingsFor(rule, moment, slots);
+    if (!matched) continue;
+    const bindings = withSlotsSet(rule, matched);
     const rendered = calls.map((c) => ({ name: c.tool, args: renderArgs(c.args, bindings) }));
     // The loop guard: the same call with the same arguments is never made twice for one caller message.
     if (rendered.some((c) => moment.callsSinceUser.has(callSignature(c.name, c.args)))) continue;
-    return { ruleIndex: i, ...(rule.say ? { say: renderText(rule.say, bindings) } : {}), calls: rendered };
+    return { ruleIndex: i, ...(rule.say ? { say: renderText(rule.say, bindings) } : {}), calls: rendered, slots: bindings.slots ?? slots };
   }
   if (mode === 'required') {
     const first = [...offered][0];
-    if (first) return { calls: [{ name: first, args: {} }] };
+    if (first) return { calls: [{ name: first, args: {} }], slots };
   }
-  return fallback(script, moment);
+  return fallback(script, moment, slots);
+}
+
+/** The bindings with the rule's `set` applied: new values rendered from the moment, `null` forgetting one. */
+function withSlotsSet(rule: OfflineScriptRule, bindings: Bindings): Bindings {
+  if (!rule.set) return bindings;
+  const slots: Slots = { ...bindings.slots };
+  for (const [name, template] of Object.entries(rule.set)) {
+    if (template === null) {
+      delete slots[name];
+      continue;
+    }
+    const value = renderArgs({ [name]: template }, bindings)[name];
+    if (value === undefined) delete slots[name];
+    else slots[name] = value;
+  }
+  return { ...bindings, slots };
 }
 
 /** A forced tool_choice (how keypad presses run a tool): that tool, with arguments from the rule that calls it. */
-function forcedCall(script: OfflineScript, moment: Moment, fired: Set<number>, name: string): Choice {
+function forcedCall(script: OfflineScript, moment: Moment, fired: Set<number>, name: string, slots: Slots): Choice {
   const callers = script.rules
     .map((rule, i) => ({ rule, i, call: rule.call?.find((c) => c.tool === name) }))
     .filter((c) => c.call !== undefined);
   for (const { rule, i, call } of callers) {
     if (rule.once && fired.has(i)) continue;
-    const bindings = bindingsFor(rule, moment);
-    if (bindings) return { calls: [{ name, args: renderArgs(call!.args, bindings) }] };
+    const matched = bindingsFor(rule, moment, slots);
+    if (matched) {
+      const bindings = withSlotsSet(rule, matched);
+      return { calls: [{ name, args: renderArgs(call!.args, bindings) }], slots: bindings.slots ?? slots };
+    }
   }
   // No rule fits the moment: take the first rule's arguments with whatever can be filled; the rest are dropped.
   const first = callers[0]?.call;
-  return { calls: [{ name, args: first ? renderArgs(first.args, looseBindings(moment)) : {} }] };
+  return { calls: [{ name, args: first ? renderArgs(first.args, looseBindings(moment, slots)) : {} }], slots };
 }
 
 /** The rule's bindings when it applies to this moment, else undefined. */
-function bindingsFor(rule: OfflineScriptRule, moment: Moment): Bindings | undefined {
+function bindingsFor(rule: OfflineScriptRule, moment: Moment, slots: Slots): Bindings | undefined {
   const { when } = rule;
-  const bindings = baseBindings(moment);
+  const bindings = baseBindings(moment, slots);
   if (when.user !== undefined) {
     if (moment.latestUser === undefined) return undefined;
     const match = when.user.exec(moment.latestUser);
@@ -133,25 +160,25 @@ function bindingsFor(rule: OfflineScriptRule, moment: Moment): Bindings | undefi
     .find((b) => satisfies(when.has, b));
 }
 
-function baseBindings(moment: Moment): Bindings {
-  return { ...(moment.latestUser !== undefined ? { user: moment.latestUser } : {}), results: moment.latestResults };
+function baseBindings(moment: Moment, slots: Slots): Bindings {
+  return { ...(moment.latestUser !== undefined ? { user: moment.latestUser } : {}), results: moment.latestResults, slots };
 }
 
-function looseBindings(moment: Moment): Bindings {
+function looseBindings(moment: Moment, slots: Slots): Bindings {
   const first = moment.toolResults[0];
-  return { ...baseBindings(moment), ...(first ? { tool: first.name, result: first.result, args: first.args } : {}) };
+  return { ...baseBindings(moment, slots), ...(first ? { tool: first.name, result: first.result, args: first.args } : {}) };
 }
 
 function satisfies(has: string[] | undefined, bindings: Bindings): boolean {
   return (has ?? []).every((path) => holdsSomething(lookup(bindings, path)));
 }
 
-function fallback(script: OfflineScript, moment: Moment): Choice {
+function fallback(script: OfflineScript, moment: Moment, slots: Slots): Choice {
   if (moment.kind === 'toolResult') {
-    return { say: renderText(script.fallback.afterToolResult ?? DEFAULT_AFTER_TOOL_RESULT, looseBindings(moment)), calls: [] };
+    return { say: renderText(script.fallback.afterToolResult ?? DEFAULT_AFTER_TOOL_RESULT, looseBindings(moment, slots)), calls: [], slots };
   }
   const say = script.fallback.say ?? defaultFallback(script);
-  return { say: renderText(say, looseBindings(moment)), calls: [] };
+  return { say: renderText(say, looseBindings(moment, slots)), calls: [], slots };
 }
 
 function defaultFallback(script: OfflineScript): string {

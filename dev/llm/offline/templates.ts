@@ -1,14 +1,22 @@
 /**
- * `{{path}}` and `{{path|default}}` placeholders for the offline model's replies and tool arguments. Paths are
- * dotted (`result.slots.0.time`) and read own properties only. Substitution is one pass: a value that itself
- * contains `{{...}}` is spoken as is, never expanded again, so no template can loop.
+ * `{{path}}`, `{{path|default}}` and typed `{{path:number}}` placeholders for the offline model's replies, tool
+ * arguments and slots. Paths are dotted (`result.slots.0.time`), read own properties only, and `*` maps over a
+ * list (`result.demos.*.name`). Substitution is one pass: a value that itself contains `{{...}}` is spoken as is,
+ * never expanded again, so no template can loop.
  */
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_$.-]+)\s*(?:\|([^{}]*))?\}\}/g;
-const WHOLE_PLACEHOLDER = /^\{\{\s*([A-Za-z0-9_$.-]+)\s*(?:\|([^{}]*))?\}\}$/;
+const PLACEHOLDER_BODY = String.raw`\{\{\s*([A-Za-z0-9_$.*-]+)(?::([a-z]+))?\s*(?:\|([^{}]*))?\}\}`;
+const PLACEHOLDER = new RegExp(PLACEHOLDER_BODY, 'g');
+const WHOLE_PLACEHOLDER = new RegExp(`^${PLACEHOLDER_BODY}$`);
+
+/** What a typed placeholder turns the captured text into: `{{match.qty:number}}` makes "2" or "two" the number 2. */
+export const CONVERSIONS = ['number', 'integer', 'boolean', 'list', 'string', 'lowercase'] as const;
+export type Conversion = (typeof CONVERSIONS)[number];
 
 export interface Placeholder {
   path: string;
+  /** A `:type` suffix; checked against CONVERSIONS when a script loads. */
+  type?: string;
   fallback?: string;
 }
 
@@ -21,10 +29,23 @@ export interface Bindings {
   args?: unknown;
   /** The latest result of every tool called so far in the conversation, by tool name. */
   results?: Record<string, unknown>;
+  /** What the script has remembered so far in this conversation (rules' `set`). */
+  slots?: Record<string, unknown>;
 }
 
 export function placeholdersIn(template: string): Placeholder[] {
-  return [...template.matchAll(PLACEHOLDER)].map((m) => ({ path: m[1]!, ...(m[2] !== undefined ? { fallback: m[2] } : {}) }));
+  return [...template.matchAll(PLACEHOLDER)].map((m) => ({
+    path: m[1]!,
+    ...(m[2] !== undefined ? { type: m[2] } : {}),
+    ...(m[3] !== undefined ? { fallback: m[3] } : {}),
+  }));
+}
+
+/** The placeholder when the whole text is exactly one (such an argument keeps the value's type), else undefined. */
+export function wholePlaceholder(text: string): Placeholder | undefined {
+  const m = WHOLE_PLACEHOLDER.exec(text);
+  if (!m) return undefined;
+  return { path: m[1]!, ...(m[2] !== undefined ? { type: m[2] } : {}), ...(m[3] !== undefined ? { fallback: m[3] } : {}) };
 }
 
 /** The text with every well-formed placeholder removed; any `{{` left over is a mistake. */
@@ -33,13 +54,63 @@ export function withoutPlaceholders(template: string): string {
 }
 
 export function lookup(root: unknown, path: string): unknown {
-  let value: unknown = root;
-  for (const key of path.split('.')) {
-    if (value === null || value === undefined || typeof value !== 'object') return undefined;
-    if (!Object.prototype.hasOwnProperty.call(value, key)) return undefined;
-    value = (value as Record<string, unknown>)[key];
+  return lookupKeys(root, path.split('.'));
+}
+
+function lookupKeys(value: unknown, keys: string[]): unknown {
+  if (keys.length === 0) return value;
+  const [key, ...rest] = keys as [string, ...string[]];
+  if (key === '*') {
+    if (!Array.isArray(value)) return undefined;
+    const all = value.map((item) => lookupKeys(item, rest)).filter((v) => v !== undefined && v !== null);
+    return all.length ? all : undefined;
   }
-  return value;
+  if (value === null || value === undefined || typeof value !== 'object') return undefined;
+  if (!Object.prototype.hasOwnProperty.call(value, key)) return undefined;
+  return lookupKeys((value as Record<string, unknown>)[key], rest);
+}
+
+const SMALL_NUMBERS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve',
+  'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen', 'twenty'];
+
+/**
+ * Converts what a caller said (a regex capture is always text) into the type a tool expects. Undefined when it
+ * cannot: the argument is then left out (or takes its default), and the tool says what is missing.
+ */
+export function convert(value: unknown, type: Conversion | undefined): unknown {
+  if (value === undefined || value === null || type === undefined) return value;
+  switch (type) {
+    case 'string':
+      return spoken(value);
+    case 'lowercase':
+      return spoken(value)?.toLowerCase();
+    case 'number':
+    case 'integer': {
+      const n = typeof value === 'number' ? value : toNumber(String(value));
+      if (n === undefined || (type === 'integer' && !Number.isInteger(n))) return undefined;
+      return n;
+    }
+    case 'boolean': {
+      if (typeof value === 'boolean') return value;
+      const text = String(value).trim().toLowerCase();
+      if (/^(yes|yeah|yep|sure|true|correct|right|ok(ay)?)$/.test(text)) return true;
+      if (/^(no|nope|false|wrong)$/.test(text)) return false;
+      return undefined;
+    }
+    case 'list': {
+      if (Array.isArray(value)) return value;
+      const items = String(value).split(/\s*(?:,|\band\b|&)\s*/i).map((v) => v.trim()).filter(Boolean);
+      return items.length ? items : undefined;
+    }
+  }
+}
+
+function toNumber(text: string): number | undefined {
+  const t = text.trim().toLowerCase();
+  if (/^-?\d+(?:\.\d+)?$/.test(t)) return Number(t);
+  if (t === 'a' || t === 'an' || t === 'a single') return 1;
+  const word = SMALL_NUMBERS.indexOf(t);
+  return word >= 0 ? word : undefined;
 }
 
 /** A value as it would be read aloud; undefined when there is nothing to say. */
@@ -60,8 +131,8 @@ export function spokenList(items: string[], conjunction: 'and' | 'or' = 'and'): 
 }
 
 export function renderText(template: string, bindings: Bindings): string {
-  return template.replace(PLACEHOLDER, (_all, path: string, fallback: string | undefined) => {
-    return spoken(lookup(bindings, path)) ?? fallback ?? '';
+  return template.replace(PLACEHOLDER, (_all, path: string, type: string | undefined, fallback: string | undefined) => {
+    return spoken(convert(lookup(bindings, path), type as Conversion | undefined)) ?? fallback ?? '';
   });
 }
 
@@ -83,14 +154,19 @@ function renderValue(value: unknown, bindings: Bindings): unknown {
   if (typeof value === 'string') {
     const whole = WHOLE_PLACEHOLDER.exec(value);
     if (whole) {
-      const found = lookup(bindings, whole[1]!);
-      return found === undefined || found === null ? whole[2] : found;
+      const found = convert(lookup(bindings, whole[1]!), whole[2] as Conversion | undefined);
+      return found === undefined || found === null ? defaultValue(whole[3], whole[2] as Conversion | undefined) : found;
     }
     return renderText(value, bindings);
   }
   if (Array.isArray(value)) return value.map((v) => renderValue(v, bindings)).filter((v) => v !== undefined);
   if (value && typeof value === 'object') return renderArgs(value as Record<string, unknown>, bindings);
   return value;
+}
+
+/** A default is written as text (`{{match.qty:number|1}}`); a typed placeholder's default takes the same type. */
+function defaultValue(fallback: string | undefined, type: Conversion | undefined): unknown {
+  return fallback === undefined ? undefined : (convert(fallback, type) ?? fallback);
 }
 
 /** Every template string inside an arguments object, with its path, for validation. */
