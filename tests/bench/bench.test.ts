@@ -334,7 +334,7 @@ describe('cold import of the bundles', () => {
       expect(bundle.importMs).toHaveLength(1);
     }
     expect(result.twilio).toMatchObject({ bundle: '03_twiml-api/CallSetupFunction', fullSdk: false, twilioModulesLoaded: 0 });
-    expect(coldImportTable(result).rows).toHaveLength(2);
+    expect(coldImportTable(result).rows).toHaveLength(3);
     expect(importVerdicts(result).map((v) => v.target)).toEqual(['The call-setup bundle does not load the full twilio SDK']);
   }, 60_000);
 });
