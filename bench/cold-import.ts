@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -7,13 +8,18 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 import { buildAll, REPO_ROOT } from '../scripts/build.ts';
-import { buildSpec, esbuildOptions } from '../scripts/lib/function-build.ts';
+import { buildSpec, esbuildOptions, type BuiltEntry } from '../scripts/lib/function-build.ts';
+import { lambdaNodeOptions } from '../scripts/lib/function-env.ts';
 import { loadStacks, serverlessFunctions } from '../scripts/lib/stacks.ts';
 import { median } from './stats.ts';
 
 /**
  * Cold import of every Lambda bundle, built exactly as `sam build` builds it (scripts/build.ts buildAll): each
- * bundle imported in a fresh `node` process, N times, median of the import alone (node's own start excluded).
+ * bundle imported in a fresh `node` process, N times, median of the import alone (node's own start excluded),
+ * with the NODE_OPTIONS its template gives the function (source maps cost time at import and at the first stack
+ * trace); then the first `error.stack` of the process, taken inside the handler's own frames. The same bundles of
+ * a baseline commit (bench/cold-start-baseline.json names it) are built from git and timed in the same run,
+ * interleaved, so a regression shows side by side.
  * Then, for the $default bundle, where that time goes (a CPU profile of one import, mapped back through the
  * bundle's source map to packages) and what the esbuild property `MainFields: module,main` would change (the
  * bundle rebuilt with it and timed the same way); and, for the call-setup bundle, proof that it does not carry
@@ -27,6 +33,27 @@ export interface BundleTiming {
   medianMs: number;
   /** Modules from node_modules/twilio in require.cache after the import (bundled code never shows here; external would). */
   twilioModulesLoaded: number;
+  /** NODE_OPTIONS the template gives the function (with its parameters' defaults), as Lambda starts node. */
+  nodeOptions: string;
+  /** The first `error.stack` read inside the handler's frames, per process; empty when the handler never got there. */
+  firstStackMs: number[];
+  firstStackMedianMs: number;
+}
+
+/** The same bundles of an earlier commit, built and timed in the same run. */
+export interface BaselineRun {
+  ref: string;
+  bundles: BundleTiming[];
+}
+
+/** bench/cold-start-baseline.json: the figures of the baseline commit, as measured when it was recorded. */
+export interface BaselineFile {
+  commit: string;
+  measuredAt: string;
+  machine: string;
+  command: string;
+  runs: number;
+  bundles: { bundle: string; bytes: number; importMedianMs: number; firstStackMedianMs: number | null; nodeOptions: string }[];
 }
 
 export interface Contributor {
@@ -56,6 +83,9 @@ export interface ColdImportResult {
   defaultBundle?: { profile: Contributor[]; profiledMs: number; packageBytes: { what: string; bytes: number }[] };
   twilio?: TwilioCheck;
   mainFields: MainFieldsVariant[];
+  baseline?: BaselineRun;
+  /** Why no baseline was built in this run (no git, commit not in this clone...). */
+  baselineSkipped?: string;
 }
 
 export interface ColdImportOptions {
@@ -64,6 +94,8 @@ export interface ColdImportOptions {
   stacks?: string[];
   /** Profile $default and rebuild the analysed bundles with MainFields (skipped in quick runs). */
   analyse?: boolean;
+  /** A git ref whose bundles are built and timed alongside (bench/cold-start-baseline.json's commit by default). */
+  baselineRef?: string;
   progress?: (line: string) => void;
 }
 
@@ -81,59 +113,178 @@ const IMPORT_ENV = {
   POWERTOOLS_METRICS_DISABLED: 'true',
   AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
   NODE_NO_WARNINGS: '1',
+  // The stack probe calls the handler: whatever AWS call it might start stays on this machine and fails at once.
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  TWILIO_AUTH_TOKEN_PARAM: '/bench/twilio-auth-token',
+  OPENAI_API_KEY_PARAM: '/bench/openai-api-key',
 };
 
+// The import alone is timed; then the handler is called with an event and a context whose every property read
+// takes the process's first stack trace (inside the handler's frames, so a source-mapped bundle pays for its map
+// there, as on the first logged error of a container) and then throws.
 const IMPORT_SCRIPT = `
 const { createRequire } = await import('node:module');
 const started = performance.now();
-await import(process.argv[1]);
+const mod = await import(process.argv[1]);
 const ms = performance.now() - started;
 const cache = createRequire(process.cwd() + '/').cache;
 const twilio = Object.keys(cache).filter((k) => /[\\\\/]node_modules[\\\\/]twilio[\\\\/]/.test(k)).length;
-console.log(JSON.stringify({ ms, twilio }));
+let stackMs = null;
+const handler = mod[process.argv[2]];
+if (typeof handler === 'function') {
+  const trap = () => {
+    if (stackMs === null) {
+      const probe = new Error('stack probe');
+      const t = performance.now();
+      void probe.stack;
+      stackMs = performance.now() - t;
+    }
+    throw new Error('stack probe');
+  };
+  const event = new Proxy({}, { get: trap, has: trap, ownKeys: trap, getOwnPropertyDescriptor: trap });
+  const done = Promise.resolve().then(() => handler(event, event)).catch(() => undefined);
+  await Promise.race([done, new Promise((r) => setTimeout(r, 3000))]);
+}
+process.stdout.write('\\n@@cold-import ' + JSON.stringify({ ms, twilio, stackMs }) + '\\n', () => process.exit(0));
 `;
 
-/** Imports a bundle in a fresh node process; the import's own duration and the twilio modules it left loaded. */
-export async function importOnce(file: string, extraArgs: string[] = []): Promise<{ ms: number; twilio: number }> {
-  const { stdout } = await run(process.execPath, [...extraArgs, '--input-type=module', '-e', IMPORT_SCRIPT, pathToFileURL(file).href], {
-    cwd: dirname(file),
-    env: IMPORT_ENV,
-    maxBuffer: 4 * 1024 * 1024,
-  });
-  const line = stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(line) as { ms: number; twilio: number };
+export interface ImportSample {
+  ms: number;
+  twilio: number;
+  stackMs: number | null;
 }
 
-async function timeImports(file: string, runs: number): Promise<{ times: number[]; twilio: number }> {
-  const times: number[] = [];
-  let twilio = 0;
-  for (let i = 0; i < runs; i++) {
-    const out = await importOnce(file);
-    times.push(out.ms);
-    twilio = Math.max(twilio, out.twilio);
-  }
-  return { times, twilio };
+/** Imports a bundle in a fresh node process: the import's own duration, the twilio modules it left loaded, the first stack. */
+export async function importOnce(file: string, extraArgs: string[] = [], target: { nodeOptions?: string; handlerExport?: string } = {}): Promise<ImportSample> {
+  const env: NodeJS.ProcessEnv = { ...IMPORT_ENV };
+  if (target.nodeOptions) env.NODE_OPTIONS = target.nodeOptions;
+  // Where Lambda finds the layer's packages (/opt/nodejs/node_modules); here, the repository's.
+  env.NODE_PATH = resolve(REPO_ROOT, 'node_modules');
+  const { stdout } = await run(process.execPath, [...extraArgs, '--input-type=module', '-e', IMPORT_SCRIPT, pathToFileURL(file).href, target.handlerExport ?? ''], {
+    cwd: dirname(file),
+    env,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith('@@cold-import '));
+  if (!line) throw new Error(`${file}: the import probe printed no result`);
+  return JSON.parse(line.slice('@@cold-import '.length)) as ImportSample;
+}
+
+/** A bundle as built, with how Lambda would start it. */
+interface Target {
+  entry: BuiltEntry;
+  nodeOptions: string;
+  handlerExport: string;
+}
+
+function emptyTiming(t: Target): BundleTiming {
+  return {
+    stack: t.entry.stack,
+    functionId: t.entry.functionId,
+    bytes: t.entry.bytes,
+    importMs: [],
+    medianMs: Number.NaN,
+    twilioModulesLoaded: 0,
+    nodeOptions: t.nodeOptions,
+    firstStackMs: [],
+    firstStackMedianMs: Number.NaN,
+  };
+}
+
+async function sample(t: Target, into: BundleTiming): Promise<void> {
+  const out = await importOnce(t.entry.outfile, [], t);
+  into.importMs.push(out.ms);
+  if (out.stackMs !== null) into.firstStackMs.push(out.stackMs);
+  into.twilioModulesLoaded = Math.max(into.twilioModulesLoaded, out.twilio);
+  into.medianMs = median(into.importMs) ?? Number.NaN;
+  into.firstStackMedianMs = median(into.firstStackMs) ?? Number.NaN;
+}
+
+async function targetsFor(root: string, outDir: string, stacks: string[] | undefined): Promise<Target[]> {
+  const built = await buildAll({ outDir, root, ...(stacks ? { stacks } : {}) });
+  const fns = loadStacks(root).stacks.flatMap(serverlessFunctions);
+  return built.map((entry) => {
+    const fn = fns.find((f) => f.stack.folder === entry.stack && f.functionId === entry.functionId)!;
+    return { entry, nodeOptions: lambdaNodeOptions(fn), handlerExport: buildSpec(fn).handlerExport };
+  });
+}
+
+export const BASELINE_FILE = resolve(REPO_ROOT, 'bench/cold-start-baseline.json');
+
+export async function readBaselineFile(path = BASELINE_FILE): Promise<BaselineFile | undefined> {
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(await readFile(path, 'utf8')) as BaselineFile;
+}
+
+export async function writeBaselineFile(result: ColdImportResult, commit: string, machine: string, command: string, path = BASELINE_FILE): Promise<void> {
+  const file: BaselineFile = {
+    commit,
+    measuredAt: new Date().toISOString(),
+    machine,
+    command,
+    runs: result.runs,
+    bundles: result.bundles.map((b) => ({
+      bundle: `${b.stack}/${b.functionId}`,
+      bytes: b.bytes,
+      importMedianMs: Number(b.medianMs.toFixed(1)),
+      firstStackMedianMs: Number.isFinite(b.firstStackMedianMs) ? Number(b.firstStackMedianMs.toFixed(1)) : null,
+      nodeOptions: b.nodeOptions,
+    })),
+  };
+  await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
+}
+
+/** The tree of `ref`, exported from git into `dir` (with this checkout's node_modules), to build its bundles. */
+async function checkoutRef(ref: string, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await run('bash', ['-c', 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', 'checkout', REPO_ROOT, ref, dir]);
+  await symlink(resolve(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+}
+
+export async function headCommit(): Promise<string> {
+  return (await run('git', ['-C', REPO_ROOT, 'rev-parse', 'HEAD'])).stdout.trim();
 }
 
 export async function measureColdImports(options: ColdImportOptions): Promise<ColdImportResult> {
   const progress = options.progress ?? (() => undefined);
   const outDir = await mkdtemp(join(tmpdir(), 'cr-bench-bundles-'));
   try {
-    const built = await buildAll({ outDir, ...(options.stacks ? { stacks: options.stacks } : {}) });
-    const bundles: BundleTiming[] = [];
-    for (const entry of built) {
-      const { times, twilio } = await timeImports(entry.outfile, options.runs);
-      bundles.push({
-        stack: entry.stack,
-        functionId: entry.functionId,
-        bytes: entry.bytes,
-        importMs: times,
-        medianMs: median(times) ?? Number.NaN,
-        twilioModulesLoaded: twilio,
-      });
-      progress(`  ${entry.stack}/${entry.functionId}: ${(entry.bytes / 1024).toFixed(0)} KiB, import median ${(median(times) ?? Number.NaN).toFixed(1)} ms`);
+    const current = await targetsFor(REPO_ROOT, join(outDir, 'current'), options.stacks);
+    let baseline: Target[] = [];
+    let baselineSkipped: string | undefined;
+    if (options.baselineRef) {
+      try {
+        await checkoutRef(options.baselineRef, join(outDir, 'baseline-src'));
+        baseline = await targetsFor(join(outDir, 'baseline-src'), join(outDir, 'baseline'), options.stacks);
+      } catch (err) {
+        baselineSkipped = `baseline ${options.baselineRef} not built: ${(err as Error).message.split('\n')[0]}`;
+        progress(`  ${baselineSkipped}`);
+      }
     }
+    const bundles = current.map(emptyTiming);
+    const before = baseline.map(emptyTiming);
+    // Interleaved (current, baseline, current...): a busy moment of the machine falls on both alike.
+    for (let i = 0; i < options.runs; i++) {
+      for (const [k, t] of current.entries()) {
+        await sample(t, bundles[k]!);
+        const j = baseline.findIndex((b) => b.entry.stack === t.entry.stack && b.entry.functionId === t.entry.functionId);
+        if (j >= 0) await sample(baseline[j]!, before[j]!);
+      }
+    }
+    for (const b of bundles) {
+      const old = before.find((o) => o.stack === b.stack && o.functionId === b.functionId);
+      progress(
+        `  ${b.stack}/${b.functionId}: ${(b.bytes / 1024).toFixed(0)} KiB, import median ${b.medianMs.toFixed(1)} ms` +
+          (old ? ` (baseline ${(old.bytes / 1024).toFixed(0)} KiB, ${old.medianMs.toFixed(1)} ms)` : ''),
+      );
+    }
+    const built = current.map((t) => t.entry);
     const result: ColdImportResult = { runs: options.runs, bundles, mainFields: [] };
+    if (options.baselineRef && !baselineSkipped) result.baseline = { ref: options.baselineRef, bundles: before };
+    if (baselineSkipped) result.baselineSkipped = baselineSkipped;
     const analysed = [DEFAULT_FUNCTION, CALL_SETUP_FUNCTION].filter((f) => built.some((b) => b.stack === f.stack && b.functionId === f.functionId));
     for (const target of analysed) {
       const asBuilt = bundles.find((b) => b.stack === target.stack && b.functionId === target.functionId)!;
@@ -146,7 +297,8 @@ export async function measureColdImports(options: ColdImportOptions): Promise<Co
       // Nothing to compare once the template itself builds with the ES module builds first.
       if (rebuilt.mainFields === 'module,main') continue;
       const variant = await rebuild(target, join(outDir, 'analysis', `${target.functionId}-module-main`), { mainFields: ['module', 'main'] });
-      const { times } = await timeImports(variant.outfile, options.runs);
+      const times: number[] = [];
+      for (let i = 0; i < options.runs; i++) times.push((await importOnce(variant.outfile)).ms);
       result.mainFields.push({
         functionId: `${target.stack}/${target.functionId}`,
         asBuilt: { bytes: asBuilt.bytes, medianMs: asBuilt.medianMs },
@@ -217,7 +369,7 @@ interface ProfileNode {
  * (mapped through the source map); samples inside the module's evaluation with no bundle frame are V8 parsing,
  * compiling and linking the bundle; node's own start-up is left out.
  */
-async function profileImport(file: string): Promise<{ profile: Contributor[]; profiledMs: number }> {
+export async function profileImport(file: string): Promise<{ profile: Contributor[]; profiledMs: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'cr-bench-prof-'));
   try {
     await importOnce(file, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100']);

@@ -30,6 +30,10 @@ const FlagsSchema = z.object({
   'import-runs': whole(1, 100).default(5),
   'read-samples': whole(1, 10_000).default(200),
   'skip-imports': z.boolean().default(false),
+  'imports-only': z.boolean().default(false),
+  counts: z.boolean().default(false),
+  baseline: z.string().min(1).optional(),
+  'write-baseline': z.boolean().default(false),
   'no-doc': z.boolean().default(false),
   doc: z.string().min(1).default('docs/BENCHMARKS.md'),
 });
@@ -45,7 +49,22 @@ export type BenchOptions =
       importRuns: number;
       readSamples: number;
       skipImports: boolean;
+      /** Only the cold imports (no design runs, no document). */
+      importsOnly: boolean;
+      /** Git ref built and timed beside the current bundles; undefined: the committed baseline's commit. */
+      baseline: string | undefined;
+      /** Record this run's figures (and HEAD) as the committed baseline. */
+      writeBaseline: boolean;
       doc: string | undefined;
+    }
+  | {
+      /** Requests per call and per turn (bench/turn-counts.json), the input of docs/SCALING.md. */
+      mode: 'counts';
+      turns: number;
+      tokens: number;
+      postLatencyMs: number;
+      firstTokenMs: number;
+      tokenGapMs: number;
     }
   | {
       mode: 'load';
@@ -65,6 +84,8 @@ export type BenchOptions =
 
 export const DESIGN_DEFAULTS = { postLatenciesMs: [0, 10, 25, 50], replyTokens: [20, 120], turns: 6 };
 export const LOAD_DEFAULTS = { turns: 10, tokens: 40, postLatencyMs: 10, thinkMs: 250, interruptPercent: 30, supersedePercent: 10, seed: 1 };
+// A reply of about 40 tokens (two spoken sentences) with PostToConnection at 25 ms, about what it takes in a region.
+export const COUNTS_DEFAULTS = { turns: 10, tokens: 40, postLatencyMs: 25 };
 
 export class BenchUsageError extends Error {}
 
@@ -89,6 +110,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'import-runs': { type: 'string' },
         'read-samples': { type: 'string' },
         'skip-imports': { type: 'boolean' },
+        'imports-only': { type: 'boolean' },
+        counts: { type: 'boolean' },
+        baseline: { type: 'string' },
+        'write-baseline': { type: 'boolean' },
         'no-doc': { type: 'boolean' },
         doc: { type: 'string' },
       },
@@ -100,6 +125,18 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   if (!parsed.success) throw new BenchUsageError(z.prettifyError(parsed.error));
   const f = parsed.data;
   const doc = f['no-doc'] ? undefined : f.doc;
+  if (f.counts) {
+    if (f.calls !== undefined) throw new BenchUsageError('--counts and --calls exclude each other');
+    if (f.tokens && f.tokens.length !== 1) throw new BenchUsageError('--tokens takes one number with --counts');
+    return {
+      mode: 'counts',
+      turns: f.turns ?? COUNTS_DEFAULTS.turns,
+      tokens: f.tokens?.[0] ?? COUNTS_DEFAULTS.tokens,
+      postLatencyMs: f['post-latency'] ?? COUNTS_DEFAULTS.postLatencyMs,
+      firstTokenMs: f['first-token-ms'],
+      tokenGapMs: f['token-gap-ms'],
+    };
+  }
   if (f.calls !== undefined) {
     if (f.tokens && f.tokens.length !== 1) throw new BenchUsageError('--tokens takes one number with --calls');
     const interrupts = f.interrupts ?? LOAD_DEFAULTS.interruptPercent;
@@ -136,6 +173,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     importRuns: f['import-runs'],
     readSamples: f['read-samples'],
     skipImports: f['skip-imports'],
+    importsOnly: f['imports-only'],
+    baseline: f.baseline,
+    writeBaseline: f['write-baseline'],
     doc,
   };
 }

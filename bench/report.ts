@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import type { ColdImportResult } from './cold-import.ts';
+import type { BaselineFile, BundleTiming, ColdImportResult } from './cold-import.ts';
 import { CALL_SETUP_FUNCTION, DEFAULT_FUNCTION } from './cold-import.ts';
 import type { DesignBenchResult, SettingResult } from './design-bench.ts';
 import { percentile } from './stats.ts';
@@ -60,18 +60,73 @@ export function designTables(result: DesignBenchResult): ResultTable[] {
   });
 }
 
-export function coldImportTable(result: ColdImportResult): ResultTable {
-  return {
-    title: `Cold import of every Lambda bundle (fresh node process each, median of ${result.runs})`,
-    headers: ['bundle', 'KiB', 'import median ms', 'min ms', 'max ms'],
-    rows: result.bundles.map((b) => [
-      `${b.stack}/${b.functionId}`,
-      (b.bytes / 1024).toFixed(0),
-      fmt(b.medianMs),
-      fmt(Math.min(...b.importMs)),
-      fmt(Math.max(...b.importMs)),
-    ]),
+const bundleName = (b: { stack: string; functionId: string }) => `${b.stack}/${b.functionId}`;
+
+/**
+ * Every bundle as built now, side by side with the baseline commit's bundle built and timed in the same run
+ * (interleaved); without one, with the figures recorded in bench/cold-start-baseline.json (another run: read
+ * those as indicative only).
+ */
+export function coldImportTable(result: ColdImportResult, committed?: BaselineFile): ResultTable {
+  const inRun = result.baseline;
+  const before = (b: BundleTiming) => {
+    const same = inRun?.bundles.find((o) => bundleName(o) === bundleName(b));
+    if (same) return { bytes: same.bytes, ms: same.medianMs, stack: same.firstStackMedianMs };
+    const recorded = committed?.bundles.find((o) => o.bundle === bundleName(b));
+    return recorded ? { bytes: recorded.bytes, ms: recorded.importMedianMs, stack: recorded.firstStackMedianMs ?? Number.NaN } : undefined;
   };
+  const label = inRun ? `baseline ${inRun.ref.slice(0, 7)}, same run` : committed ? `recorded baseline ${committed.commit.slice(0, 7)}` : 'no baseline';
+  return {
+    title: `Cold import of every Lambda bundle with its template's NODE_OPTIONS (fresh node process each, median of ${result.runs}; ${label})`,
+    headers: ['bundle', 'KiB before', 'KiB now', 'import ms before', 'import ms now', 'now/before', 'first stack ms before', 'first stack ms now', 'NODE_OPTIONS now'],
+    rows: result.bundles.map((b) => {
+      const old = before(b);
+      return [
+        bundleName(b),
+        old ? (old.bytes / 1024).toFixed(0) : '-',
+        (b.bytes / 1024).toFixed(0),
+        fmt(old?.ms),
+        fmt(b.medianMs),
+        ratio(b.medianMs, old?.ms),
+        fmt(old?.stack),
+        fmt(b.firstStackMedianMs),
+        b.nodeOptions || '(none)',
+      ];
+    }),
+  };
+}
+
+/** The cold-start targets of the operations issue, against this run. */
+export const COLD_START_TARGETS: { bundle: string; name: string; maxMs: number }[] = [
+  { bundle: '02_cr-application/DefaultFunction', name: '$default', maxMs: 75 },
+  { bundle: '02_cr-application/ConnectFunction', name: '$connect', maxMs: 50 },
+  { bundle: '02_cr-application/DisconnectFunction', name: '$disconnect', maxMs: 20 },
+  { bundle: '03_twiml-api/CallSetupFunction', name: 'call setup', maxMs: 50 },
+];
+export const FIRST_STACK_MAX_MS = 5;
+
+export function coldStartVerdicts(result: ColdImportResult): Verdict[] {
+  const verdicts: Verdict[] = [];
+  for (const t of COLD_START_TARGETS) {
+    const b = result.bundles.find((x) => bundleName(x) === t.bundle);
+    if (!b) continue;
+    const old = result.baseline?.bundles.find((x) => bundleName(x) === t.bundle);
+    verdicts.push({
+      target: `Cold import of ${t.name} at most ${t.maxMs} ms median`,
+      met: b.medianMs <= t.maxMs,
+      detail: `${fmt(b.medianMs)} ms (${(b.bytes / 1024).toFixed(0)} KiB)` + (old ? `; baseline in the same run ${fmt(old.medianMs)} ms (${(old.bytes / 1024).toFixed(0)} KiB)` : ''),
+    });
+  }
+  const stacks = result.bundles.filter((b) => Number.isFinite(b.firstStackMedianMs));
+  if (stacks.length) {
+    const worst = stacks.reduce((a, b) => (b.firstStackMedianMs > a.firstStackMedianMs ? b : a));
+    verdicts.push({
+      target: `First error stack of a container at most ${FIRST_STACK_MAX_MS} ms, every bundle`,
+      met: worst.firstStackMedianMs <= FIRST_STACK_MAX_MS,
+      detail: `slowest ${bundleName(worst)} ${fmt(worst.firstStackMedianMs)} ms median; ${stacks.length} of ${result.bundles.length} bundles reached the probe`,
+    });
+  }
+  return verdicts;
 }
 
 export function importAnalysisTables(result: ColdImportResult): ResultTable[] {

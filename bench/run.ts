@@ -1,12 +1,14 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measureColdImports, type ColdImportResult } from './cold-import.ts';
+import { headCommit, measureColdImports, readBaselineFile, writeBaselineFile, type ColdImportResult } from './cold-import.ts';
 import { runDesignBench, type DesignBenchResult } from './design-bench.ts';
 import { loadProblems, runLoadBench } from './load-bench.ts';
 import { loadMarkdown, loadSectionName, loadTimingTable, loadVerdictLines, ownershipTable } from './load-report.ts';
+import { measureTurnCounts, writeTurnCounts } from './turn-counts.ts';
 import { commandFor, parseBenchArgs, type BenchOptions } from './options.ts';
 import {
   coldImportTable,
+  coldStartVerdicts,
   describeMachine,
   designTables,
   designVerdicts,
@@ -24,12 +26,23 @@ import {
 import type { Spread } from './stats.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const TURN_COUNTS_FILE = resolve(REPO_ROOT, 'bench/turn-counts.json');
 
 /** Runs the mode the flags ask for, prints its tables, writes its section of the document. Returns the exit code. */
 export async function runBench(argv: string[], print: (line: string) => void): Promise<number> {
   const options = parseBenchArgs(argv);
   const machine = await describeMachine();
   print(`bench: ${machineLine(machine)}`);
+  if (options.mode === 'counts') {
+    print(`counts: ${options.turns} turns of ${options.tokens} tokens, post latency ${options.postLatencyMs} ms`);
+    const result = await measureTurnCounts({ ...options, progress: print });
+    await writeTurnCounts(result, TURN_COUNTS_FILE);
+    print(`call start ${JSON.stringify(result.callStart)}`);
+    print(`turn ${JSON.stringify(result.turn)}`);
+    print(`call end ${JSON.stringify(result.callEnd)}`);
+    print('written: bench/turn-counts.json (npm run scaling turns it into docs/SCALING.md)');
+    return 0;
+  }
   if (options.mode === 'load') {
     const result = await runLoadBench({ ...options, progress: print });
     const tables = [ownershipTable(result), loadTimingTable(result)];
@@ -41,27 +54,70 @@ export async function runBench(argv: string[], print: (line: string) => void): P
     }
     return loadProblems(result).length === 0 && result.mismatches.length === 0 ? 0 : 1;
   }
+  if (options.importsOnly) {
+    const imports = await coldImports(options, machine, argv, print);
+    return imports.bundles.every((b) => Number.isFinite(b.medianMs)) ? 0 : 1;
+  }
   print(`design: post latencies ${options.postLatenciesMs.join(', ')} ms x replies of ${options.replyTokens.join(', ')} tokens, ${options.turns} turns per design and setting`);
   const design = await runDesignBench({ ...options, progress: print });
-  let imports: ColdImportResult | undefined;
-  if (!options.skipImports) {
-    print('cold import of every bundle:');
-    imports = await measureColdImports({ runs: options.importRuns, analyse: true, progress: print });
-  }
-  const tables = [...designTables(design), ...(imports ? [coldImportTable(imports), ...importAnalysisTables(imports)] : [])];
+  const tables = designTables(design);
   for (const table of tables) print(`\n${renderText(table)}`);
-  const verdicts = verdictLines([...designVerdicts(design), ...(imports ? importVerdicts(imports) : [])]);
+  const verdicts = verdictLines(designVerdicts(design));
   print('\nTargets:');
   for (const line of verdicts) print(line);
-  if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'design', designMarkdown(design, imports, tables, verdicts, machine, commandFor(argv)), SKELETON);
+  if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'design', designMarkdown(design, tables, verdicts, machine, commandFor(argv)), SKELETON);
+  if (!options.skipImports) await coldImports(options, machine, argv, print);
   const broken = [...design.settings.flatMap((s) => [...s.ours, ...s.naive])].filter((t) => t.problems.length > 0);
   for (const turn of broken.slice(0, 5)) print(`incomplete or out-of-order reply: ${turn.problems.join('; ')}`);
   return broken.length === 0 ? 0 : 1;
 }
 
+/**
+ * Cold import of every bundle, beside the baseline commit's bundles built in the same run; prints its tables and
+ * verdicts and writes the `cold-start` section of the document (and, with --write-baseline, the baseline file).
+ */
+async function coldImports(options: Extract<BenchOptions, { mode: 'design' }>, machine: Machine, argv: string[], print: (line: string) => void): Promise<ColdImportResult> {
+  const committed = await readBaselineFile();
+  const baselineRef = options.writeBaseline ? undefined : (options.baseline ?? committed?.commit);
+  print(`cold import of every bundle${baselineRef ? `, beside the bundles of ${baselineRef}` : ''}:`);
+  const imports = await measureColdImports({ runs: options.importRuns, analyse: !options.importsOnly, ...(baselineRef ? { baselineRef } : {}), progress: print });
+  const tables = [coldImportTable(imports, committed), ...importAnalysisTables(imports)];
+  for (const table of tables) print(`\n${renderText(table)}`);
+  const verdicts = verdictLines([...coldStartVerdicts(imports), ...importVerdicts(imports)]);
+  print('\nCold-start targets:');
+  for (const line of verdicts) print(line);
+  if (imports.baselineSkipped) print(imports.baselineSkipped);
+  if (options.writeBaseline) {
+    await writeBaselineFile(imports, await headCommit(), machineLine(machine), commandFor(argv));
+    print('baseline written: bench/cold-start-baseline.json');
+  }
+  if (options.doc) {
+    const body = [
+      '## Cold start: every bundle, now and before',
+      '',
+      `Reproduce: \`${commandFor(argv)}\` (\`npm run bench -- --imports-only\` runs this section alone).`,
+      '',
+      `Machine: ${machineLine(machine)}.`,
+      '',
+      `Each bundle is built as \`sam build\` builds it and imported in a fresh \`node\` process ${imports.runs} times with the NODE_OPTIONS its template sets; ` +
+        'then the handler is called with an event whose first property read takes the first `error.stack` of the process (inside the handler\'s frames). ' +
+        (imports.baseline
+          ? `"Before" is commit ${imports.baseline.ref} (bench/cold-start-baseline.json), exported from git, built the same way and timed in this run, interleaved with the current bundles.`
+          : 'No baseline was built in this run.'),
+      '',
+      '### Against the targets',
+      '',
+      ...verdicts,
+      '',
+      ...tables.flatMap((t) => [renderMarkdown(t), '']),
+    ].join('\n');
+    await writeDocSection(resolve(REPO_ROOT, options.doc), 'cold-start', body, SKELETON);
+  }
+  return imports;
+}
+
 function designMarkdown(
   design: DesignBenchResult,
-  imports: ColdImportResult | undefined,
   tables: ResultTable[],
   verdicts: string[],
   machine: Machine,
@@ -78,8 +134,7 @@ function designMarkdown(
     `Settings: LLM time to first token ${o.firstTokenMs} ms, ${o.tokenGapMs} ms between tokens; post latencies ${o.postLatenciesMs.join(', ')} ms; ` +
       `replies of ${o.replyTokens.join(' and ')} tokens; ${o.turns} measured turns per design and setting (after one warm-up turn each), interleaved. ` +
       `DynamoDB: dynalite in its own process; back-to-back reads p50: Query ${fmt(design.dynamoRead.queryP50, 2)} ms ` +
-      `(session + ${design.dynamoRead.historyMessages} messages), GetItem ${fmt(design.dynamoRead.getItemP50, 2)} ms, ${design.dynamoRead.samples} samples each.` +
-      (imports ? ` Cold imports: ${imports.runs} fresh processes per bundle.` : ''),
+      `(session + ${design.dynamoRead.historyMessages} messages), GetItem ${fmt(design.dynamoRead.getItemP50, 2)} ms, ${design.dynamoRead.samples} samples each.`,
     '',
     '### Against the targets of the issue',
     '',
@@ -115,7 +170,14 @@ outside the sections is kept.
 - **Tail lag**: last token posted (the post carrying the reply's final words) minus the LLM's last token written.
 - **Posts per turn**: every PostToConnection of the reply, including the closing empty \`last: true\` frame.
 - **Cold import**: every bundle built by \`scripts/build.ts\` \`buildAll\` (the templates' esbuild BuildProperties) into a
-  temporary folder, imported in a fresh \`node\` process N times; the import alone is timed (node's start is not).
+  temporary folder, imported in a fresh \`node\` process N times with the NODE_OPTIONS its template gives the function;
+  the import alone is timed (node's start is not). Then the handler is called with an event whose first property
+  read takes the process's first \`error.stack\` inside the handler's frames (what source maps make slow). The bundles
+  of the baseline commit (\`bench/cold-start-baseline.json\`, or \`--baseline REF\`) are exported from git, built the
+  same way and timed in the same run, interleaved, so "before" and "now" share the machine's load.
+  \`--imports-only\` runs this part alone; \`--write-baseline\` records the current commit as the new baseline.
+- **Counts** (\`--counts\`): DynamoDB commands, PostToConnection calls, invocations and \`$default\` time per call and per
+  turn on the real handlers, written to \`bench/turn-counts.json\` for \`npm run scaling\` (docs/SCALING.md).
 - The p95 of a handful of turns is close to their maximum: use \`--turns\` for more.
 - **Load runs** (\`--calls N\`): N callers at once against the whole local runtime (\`npm start\`'s: signed webhook,
   WebSocket, engine, embedded dynalite), \`--turns\` prompts each. Every word of every reply names its call, turn and

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { afterDeploy, describeLoads, describePlan, planFor, readProfile, shellLine, type Command, type Plan } from './lib/deploy-plan.ts';
+import { checkSamCliVersion } from './lib/sam-cli.ts';
 import { describeMissing, loadStacks } from './lib/stacks.ts';
 import { discoverUseCases } from './lib/use-case-folders.ts';
 
@@ -96,6 +97,15 @@ async function main(argv: string[]): Promise<void> {
   if (args.dryRun) {
     console.log(describePlan(plan, missing.map((m) => m.folder)));
     return;
+  }
+  if (args.mode === 'deploy') {
+    const version = await promisify(execFile)('sam', ['--version']).then(
+      ({ stdout }) => stdout,
+      (err: Error) => {
+        throw new Error(`sam --version: ${err.message} (is the AWS SAM CLI installed and on PATH?)`);
+      },
+    );
+    console.log(`# AWS SAM CLI ${checkSamCliVersion(version)}`);
   }
   for (const step of plan.steps) {
     console.log(`\n== ${args.mode} ${step.stack.folder} (stack ${step.stack.stackName})`);

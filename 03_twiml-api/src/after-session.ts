@@ -1,4 +1,6 @@
-import { z } from 'zod';
+// zod/mini: call setup and the connect action are on the caller's path from the first ring (cold starts).
+import * as z from 'zod/mini';
+import '../../layers/config/zod-locale.ts';
 import { endSession, updateSession, type Table } from '../../layers/data/index.ts';
 import type { AppLogger } from '../../layers/observability/logger.ts';
 import { readHandoff, type Handoff } from './handoff.ts';
@@ -6,16 +8,14 @@ import { whisperUrl } from './public-url.ts';
 import { apologyTwiml, dialAgentTwiml, goodbyeTwiml, hangupTwiml, NO_AGENT_AVAILABLE } from './twiml.ts';
 
 /** What Twilio posts to the `<Connect action>` URL when the ConversationRelay session ends. */
-export const SessionEndedSchema = z
-  .object({
-    CallSid: z.string().min(1),
-    CallStatus: z.string().optional(),
-    SessionId: z.string().optional(),
-    SessionStatus: z.string().optional(),
-    SessionDuration: z.string().optional(),
-    HandoffData: z.string().optional(),
-  })
-  .loose();
+export const SessionEndedSchema = z.looseObject({
+  CallSid: z.string().check(z.minLength(1)),
+  CallStatus: z.optional(z.string()),
+  SessionId: z.optional(z.string()),
+  SessionStatus: z.optional(z.string()),
+  SessionDuration: z.optional(z.string()),
+  HandoffData: z.optional(z.string()),
+});
 export type SessionEnded = z.infer<typeof SessionEndedSchema>;
 
 /** What the callback did with the call, recorded on the session as `outcome`. */

@@ -1,4 +1,6 @@
-import { z, ZodError } from 'zod';
+import * as z from 'zod/mini';
+import { $ZodError } from 'zod/v4/core';
+import '../../layers/config/zod-locale.ts';
 import {
   appendMessages,
   rememberLastCall,
@@ -22,14 +24,12 @@ import { findResumable, type ResumedCall } from './resume.ts';
 import { relayTwiml } from './twiml.ts';
 
 /** The call webhook's parameters we use; Twilio sends many more, all kept out of the way. */
-export const IncomingCallSchema = z
-  .object({
-    CallSid: z.string().min(1),
-    AccountSid: z.string().min(1).optional(),
-    From: z.string().default(''),
-    To: z.string().default(''),
-  })
-  .loose();
+export const IncomingCallSchema = z.looseObject({
+  CallSid: z.string().check(z.minLength(1)),
+  AccountSid: z.optional(z.string().check(z.minLength(1))),
+  From: z._default(z.string(), ''),
+  To: z._default(z.string(), ''),
+});
 export type IncomingCall = z.infer<typeof IncomingCallSchema>;
 
 export interface AnswerCallDeps {
@@ -176,7 +176,7 @@ async function availableDemos(deps: AnswerCallDeps, answering: StoredUseCase): P
       .sort((a, b) => a.name.localeCompare(b.name))
       .map(({ id, name, description }) => ({ id, name, description }));
   } catch (err) {
-    if (!(err instanceof ZodError)) throw err;
+    if (!(err instanceof $ZodError)) throw err;
     deps.logger.error('A stored use case is malformed; the demo list is empty for this call', { error: err.message });
     return [];
   }

@@ -1,4 +1,5 @@
-import { ZodError } from 'zod';
+// The core error class: the use-case schemas are zod/mini, whose errors are not classic ZodErrors.
+import { $ZodError } from 'zod/v4/core';
 import { getUseCase, NotFoundError, type CallerProfile, type StoredUseCase, type Table } from '../../layers/data/index.ts';
 import type { AppLogger } from '../../layers/observability/logger.ts';
 
@@ -17,7 +18,7 @@ export async function chooseUseCase(
     try {
       return await getUseCase(table, chosen);
     } catch (err) {
-      if (!(err instanceof NotFoundError || err instanceof ZodError)) throw err;
+      if (!(err instanceof NotFoundError || err instanceof $ZodError)) throw err;
       logger.warn('The caller chose a use case that is not loaded; the default answers', {
         useCaseId: chosen,
         defaultUseCaseId,

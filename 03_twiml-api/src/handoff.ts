@@ -1,16 +1,15 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../layers/config/zod-locale.ts';
 
 /**
  * HandoffData: the JSON string our app put in the `end` message, echoed by Twilio to the `<Connect action>`
  * URL. A live agent is wanted when the object says so, e.g. `{"reason":"live-agent-handoff","summary":"..."}`:
  * a `reason` naming a live agent (or a human, operator, representative), or `liveAgent: true`.
  */
-const HandoffSchema = z
-  .object({
-    reason: z.string().optional(),
-    liveAgent: z.boolean().optional(),
-  })
-  .loose();
+const HandoffSchema = z.looseObject({
+  reason: z.optional(z.string()),
+  liveAgent: z.optional(z.boolean()),
+});
 
 export type Handoff =
   | { kind: 'none' }

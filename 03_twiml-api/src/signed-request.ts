@@ -11,11 +11,25 @@ export type SignedRequest = { ok: true; params: FormParams; url: string } | { ok
  */
 export async function readSignedRequest(
   event: HttpEvent,
-  options: { authToken: () => Promise<string>; publicBaseUrl?: string | undefined; logger: AppLogger; route: string },
+  options: {
+    authToken: () => Promise<string>;
+    /** Reads the token again (rate-limited); tried once when a signature does not verify with the cached one. */
+    refreshAuthToken?: (() => Promise<string>) | undefined;
+    publicBaseUrl?: string | undefined;
+    logger: AppLogger;
+    route: string;
+  },
 ): Promise<SignedRequest> {
   const url = requestUrl(event, options.publicBaseUrl);
   const params = parseFormBody(requestBody(event));
-  const verdict = verifyTwilioSignature(await options.authToken(), { signature: header(event, 'x-twilio-signature'), url, params });
+  const request = { signature: header(event, 'x-twilio-signature'), url, params };
+  const token = await options.authToken();
+  let verdict = verifyTwilioSignature(token, request);
+  // Right after a rotation, warm containers still hold the old token: one re-read before refusing Twilio.
+  if (verdict.valid === false && verdict.reason === 'invalid-signature' && options.refreshAuthToken) {
+    const fresh = await options.refreshAuthToken();
+    if (fresh !== token) verdict = verifyTwilioSignature(fresh, request);
+  }
   if (verdict.valid) return { ok: true, params, url };
   options.logger.warn('Refused an unsigned or wrongly signed request', {
     route: options.route,

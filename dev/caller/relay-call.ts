@@ -75,6 +75,10 @@ export class RelayCall extends EventEmitter {
   readonly replies: Reply[] = [];
   readonly events: { type: string; at: number; data: Record<string, unknown> }[] = [];
   ended?: SessionEnd;
+  /** Frames sent and the socket's lifetime: what API Gateway bills a connection for. */
+  framesSent = 0;
+  openedAt = 0;
+  closedAt: number | undefined;
   private socket!: WebSocket;
   private current: Reply | undefined;
   private closed = false;
@@ -114,10 +118,14 @@ export class RelayCall extends EventEmitter {
     this.socket.on('message', (data) => this.onFrame(data.toString()));
     this.socket.on('close', () => {
       this.closed = true;
+      this.closedAt = now();
       this.emit('closed');
     });
     await new Promise<void>((resolve, reject) => {
-      this.socket.once('open', () => resolve());
+      this.socket.once('open', () => {
+        this.openedAt = now();
+        resolve();
+      });
       this.socket.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket handshake refused: HTTP ${res.statusCode}`)));
       this.socket.once('error', reject);
     });
@@ -144,6 +152,7 @@ export class RelayCall extends EventEmitter {
 
   send(message: Record<string, unknown>): void {
     if (this.closed) return;
+    this.framesSent++;
     this.socket.send(JSON.stringify(message));
   }
 

@@ -29,7 +29,7 @@ export interface CompletionPlan {
   toolCalls: PlannedToolCall[];
   toolCallDeltas: ToolCallDelta[];
   finishReason: 'stop' | 'tool_calls';
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number; prompt_tokens_details?: { cached_tokens: number } };
 }
 
 export function planCompletion(reply: Reply, request: ChatCompletionRequest): CompletionPlan {
@@ -42,9 +42,11 @@ export function planCompletion(reply: Reply, request: ChatCompletionRequest): Co
   }));
   const toolCallDeltas = reply.interleaveToolCalls ? interleaved(toolCalls) : sequential(toolCalls);
   // OpenAI's rule of thumb (four characters a token) is close enough for a usage chunk nobody bills.
-  const promptTokens = Math.ceil(JSON.stringify(request.messages).length / 4);
+  const promptTokens = reply.usage?.promptTokens ?? Math.ceil(JSON.stringify(request.messages).length / 4);
   const completionTokens =
+    reply.usage?.completionTokens ??
     textTokens.length + toolCalls.reduce((sum, call) => sum + Math.ceil((call.name.length + call.arguments.length) / 4), 0);
+  const cached = reply.usage?.cachedTokens;
   return {
     id: `chatcmpl-${randomBytes(15).toString('base64url')}`,
     created: Math.floor(Date.now() / 1000),
@@ -54,7 +56,12 @@ export function planCompletion(reply: Reply, request: ChatCompletionRequest): Co
     toolCalls,
     toolCallDeltas,
     finishReason: toolCalls.length > 0 ? 'tool_calls' : 'stop',
-    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      ...(cached !== undefined ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+    },
   };
 }
 

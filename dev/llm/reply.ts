@@ -18,6 +18,8 @@ export interface Reply {
    * but clients must assemble by `index`, and this proves they do.
    */
   interleaveToolCalls?: boolean;
+  /** The usage chunk's numbers (with `stream_options.include_usage`); estimated from the text when absent. */
+  usage?: { promptTokens: number; completionTokens: number; cachedTokens?: number };
 }
 
 export interface ReplyToolCall {

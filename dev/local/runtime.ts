@@ -24,6 +24,7 @@ import { startLocalDynamo, type LocalDynamo } from '../dynamodb/local-dynamodb.t
 import { startGateway, type Gateway, type WebSocketRoutes } from '../gateway/index.ts';
 import { startOfflineModel, type OfflineModel } from '../llm/index.ts';
 import { chooseLlm, SettingsError, type LlmChoice, type Settings } from './settings.ts';
+import { callSidOf, type UsageMeter } from './usage-meter.ts';
 import { localContinuity } from './continuity.ts';
 
 /**
@@ -44,6 +45,8 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   /** Called with every stored turn record: the live latency view. */
   onTurn?: (record: TurnRecord) => void;
+  /** Measures each invocation's time and table units per call (the eval runner's cost per call). */
+  usageMeter?: UsageMeter;
   /** Offline model only: re-read edited offline-model.json files before each reply (`npm start`). */
   reloadOfflineScripts?: boolean;
 }
@@ -94,6 +97,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     cleanup.push(() => dynamo.stop());
     await ensureTable(dynamo.client, LOCAL_TABLE_NAME);
     const table = createTable({ name: LOCAL_TABLE_NAME, endpoint: dynamo.endpoint, region: 'local' });
+    options.usageMeter?.instrument(table);
     cleanup.push(async () => table.doc.destroy());
     log(`DynamoDB   dynalite at ${dynamo.endpoint}, table ${LOCAL_TABLE_NAME}${dbPath ? `, data in ${dbPath}` : ' (in memory)'}`);
 
@@ -158,20 +162,37 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     let routes: WebSocketRoutes | undefined;
     let http: { callSetup: (e: never) => Promise<unknown>; connectAction: (e: never) => Promise<unknown>; whisper: (e: never) => Promise<unknown> } | undefined;
     const notReady = () => Promise.reject(new Error('runtime still starting'));
+    // Which call an invocation served, for the usage meter: WebSocket frames carry only the connection id.
+    const meter = options.usageMeter;
+    const sessionOfConnection = new Map<string, string>();
+    const wsKeys = (event: { requestContext: { connectionId?: string } }) => () => {
+      const session = sessionOfConnection.get(event.requestContext.connectionId ?? '');
+      return session ? [`session:${session}`] : [];
+    };
+    const metered = <T>(fn: string, keys: () => string[], work: () => Promise<T>): Promise<T> =>
+      track(meter ? meter.invoke(fn, keys, work) : work());
     const gateway = await startGateway({
       host: settings.HOST,
       port: settings.PORT,
       stage: 'ws',
       postLatencyMs: settings.POST_LATENCY_MS,
       websocket: {
-        connect: (event) => (routes ? track(routes.connect(event)) : notReady()),
-        message: (event) => (routes ? track(routes.message(event)) : notReady()),
-        disconnect: (event) => (routes ? track(routes.disconnect(event)) : notReady()),
+        connect: (event) => {
+          const session = event.queryStringParameters?.session;
+          if (session && event.requestContext.connectionId) sessionOfConnection.set(event.requestContext.connectionId, session);
+          return routes ? metered('connect', wsKeys(event), () => routes!.connect(event)) : notReady();
+        },
+        message: (event) => (routes ? metered('default', wsKeys(event), () => routes!.message(event)) : notReady()),
+        disconnect: (event) => {
+          if (!routes) return notReady();
+          const keys = wsKeys(event);
+          return metered('disconnect', keys, () => routes!.disconnect(event)).finally(() => sessionOfConnection.delete(event.requestContext.connectionId ?? ''));
+        },
       },
       httpRoutes: [
-        { method: 'POST', path: '/call-setup', handler: (event) => (http ? (track(http.callSetup(event as never)) as never) : notReady()) },
-        { method: 'POST', path: '/connect-action', handler: (event) => (http ? (track(http.connectAction(event as never)) as never) : notReady()) },
-        { method: 'POST', path: '/whisper', handler: (event) => (http ? (track(http.whisper(event as never)) as never) : notReady()) },
+        { method: 'POST', path: '/call-setup', handler: (event) => (http ? (metered('call-setup', () => [`call:${callSidOf(event)}`], () => http!.callSetup(event as never)) as never) : notReady()) },
+        { method: 'POST', path: '/connect-action', handler: (event) => (http ? (metered('connect-action', () => [`call:${callSidOf(event)}`], () => http!.connectAction(event as never)) as never) : notReady()) },
+        { method: 'POST', path: '/whisper', handler: (event) => (http ? (metered('whisper', () => [`call:${callSidOf(event)}`], () => http!.whisper(event as never)) as never) : notReady()) },
       ],
     });
     cleanup.push(() => gateway.stop());

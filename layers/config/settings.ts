@@ -1,21 +1,25 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale.ts';
 
 /**
  * Non-secret settings of the TwiML API (call setup and the `<Connect action>` callback), read from the
  * environment once and validated, so a missing or malformed value names its variable at the first call instead
  * of turning into a broken TwiML. The same names are set by the SAM template in AWS and by the local runtime.
  */
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
+const optional = <T extends z.ZodMiniType>(schema: T) =>
+  z.pipe(
+    z.transform((v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v)),
+    z.optional(schema),
+  );
 
 const TwimlApiEnvSchema = z.object({
   /** The ConversationRelay WebSocket URL without query string (02 stack export; the local runtime's ws:// URL). */
-  WEBSOCKET_URL: optional(z.string().regex(/^wss?:\/\/[^?#\s]+$/, 'WEBSOCKET_URL must be a ws:// or wss:// URL without query string')),
+  WEBSOCKET_URL: optional(z.string().check(z.regex(/^wss?:\/\/[^?#\s]+$/, 'WEBSOCKET_URL must be a ws:// or wss:// URL without query string'))),
   /** Custom domain or local runtime base (e.g. https://voice.example.com); else rebuilt from each request. */
-  PUBLIC_BASE_URL: optional(z.string().regex(/^https?:\/\/[^?#\s]+$/, 'PUBLIC_BASE_URL must be an http(s) URL without query string')),
-  DEFAULT_USE_CASE_ID: optional(z.string().regex(/^[a-z0-9-]{1,64}$/)),
+  PUBLIC_BASE_URL: optional(z.string().check(z.regex(/^https?:\/\/[^?#\s]+$/, 'PUBLIC_BASE_URL must be an http(s) URL without query string'))),
+  DEFAULT_USE_CASE_ID: optional(z.string().check(z.regex(/^[a-z0-9-]{1,64}$/))),
   /** Where live-agent handoffs are dialed: an E.164 number or a sip: URI. */
-  AGENT_NUMBER: optional(z.string().regex(/^(\+[1-9]\d{6,14}|sips?:\S+)$/, 'AGENT_NUMBER must be E.164 (+15551234567) or a sip: URI')),
+  AGENT_NUMBER: optional(z.string().check(z.regex(/^(\+[1-9]\d{6,14}|sips?:\S+)$/, 'AGENT_NUMBER must be E.164 (+15551234567) or a sip: URI'))),
 });
 
 export interface TwimlApiSettings {

@@ -1,5 +1,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+// zod/mini: call setup reads a claim on every call, and its cold start pays for classic zod at import.
+import * as z from 'zod/mini';
+import '../config/zod-locale.ts';
 import { ConditionFailedError, guard } from './errors.ts';
 import { callKey } from './keys.ts';
 import type { Table } from './table.ts';
@@ -18,7 +20,7 @@ export interface CallClaim {
   claimed: boolean;
 }
 
-const ClaimItemSchema = z.object({ sessionId: z.string().min(1) });
+const ClaimItemSchema = z.object({ sessionId: z.string().check(z.minLength(1)) });
 
 export async function claimCallSession(table: Table, callSid: string, sessionId: string, now = Date.now()): Promise<CallClaim> {
   const key = callKey(callSid);

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { guard } from './errors.ts';
 import { lastCallKey } from './keys.ts';
 import type { Table } from './table.ts';
@@ -9,7 +9,7 @@ import { expireAt } from './ttl.ts';
  * Which session a caller's last call to a use case was: a caller whose call dropped and who calls back within the
  * use case's resume window picks up where they left off. One item per caller and use case, replaced by each call.
  */
-const LastCallSchema = z.object({ sessionId: z.string().min(1), at: z.number() });
+const LastCallSchema = z.object({ sessionId: z.string().check(z.minLength(1)), at: z.number() });
 export type LastCall = z.infer<typeof LastCallSchema>;
 
 export async function rememberLastCall(table: Table, phone: string, useCaseId: string, sessionId: string, now = Date.now()): Promise<void> {

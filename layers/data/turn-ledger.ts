@@ -1,5 +1,7 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+// zod/mini: this schema is read on every turn, and $default's cold start pays for classic zod at import.
+import * as z from 'zod/mini';
+import '../config/zod-locale.ts';
 import { guard } from './errors.ts';
 import { sessionKey } from './keys.ts';
 import type { Table } from './table.ts';
@@ -21,21 +23,21 @@ export const LedgerTurnSchema = z.object({
   /** The caller's words, carried here so a newer turn can include them before their message item lands. */
   userText: z.string(),
   /** `utteranceUntilInterrupt` as Twilio sent it; set once, by the first interrupt aimed at this turn. */
-  heard: z.string().optional(),
+  heard: z.optional(z.string()),
   /** How long the caller listened before cutting in (used when Twilio sends no words). */
-  heardMs: z.number().optional(),
+  heardMs: z.optional(z.number()),
   /** Every message of the turn (caller, tool rounds, reply as heard) is in the table. */
   committed: z.boolean(),
   /** The stored reply message, so an interrupt that lands after the commit can rewrite it. */
-  replyMessageId: z.string().optional(),
+  replyMessageId: z.optional(z.string()),
   /** The stored reply already holds only what was heard. */
-  heardApplied: z.boolean().optional(),
+  heardApplied: z.optional(z.boolean()),
   /** What the caller was told in this turn before the stored reply (a keypad line, a tool round's words, a filler). */
-  spokenBefore: z.string().optional(),
+  spokenBefore: z.optional(z.string()),
   /** The newest message the turn wrote: a history read that lacks it raced the commit and must read again. */
-  lastMessageId: z.string().optional(),
+  lastMessageId: z.optional(z.string()),
   /** The connection generation the turn was claimed on: a prompt Twilio replays after a reconnect is recognised. */
-  gen: z.number().int().positive().optional(),
+  gen: z.optional(z.int().check(z.positive())),
 });
 export type LedgerTurn = z.infer<typeof LedgerTurnSchema>;
 
@@ -44,14 +46,14 @@ export type LedgerTurn = z.infer<typeof LedgerTurnSchema>;
  * URL: the new connection replaces the old one (a new generation) if it comes within the grace.
  */
 export const LedgerConnectionSchema = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   /** 1 for the first connection, one more for each reconnect. */
-  gen: z.number().int().positive(),
+  gen: z.int().check(z.positive()),
   state: z.enum(['connected', 'disconnected']),
   /** When it was bound, or, once disconnected, when it dropped. */
   at: z.number(),
   /** How long a dropped connection may be replaced; 0 when the use case does not reconnect (a drop ends the call). */
-  graceMs: z.number().int().nonnegative(),
+  graceMs: z.int().check(z.nonnegative()),
 });
 export type LedgerConnection = z.infer<typeof LedgerConnectionSchema>;
 
@@ -61,13 +63,13 @@ export type LedgerConnection = z.infer<typeof LedgerConnectionSchema>;
  */
 export const LedgerSilenceSchema = z.object({
   /** The turn whose reply the caller has not answered. */
-  turn: z.number().int().nonnegative(),
+  turn: z.int().check(z.nonnegative()),
   /** Reprompts said so far. */
-  round: z.number().int().nonnegative(),
+  round: z.int().check(z.nonnegative()),
   /** When the caller has been silent long enough for the next reprompt (or the goodbye). */
   dueAt: z.number(),
   /** When the last reprompt was posted: an interrupt after it cut into the reprompt, not into the turn's reply. */
-  spokeAt: z.number().optional(),
+  spokeAt: z.optional(z.number()),
 });
 export type LedgerSilence = z.infer<typeof LedgerSilenceSchema>;
 
@@ -75,18 +77,18 @@ export const PartialPieceSchema = z.object({ at: z.number(), text: z.string() })
 
 export const LedgerSchema = z.object({
   /** Bumped by every write; every write is conditional on the version it was decided from. */
-  v: z.number().int().nonnegative(),
+  v: z.int().check(z.nonnegative()),
   /** The highest turn number claimed; that turn owns the reply. */
-  turnCount: z.number().int().nonnegative(),
+  turnCount: z.int().check(z.nonnegative()),
   /** Recent turns by number (older, committed turns are pruned). */
   turns: z.record(z.string(), LedgerTurnSchema),
   /** Partial prompts (`last: false`) of the utterance in progress. */
-  partial: z.array(PartialPieceSchema).optional(),
+  partial: z.optional(z.array(PartialPieceSchema)),
   /** Partial prompts received before this time belong to a turn already claimed: a late one is dropped. */
-  partialsUntil: z.number().optional(),
+  partialsUntil: z.optional(z.number()),
   /** The connection frames come from and replies go to (absent until $connect recorded it). */
-  connection: LedgerConnectionSchema.optional(),
-  silence: LedgerSilenceSchema.optional(),
+  connection: z.optional(LedgerConnectionSchema),
+  silence: z.optional(LedgerSilenceSchema),
 });
 export type Ledger = z.infer<typeof LedgerSchema>;
 

@@ -42,6 +42,8 @@ export interface TurnRecord {
   outcome: TurnOutcome;
   error?: string;
   coldStart?: boolean;
+  /** LLM tokens of the turn, summed over its rounds, as the provider reported them (cost per call is priced from these). */
+  llmUsage?: { inputTokens: number; outputTokens: number; cachedTokens: number };
   /** Turn-ledger reads the turn made while it streamed or waited (bounded by time: at most 10 a second). */
   ledgerReads?: number;
   /** Time spent waiting for the previous turn's history to be committed before asking the LLM. */

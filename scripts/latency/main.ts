@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import { describeSelection, parseOptions, USAGE, UsageError } from './cli-options.ts';
 import { renderHtml } from './html-page.ts';
-import { buildReport, type LatencyReport } from './report.ts';
+import { chooseLlm, readSettings } from '../../dev/local/settings.ts';
+import { loadPrices } from '../lib/prices.ts';
+import { buildReport, type LatencyReport, type LlmPricing } from './report.ts';
 import { awsTableSource, localTableSource, TableSourceError, type AwsCli, type TableSource } from './table-source.ts';
 import { formatReport } from './terminal-table.ts';
 import { CallNotFoundError, loadCalls } from './turn-source.ts';
@@ -38,6 +40,17 @@ function explain(err: unknown, source: TableSource): string {
   }
   return `Reading ${source.description} failed: ${err instanceof Error ? err.message : String(err)}`;
 }
+
+/**
+ * The model the calls used, for pricing their tokens: the deployed stack's OPENAI_MODEL (its template default
+ * unless set here), or the one the local runtime chooses from the same settings.
+ */
+function llmPricing(io: LatencyIo, aws: boolean): LlmPricing {
+  const model = aws ? io.env.OPENAI_MODEL || 'gpt-4o-mini' : chooseLlm(readSettings(io.env, io.cwd)).model;
+  return { model, price: loadPrices(REPOSITORY_ROOT).llm[model] };
+}
+
+const REPOSITORY_ROOT = resolve(import.meta.dirname, '../..');
 
 /** `npm run latency` without the process around it; returns the exit code. */
 export async function runLatency(argv: string[], io: LatencyIo): Promise<number> {
@@ -74,7 +87,7 @@ export async function runLatency(argv: string[], io: LatencyIo): Promise<number>
       days: options.days,
       now: io.now,
     });
-    const report = buildReport(calls, { source: source.description, selection: describeSelection(options), now: io.now });
+    const report = buildReport(calls, { source: source.description, selection: describeSelection(options), now: io.now, pricing: llmPricing(io, options.aws) });
     io.out(options.json ? asJson(report) : formatReport(report));
     if (options.html) {
       // `npm run` moves to the package root; INIT_CWD is where the person typed the command.

@@ -1,4 +1,5 @@
 import type { ToolTiming, TurnRecord } from '../../layers/data/turns.ts';
+import type { LlmPrice } from '../lib/prices.ts';
 import { spread, type Spread } from './percentiles.ts';
 import { PHASES, reversedPhases, toolTimings, turnPhases, wasInterrupted, type PhaseDurations, type PhaseId } from './phases.ts';
 
@@ -16,7 +17,7 @@ export interface StatRow {
   /** `preLlm`..`wholeTurn`, `tool:<name>`, `posts` or `tokens`. */
   id: string;
   label: string;
-  unit: 'ms' | 'count';
+  unit: 'ms' | 'count' | 'usd';
   /** Undefined when no turn had the marks this row needs. */
   spread: Spread | undefined;
   /** Turns left out because their two marks were in reverse order, and why that happens. */
@@ -89,8 +90,44 @@ function countRow(id: string, label: string, values: (number | undefined)[]): St
   return { id, label, unit: 'count', spread: spread(values.filter((v): v is number => typeof v === 'number')) };
 }
 
+/** Prices LLM tokens per call in the report: the model the calls used and its price (config/prices.json). */
+export interface LlmPricing {
+  model: string;
+  price: LlmPrice | undefined;
+}
+
+/**
+ * Token rows per call (a call's turns summed, as the provider reported them) and, with a price, what that costs.
+ * Calls whose turns carry no usage (recorded before usage was, or a provider that does not report it) are left out.
+ */
+function llmCostRows(turns: TurnView[], pricing: LlmPricing | undefined): StatRow[] {
+  const perCall = new Map<string, { input: number; cached: number; output: number }>();
+  for (const t of turns) {
+    const u = t.record.llmUsage;
+    if (!u) continue;
+    const sum = perCall.get(t.sessionId) ?? { input: 0, cached: 0, output: 0 };
+    sum.input += u.inputTokens;
+    sum.cached += u.cachedTokens;
+    sum.output += u.outputTokens;
+    perCall.set(t.sessionId, sum);
+  }
+  const calls = [...perCall.values()];
+  const rows = [
+    countRow('llmInput', 'LLM input tokens per call', calls.map((c) => c.input)),
+    countRow('llmCached', 'LLM cached input tokens per call', calls.map((c) => c.cached)),
+    countRow('llmOutput', 'LLM output tokens per call', calls.map((c) => c.output)),
+  ];
+  const price = pricing?.price;
+  if (pricing && price) {
+    const usd = (c: { input: number; cached: number; output: number }) =>
+      ((c.input - c.cached) * price.inputPerMillion + c.cached * price.cachedInputPerMillion + c.output * price.outputPerMillion) / 1_000_000;
+    rows.push({ id: 'llmCost', label: `LLM cost per call (${pricing.model})`, unit: 'usd', spread: spread(calls.map(usd)) });
+  }
+  return rows;
+}
+
 /** Phase, tool and post statistics of the turns of one use case. */
-export function summarizeUseCase(useCaseId: string, turns: TurnView[]): UseCaseReport {
+export function summarizeUseCase(useCaseId: string, turns: TurnView[], pricing?: LlmPricing): UseCaseReport {
   const rows: StatRow[] = PHASES.map((phase) => {
     const reversed = turns.filter((t) => t.reversed.includes(phase.id)).length;
     return {
@@ -108,6 +145,7 @@ export function summarizeUseCase(useCaseId: string, turns: TurnView[]): UseCaseR
   }
   rows.push(countRow('posts', 'posts per turn', turns.map((t) => t.posts)));
   rows.push(countRow('tokens', 'tokens per turn', turns.map((t) => t.tokens)));
+  rows.push(...llmCostRows(turns, pricing));
 
   const outcomes: Record<string, number> = {};
   for (const t of turns) outcomes[t.outcome] = (outcomes[t.outcome] ?? 0) + 1;
@@ -123,11 +161,11 @@ export function summarizeUseCase(useCaseId: string, turns: TurnView[]): UseCaseR
 }
 
 /** The report over the given calls: one summary per use case (by the use case each turn ran under). */
-export function buildReport(calls: CallTurns[], context: { source: string; selection: string; now?: number }): LatencyReport {
+export function buildReport(calls: CallTurns[], context: { source: string; selection: string; now?: number; pricing?: LlmPricing }): LatencyReport {
   const turns = calls.flatMap((call) => call.turns.map((record) => viewTurn(call, record)));
   const byUseCase = new Map<string, TurnView[]>();
   for (const t of turns) byUseCase.set(t.useCaseId, [...(byUseCase.get(t.useCaseId) ?? []), t]);
-  const useCases = [...byUseCase.keys()].sort().map((id) => summarizeUseCase(id, byUseCase.get(id)!));
+  const useCases = [...byUseCase.keys()].sort().map((id) => summarizeUseCase(id, byUseCase.get(id)!, context.pricing));
   return {
     generatedAt: new Date(context.now ?? Date.now()).toISOString(),
     source: context.source,

@@ -1,8 +1,10 @@
+import { formatUsd } from '../lib/call-cost.ts';
 import type { LatencyReport, StatRow, UseCaseReport } from './report.ts';
 
-/** A value as the report shows it: whole milliseconds, or a plain count. */
+/** A value as the report shows it: whole milliseconds, dollars, or a plain count. */
 export function formatValue(value: number | undefined, unit: StatRow['unit']): string {
   if (value === undefined) return '-';
+  if (unit === 'usd') return formatUsd(value);
   const rounded = Math.round(value);
   return unit === 'ms' ? `${rounded} ms` : String(rounded);
 }

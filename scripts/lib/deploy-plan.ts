@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deployOrder, type ExportDecl } from './deploy-order.ts';
 import { render } from './intrinsics.ts';
+import { MIN_SAM_CLI_VERSION } from './sam-cli.ts';
 import type { Stack } from './stacks.ts';
 
 /**
@@ -225,9 +226,11 @@ export function describePlan(plan: Plan, missing: string[] = []): string {
   const lines: string[] = [];
   const verb = plan.mode === 'deploy' ? 'Deploy' : 'Destroy';
   lines.push(`# ${verb} plan (profile "${plan.profile}"): ${plan.steps.map((s) => s.stack.folder).join(' -> ') || 'nothing'}`);
+  if (plan.mode === 'deploy') lines.push(`# needs the AWS SAM CLI ${MIN_SAM_CLI_VERSION} or later (checked with sam --version before the first build)`);
   if (missing.length) lines.push(`# skipped, no template.yaml yet: ${missing.join(', ')}`);
   plan.steps.forEach((step, i) => {
     lines.push(`# ${i + 1}/${plan.steps.length} ${step.stack.folder} (stack ${step.stack.stackName})`);
+    if (plan.mode === 'deploy') lines.push(`#   parameters (template defaults, then samconfig.toml overrides): ${parameterLine(step.stack)}`);
     for (const c of step.commands) lines.push(shellLine(c));
   });
   if (plan.useCaseLoads.length) {
@@ -236,6 +239,13 @@ export function describePlan(plan: Plan, missing: string[] = []): string {
   }
   if (plan.mode === 'deploy') lines.push(...afterDeploy(plan));
   return lines.join('\n');
+}
+
+/** Every parameter of the stack with the value it deploys with; empty ones shown as ''. */
+export function parameterLine(stack: Stack): string {
+  return Object.keys(stack.template.Parameters ?? {})
+    .map((name) => `${name}=${stack.parameters[name] === undefined ? '(no default)' : stack.parameters[name] === '' ? "''" : stack.parameters[name]}`)
+    .join(' ');
 }
 
 export function describeLoads(plan: Plan): string {

@@ -1,4 +1,8 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Template } from './cfn-yaml.ts';
@@ -18,10 +22,28 @@ export interface Statement {
 
 const SAM_TRANSFORM = fileURLToPath(new URL('./sam_transform.py', import.meta.url));
 
-/** Runs SAM's translator (the one cfn-lint ships with) on a template; needs python3 with cfn-lint installed. */
+/**
+ * Runs SAM's translator (the one cfn-lint ships with) on a template; needs python3 with cfn-lint installed. The
+ * result is kept in the temp folder under a hash of the template and the translator script, so the deploy checks
+ * of one run (IAM, operations) translate each template once, not once per test file.
+ */
 export async function transformedTemplate(templatePath: string): Promise<Template> {
+  const key = createHash('sha256').update(readFileSync(templatePath)).update(readFileSync(SAM_TRANSFORM)).digest('hex').slice(0, 32);
+  const cached = join(tmpdir(), `cr-sam-transform-${key}.json`);
+  if (existsSync(cached)) {
+    try {
+      return JSON.parse(readFileSync(cached, 'utf8')) as Template;
+    } catch {
+      // A half-written file from a killed run: translate again.
+    }
+  }
   const { stdout } = await promisify(execFile)('python3', [SAM_TRANSFORM, templatePath], { maxBuffer: 64 * 1024 * 1024 });
-  return JSON.parse(stdout) as Template;
+  const template = JSON.parse(stdout) as Template;
+  // Written aside and renamed, so a parallel reader never sees half a file.
+  const partial = `${cached}.${process.pid}.tmp`;
+  writeFileSync(partial, stdout);
+  renameSync(partial, cached);
+  return template;
 }
 
 /** Managed policies SAM attaches by default, with what they grant (from their AWS definitions). */

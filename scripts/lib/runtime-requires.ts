@@ -33,6 +33,11 @@ export function runtimeLoads(metafile: Metafile, codeDir: string): RuntimeLoad[]
       if (info.bytesInOutput === 0 || file.includes('node_modules/')) continue;
       const source = readFileSync(resolve(codeDir, file), 'utf8');
       const names = [...source.matchAll(/(?:const|let|var)\s+(\w+)\s*=\s*createRequire\(/g)].map((m) => m[1]!);
+      // Called in place: `createRequire(import.meta.url)('twilio')`.
+      for (const m of source.matchAll(/createRequire\([^()]*(?:\([^()]*\))?[^()]*\)\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+        const specifier = m[1]!;
+        if (!specifier.startsWith('.') && !isBuiltin(specifier)) loads.push({ specifier, packageName: packageName(specifier), kind: 'createRequire', from: file });
+      }
       for (const name of names) {
         for (const m of source.matchAll(new RegExp(`\\b${name}\\(\\s*['"]([^'"]+)['"]\\s*\\)`, 'g'))) {
           const specifier = m[1]!;

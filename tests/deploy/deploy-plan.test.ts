@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getUseCase, listUseCases } from '../../layers/data/use-cases.ts';
 import { deployOrder } from '../../scripts/lib/deploy-order.ts';
 import { readProfile } from '../../scripts/lib/deploy-plan.ts';
+import { MIN_SAM_CLI_VERSION } from '../../scripts/lib/sam-cli.ts';
 import { discoverUseCases } from '../../scripts/lib/use-case-folders.ts';
 import { createTestTable, type TestTable } from '../support/dynamo.ts';
 import { repoStacks, ROOT } from './support.ts';
@@ -54,6 +55,18 @@ describe('npm run deploy / destroy', () => {
     );
     expect(stdout).toContain(`# Deploy plan (profile "${profile}"): ${order.map((s) => s.folder).join(' -> ')}`);
     if (missing.length) expect(stdout).toContain(`# skipped, no template.yaml yet: ${missing.map((m) => m.folder).join(', ')}`);
+  });
+
+  it('--dry-run names the minimum SAM CLI and shows every stack parameter with the value it deploys with', async () => {
+    const { stdout } = await deploy(['--dry-run']);
+    expect(stdout).toContain(`# needs the AWS SAM CLI ${MIN_SAM_CLI_VERSION} or later`);
+    const params = (folder: string) => stdout.split('\n').find((l, i, all) => l.startsWith('#   parameters') && all[i - 1]!.includes(` ${folder} `)) ?? '';
+    for (const s of order) for (const name of Object.keys(s.template.Parameters ?? {})) expect(params(s.folder)).toContain(` ${name}=`);
+    expect(params('02_cr-application')).toContain("AlarmEmail='' ");
+    expect(params('02_cr-application')).toContain('SecretsTtlSeconds=300 ');
+    expect(params('02_cr-application')).toContain("SecretsKmsKeyArn='' ");
+    expect(params('02_cr-application')).toContain('SourceMaps=Disabled');
+    expect(params('03_twiml-api')).toContain('ThrottlingRateLimit=50 ');
   });
 
   it('--dry-run then loads every deployed use case into the table the table stack outputs, after the last stack', async () => {
@@ -127,7 +140,9 @@ describe('npm run deploy / destroy', () => {
     const ENVIRONMENT = 'standin';
     let table: TestTable;
     let env: NodeJS.ProcessEnv;
-    writeFileSync(join(bin, 'sam'), `#!/bin/sh\necho "$(basename "$(pwd)")|sam $*" >> "${log}"\n`);
+    // Answers `sam --version` like the real CLI (SAM_STANDIN_VERSION overrides), logs every other call.
+    const samVersion = `if [ "$1" = "--version" ]; then echo "SAM CLI, version \${SAM_STANDIN_VERSION:-${MIN_SAM_CLI_VERSION}}"; exit 0; fi\n`;
+    writeFileSync(join(bin, 'sam'), `#!/bin/sh\n${samVersion}echo "$(basename "$(pwd)")|sam $*" >> "${log}"\n`);
     // Answers the three reads the deploy makes: the table name, a use-case stack's EnvironmentName, the webhook URL.
     writeFileSync(
       join(bin, 'aws'),
@@ -210,9 +225,17 @@ describe('npm run deploy / destroy', () => {
       expect(stdout).not.toContain('use-cases:load');
     });
 
+    it(`refuses an AWS SAM CLI older than ${MIN_SAM_CLI_VERSION} before building anything`, async () => {
+      writeFileSync(log, '');
+      const { code, stderr } = await deploy([], { ...env, SAM_STANDIN_VERSION: '1.120.0' });
+      expect(code).not.toBe(0);
+      expect(stderr).toContain(`AWS SAM CLI 1.120.0 is too old: the stacks need ${MIN_SAM_CLI_VERSION} or later`);
+      expect(readFileSync(log, 'utf8')).toBe('');
+    });
+
     it('stops at the first failing command', async () => {
       writeFileSync(log, '');
-      writeFileSync(join(bin, 'sam'), `#!/bin/sh\necho "$(basename "$(pwd)")|sam $*" >> "${log}"\nexit 3\n`);
+      writeFileSync(join(bin, 'sam'), `#!/bin/sh\n${samVersion}echo "$(basename "$(pwd)")|sam $*" >> "${log}"\nexit 3\n`);
       const { code, stderr } = await deploy([], env);
       expect(code).not.toBe(0);
       expect(stderr).toContain('exited with 3');

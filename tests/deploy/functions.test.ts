@@ -6,6 +6,7 @@ import { buildFunction, buildSpec, missingEntryPoints, type FunctionBuild } from
 import { render } from '../../scripts/lib/intrinsics.ts';
 import { layerProviders, runtimeLoads } from '../../scripts/lib/runtime-requires.ts';
 import { serverlessFunctions, type FunctionResource } from '../../scripts/lib/stacks.ts';
+import { lambdaNodeOptions } from '../../scripts/lib/function-env.ts';
 import { BANNER, repoStacks, ROOT } from './support.ts';
 
 
@@ -86,6 +87,26 @@ describe('functions: conventions, entry points, bundles, run-time dependencies',
         }
         expect(problems).toEqual([]);
       }, 120_000);
+
+      it(`${name}: references a layer only if its bundle loads something from it (Lambda mounts every layer on each cold start)`, async () => {
+        const result = await built(fn);
+        const layers = ((fn.properties.Layers ?? []) as unknown[]).map((l) => render(l, stack));
+        const loaded = new Set(runtimeLoads(result.metafile, result.spec.codeDir).map((l) => l.packageName));
+        const unused = layers.filter((layer) => {
+          const provider = providers.find((p) => layer === p.reference || layer === `\${${p.layerId}}`);
+          return !provider || !provider.packages.some((p) => loaded.has(p));
+        });
+        expect(unused).toEqual([]);
+      }, 120_000);
+
+      it(`${name}: starts node without --enable-source-maps unless the SourceMaps parameter says Enabled`, () => {
+        expect(lambdaNodeOptions(fn)).not.toContain('--enable-source-maps');
+        expect(stack.template.Parameters?.SourceMaps?.Default).toBe('Disabled');
+        const enabled = { ...fn, stack: { ...stack, parameters: { ...stack.parameters, SourceMaps: 'Enabled' } } };
+        expect(lambdaNodeOptions(enabled)).toContain('--enable-source-maps');
+        // The maps still ship beside the bundle, for whoever turns them on.
+        expect((fn.resource.Metadata?.BuildProperties as { Sourcemap?: boolean } | undefined)?.Sourcemap).toBe(true);
+      });
     }
   }
 });

@@ -1,4 +1,4 @@
-import { loadSecrets } from '../../../layers/config/secrets.ts';
+import { secret } from '../../../layers/config/secrets.ts';
 import type { ConnectDeps } from '../handlers/connect.ts';
 import { awsTable } from './aws-table.ts';
 import { pointConnection } from '../../../layers/data/connections.ts';
@@ -22,10 +22,13 @@ export function awsConnectDeps(env: NodeJS.ProcessEnv = process.env): ConnectDep
       endSession: (sessionId, reason, extra) => endSession(awsTable(), sessionId, reason, extra ?? {}),
     },
     connectionGone: connectionGoneProbe(env),
-    verifySignature: twilioHandshakeVerifier(async () => {
-      const publicUrl = env.WEBSOCKET_URL;
-      if (!publicUrl) throw new Error('WEBSOCKET_URL is not set: it is the URL call setup puts in the TwiML');
-      return { authToken: (await loadSecrets(env)).twilioAuthToken, publicUrl };
+    verifySignature: twilioHandshakeVerifier({
+      authToken: secret('twilioAuthToken'),
+      publicUrl: () => {
+        const publicUrl = env.WEBSOCKET_URL;
+        if (!publicUrl) throw new Error('WEBSOCKET_URL is not set: it is the URL call setup puts in the TwiML');
+        return publicUrl;
+      },
     }),
   };
 }

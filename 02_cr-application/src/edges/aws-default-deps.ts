@@ -1,5 +1,5 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { loadSecrets } from '../../../layers/config/secrets.ts';
+import { secret } from '../../../layers/config/secrets.ts';
 import type { DefaultDeps } from '../handlers/default.ts';
 import { awsTable } from './aws-table.ts';
 import { connectionsSinkFactory } from './connections-sink.ts';
@@ -19,7 +19,8 @@ export function awsDefaultDeps(env: NodeJS.ProcessEnv = process.env): DefaultDep
     store: createDynamoStore(awsTable()),
     llm: createOpenAiLlm({
       baseURL: env.OPENAI_BASE_URL || undefined,
-      apiKey: async () => (await loadSecrets(env)).openaiApiKey,
+      // Only the OpenAI key: $default never checks a Twilio signature, so it neither reads nor may read the token.
+      apiKey: () => secret('openaiApiKey').get(),
       defaultModel: env.OPENAI_MODEL || 'gpt-4o-mini',
     }),
     tools: createLambdaToolInvoker(lambda),

@@ -1,19 +1,11 @@
-import {
-  appendMessages,
-  bindConnection,
-  compareAndSetLedger,
-  endSession,
-  getMessage,
-  getSession,
-  loadConversation,
-  pointConnection,
-  putTurnRecord,
-  readLedger,
-  rewriteHeard,
-  sessionIdForConnection,
-  updateSession,
-  type Table,
-} from '../../../layers/data/index.ts';
+// From each module, not the data layer's index: the index re-exports the use-case config schemas, which $default
+// never runs but would carry in its bundle.
+import { appendMessages, getMessage, rewriteHeard } from '../../../layers/data/messages.ts';
+import { bindConnection, endSession, getSession, loadConversation, sessionIdForConnection, updateSession } from '../../../layers/data/sessions.ts';
+import type { Table } from '../../../layers/data/table.ts';
+import { compareAndSetLedger, readLedger } from '../../../layers/data/turn-ledger.ts';
+import { putTurnRecord } from '../../../layers/data/turns.ts';
+import { pointConnection } from '../../../layers/data/connections.ts';
 import type { Store } from '../engine/ports.ts';
 
 /** The engine's Store over the single-table data layer (DynamoDB in AWS, local DynamoDB in tests and locally). */

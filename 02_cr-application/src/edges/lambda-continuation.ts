@@ -1,5 +1,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { z } from 'zod';
+// zod/mini: $default's cold start pays for every schema library it imports (see the protocol module).
+import * as z from 'zod/mini';
+import '../../../layers/config/zod-locale.ts';
 import type { TurnRecord } from '../../../layers/data/index.ts';
 import type { ContinuedTurnState, TurnContinuation } from '../engine/ports.ts';
 
@@ -11,20 +13,20 @@ const ToolCallSchema = z.object({ id: z.string(), name: z.string(), arguments: z
 /** The state as it crosses the async invocation; its type is the engine's, checked against this schema. */
 export const ContinuedTurnStateSchema = z.object({
   kind: z.enum(['prompt', 'dtmf']),
-  connectionId: z.string().min(1),
-  sessionId: z.string().min(1),
-  endpoint: z.object({ domainName: z.string().optional(), stage: z.string().optional() }),
-  turn: z.number().int().positive(),
-  round: z.number().int().min(0),
+  connectionId: z.string().check(z.minLength(1)),
+  sessionId: z.string().check(z.minLength(1)),
+  endpoint: z.object({ domainName: z.optional(z.string()), stage: z.optional(z.string()) }),
+  turn: z.int().check(z.positive()),
+  round: z.int().check(z.minimum(0)),
   // A continued turn never hands off again; a state that says otherwise is refused, never run.
   hops: z.literal(1),
-  pendingToolCalls: z.array(ToolCallSchema).min(1),
+  pendingToolCalls: z.array(ToolCallSchema).check(z.minLength(1)),
   roundText: z.string(),
   spokenText: z.string(),
-  pendingEnd: z.object({ handoffData: z.string() }).optional(),
+  pendingEnd: z.optional(z.object({ handoffData: z.string() })),
   // The turn record's marks so far: plain numbers and strings written by the same code that reads them.
   timings: z.custom<Partial<TurnRecord>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'timings must be an object'),
-}) satisfies z.ZodType<ContinuedTurnState>;
+}) satisfies z.ZodMiniType<ContinuedTurnState>;
 
 export const ContinueTurnEventSchema = z.object({ source: z.literal(CONTINUE_TURN), state: ContinuedTurnStateSchema });
 export type ContinueTurnEvent = { source: typeof CONTINUE_TURN; state: ContinuedTurnState };

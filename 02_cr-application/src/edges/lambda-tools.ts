@@ -1,24 +1,26 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { z } from 'zod';
+// zod/mini: $default's cold start pays for every schema library it imports (see the protocol module).
+import * as z from 'zod/mini';
+import '../../../layers/config/zod-locale.ts';
 import { DtmfMapSchema } from '../../../layers/data/use-case-config.ts';
 import type { ToolInvoker, ToolOutcome } from '../../../layers/tools/contract.ts';
 
 const ToolActionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('end'), handoffData: z.record(z.string(), z.unknown()) }),
   z.object({ type: z.literal('sendDigits'), digits: z.string() }),
-  z.object({ type: z.literal('language'), ttsLanguage: z.string().optional(), transcriptionLanguage: z.string().optional() }),
-  z.object({ type: z.literal('updateSession'), tools: z.array(z.any()).optional(), dtmfMap: DtmfMapSchema.optional() }),
+  z.object({ type: z.literal('language'), ttsLanguage: z.optional(z.string()), transcriptionLanguage: z.optional(z.string()) }),
+  z.object({ type: z.literal('updateSession'), tools: z.optional(z.array(z.any())), dtmfMap: z.optional(DtmfMapSchema) }),
 ]);
 
 /** A tool Lambda's response, checked at the boundary: a malformed answer is a failed call, not a crash. */
 export const ToolOutcomeSchema = z.union([
-  z.object({ ok: z.literal(true), result: z.unknown(), actions: z.array(ToolActionSchema).optional() }),
+  z.object({ ok: z.literal(true), result: z.unknown(), actions: z.optional(z.array(ToolActionSchema)) }),
   z.object({
     ok: z.literal(false),
     error: z.object({
       code: z.enum(['invalid_arguments', 'unknown_tool', 'not_found', 'conflict', 'failed', 'timeout']),
       message: z.string(),
-      details: z.unknown().optional(),
+      details: z.optional(z.unknown()),
     }),
   }),
 ]);

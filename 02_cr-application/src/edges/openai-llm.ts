@@ -7,7 +7,7 @@ import { LlmError, type Llm, type LlmChunk, type LlmMessage, type LlmRequest, ty
 export interface OpenAiLlmOptions {
   /** OPENAI_BASE_URL: any OpenAI-compatible server; unset for OpenAI itself. */
   baseURL?: string | undefined;
-  /** Fetched lazily (SSM in AWS) the first time a request is made, then reused. */
+  /** Asked before each request; the caller caches it (in AWS, the SSM secret reader with its TTL). */
   apiKey: () => Promise<string | undefined>;
   /** OPENAI_MODEL: used when the session names no model. */
   defaultModel: string;
@@ -36,6 +36,8 @@ export function toOpenAiRequest(request: LlmRequest, defaultModel: string): Chat
     model: request.model ?? defaultModel,
     messages: request.messages.map(toOpenAiMessage),
     stream: true,
+    // The last chunk then reports the tokens used: what a call costs is read from the stream, not estimated.
+    stream_options: { include_usage: true },
   };
   if (request.temperature !== undefined) params.temperature = request.temperature;
   if (request.tools.length > 0) {
@@ -103,15 +105,11 @@ function onceSafe(events: LlmStreamEvents | undefined): () => void {
  * retries are off: the engine decides (one fast retry before the first token, only when there is time).
  */
 export function createOpenAiLlm(options: OpenAiLlmOptions): Llm {
-  let client: Promise<OpenAI> | undefined;
-  const getClient = () =>
-    (client ??= options.apiKey().then(
-      (apiKey) => new OpenAI({ apiKey: apiKey ?? 'no-key-needed', baseURL: options.baseURL, maxRetries: 0 }),
-      (err: unknown) => {
-        client = undefined;
-        throw err;
-      },
-    ));
+  let client: OpenAI | undefined;
+  // The SDK asks for the key before each request, so a rotated key (re-read by the secret's TTL) is picked up
+  // without a new client; the secret reader answers from its cache otherwise.
+  const getClient = async () =>
+    (client ??= new OpenAI({ apiKey: async () => (await options.apiKey()) ?? 'no-key-needed', baseURL: options.baseURL, maxRetries: 0 }));
   return {
     async *stream(request, signal, events): AsyncGenerator<LlmChunk> {
       const openai = await getClient();
@@ -126,6 +124,10 @@ export function createOpenAiLlm(options: OpenAiLlmOptions): Llm {
       }
       try {
         for await (const chunk of stream) {
+          if (chunk.usage) {
+            const { prompt_tokens, completion_tokens, prompt_tokens_details } = chunk.usage;
+            yield { type: 'usage', usage: { inputTokens: prompt_tokens, outputTokens: completion_tokens, cachedTokens: prompt_tokens_details?.cached_tokens ?? 0 } };
+          }
           const choice = chunk.choices[0];
           if (!choice) continue;
           const delta = choice.delta;

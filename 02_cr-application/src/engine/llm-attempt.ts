@@ -11,7 +11,9 @@ export type AttemptEvent =
   | { type: 'first-chunk' }
   | { type: 'text'; text: string }
   | Extract<LlmChunk, { type: 'tool-call' }>
-  | { type: 'finish'; reason: string };
+  | { type: 'finish'; reason: string }
+  /** What the request cost, when the provider reports it (after the finish). */
+  | Extract<LlmChunk, { type: 'usage' }>;
 
 export type AttemptEnd =
   | { type: 'done' }

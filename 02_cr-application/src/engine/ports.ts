@@ -78,7 +78,16 @@ export type LlmChunk =
   | { type: 'text'; text: string }
   /** A fragment of a tool call. Fragments of one call share `index`; `id` and `name` come in the first only. */
   | { type: 'tool-call'; index: number; id?: string; name?: string; arguments?: string }
-  | { type: 'finish'; reason: string };
+  | { type: 'finish'; reason: string }
+  /** What the request cost, once per request when the provider reports it (after the finish). */
+  | { type: 'usage'; usage: LlmUsage };
+
+/** Tokens of one LLM request (or, summed, of a turn). `cachedTokens` are the part of `inputTokens` served from the provider's prompt cache. */
+export interface LlmUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+}
 
 /** A failed LLM request; `retryable` for 429/5xx/network errors. */
 export class LlmError extends Error {

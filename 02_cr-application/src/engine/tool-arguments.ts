@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// The one function by name, not the `z` namespace: the namespace would bundle all of classic zod into $default.
+import { fromJSONSchema, type ZodType } from 'zod';
 import type { ToolManifestEntry, ToolOutcome } from '../../../layers/tools/contract.ts';
 import { describeIssues } from '../../../layers/tools/describe-issues.ts';
 
@@ -7,15 +8,15 @@ import { describeIssues } from '../../../layers/tools/describe-issues.ts';
  * costs no Lambda invocation and the LLM gets a precise message to correct itself with. zod 4 compiles the
  * schema (`z.fromJSONSchema`); compiled validators are cached by schema text, bounded.
  */
-const compiled = new Map<string, z.ZodType | null>();
+const compiled = new Map<string, ZodType | null>();
 const MAX_CACHED = 200;
 
-function validatorFor(schema: Record<string, unknown>): z.ZodType | null {
+function validatorFor(schema: Record<string, unknown>): ZodType | null {
   const key = JSON.stringify(schema);
   let validator = compiled.get(key);
   if (validator === undefined) {
     try {
-      validator = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
+      validator = fromJSONSchema(schema as Parameters<typeof fromJSONSchema>[0]);
     } catch {
       // A schema construct zod cannot compile: the tool validates its own input anyway (contract.ts).
       validator = null;

@@ -1,5 +1,6 @@
 import type { ToolTiming, TurnOutcome, TurnRecord } from '../../../layers/data/index.ts';
-import type { Clock } from './ports.ts';
+import { addUsage } from './llm-usage.ts';
+import type { Clock, LlmUsage } from './ports.ts';
 
 /**
  * Reduces what happens in a turn to its record (the raw material of `npm run latency` and the turn metrics).
@@ -39,6 +40,11 @@ export class TurnRecorder {
 
   roundEnded(): void {
     this.record.llmLastTokenAt = this.clock.now();
+  }
+
+  /** A request's token usage, summed over the turn's rounds (what the call costs is priced from it). */
+  usage(usage: LlmUsage): void {
+    this.record.llmUsage = addUsage(this.record.llmUsage, usage);
   }
 
   tools(timings: ToolTiming[]): void {

@@ -494,6 +494,9 @@ class Turn {
               void this.pump.end();
             }
             break;
+          case 'usage':
+            this.recorder.usage(event.usage);
+            break;
         }
       }
       claimOnRequest?.();

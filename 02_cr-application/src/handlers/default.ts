@@ -36,7 +36,9 @@ const CONTINUATION_BUDGET_MS = 10 * 60_000;
 
 /**
  * $default: every frame of the call (and, in AWS, the async continuation of a slow turn). A thin adapter: builds
- * the turn context from the event and hands the frame to the engine. Always answers 200 with no body.
+ * the turn context from the event and hands the frame to the engine. A frame always gets 200 with no body. A
+ * continuation that cannot run (malformed, or an unexpected failure) is counted and rethrown instead: Lambda then
+ * hands the event to the function's on-failure destination, where an operator sees it (an alarm watches it).
  */
 export function createDefaultHandler(deps: DefaultDeps) {
   const log = deps.log ?? sharedLogger;
@@ -53,15 +55,13 @@ export function createDefaultHandler(deps: DefaultDeps) {
     const epoch = (event as WebSocketEvent).requestContext?.requestTimeEpoch;
     const receivedAt = typeof epoch === 'number' && epoch <= startedAt ? epoch : startedAt;
     const isColdStart = beginInvocation(context);
+    const continuation = isContinueTurnEvent(event);
     try {
       if (isColdStart) metrics.captureColdStartMetric();
       const remaining = context?.getRemainingTimeInMillis?.();
-      if (isContinueTurnEvent(event)) {
+      if (continuation) {
         const parsed = ContinueTurnEventSchema.safeParse(event);
-        if (!parsed.success) {
-          log.error('malformed turn continuation ignored', { detail: parsed.error.message });
-          return { statusCode: 200 };
-        }
+        if (!parsed.success) throw new MalformedContinuationError(parsed.error.message);
         const state: ContinuedTurnState = parsed.data.state;
         const deadlineAt = deadlineFor(startedAt, CONTINUATION_BUDGET_MS, remaining, startedAt);
         report(await continueTurn(state, turnContext(state.endpoint, deadlineAt, isColdStart), directory));
@@ -81,6 +81,12 @@ export function createDefaultHandler(deps: DefaultDeps) {
       const result = await handleFrame(ctx, frameText(wsEvent));
       if (result.kind === 'turn') report(result.end);
     } catch (err) {
+      if (continuation) {
+        log.error('turn continuation failed; handed to the on-failure destination', { error: err as Error });
+        countMetric('ContinuationFailures');
+        flushMetrics();
+        throw err;
+      }
       log.error('unexpected $default failure', { error: err as Error });
       countMetric('HandlerErrors');
     } finally {
@@ -123,6 +129,14 @@ export function createDefaultHandler(deps: DefaultDeps) {
       await sayFallback({ ...ctx, connectionId: state.connectionId, directory: dir, receivedAt: clock.now() });
       return undefined;
     }
+  }
+}
+
+/** A continuation event that does not match its schema (a bug between two versions of this function, say). */
+export class MalformedContinuationError extends Error {
+  constructor(detail: string) {
+    super(`malformed turn continuation: ${detail}`);
+    this.name = 'MalformedContinuationError';
   }
 }
 

@@ -1,5 +1,6 @@
-import { z } from 'zod';
-import { loadSecrets } from '../../../layers/config/secrets.ts';
+import * as z from 'zod/mini';
+import '../../../layers/config/zod-locale.ts';
+import { secret } from '../../../layers/config/secrets.ts';
 import { twimlApiSettings } from '../../../layers/config/settings.ts';
 import { newSessionId, tableFromEnv, type Table } from '../../../layers/data/index.ts';
 import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
@@ -17,8 +18,10 @@ import { twimlLambdaEntry } from '../lambda-entry.ts';
  */
 export interface Deps {
   table: Table;
-  /** The Twilio auth token; called per request, so it should cache (loadSecrets does). */
+  /** The Twilio auth token; called per request, so it should cache (the SSM reader does, for SECRETS_TTL_SECONDS). */
   authToken: () => Promise<string>;
+  /** Reads the token again when a signature does not verify (a rotation); absent, a bad signature is refused at once. */
+  refreshAuthToken?: () => Promise<string>;
   /** ConversationRelay WebSocket URL without query string; the session id is added as `?session=`. */
   websocketUrl: string;
   /** Overrides the URL rebuilt from the request (custom domain, local runtime). */
@@ -52,6 +55,7 @@ export function createCallSetupHandler(deps: Deps): CallSetupHandler {
     try {
       const signed = await readSignedRequest(event, {
         authToken: deps.authToken,
+        refreshAuthToken: deps.refreshAuthToken,
         publicBaseUrl: deps.publicBaseUrl,
         logger,
         route: 'call-setup',
@@ -74,7 +78,7 @@ export function createCallSetupHandler(deps: Deps): CallSetupHandler {
   };
 }
 
-const UseCaseIdParameter = z.string().regex(/^[a-z0-9-]{1,64}$/, 'a use-case id (lowercase letters, digits and -)').optional();
+const UseCaseIdParameter = z.optional(z.string().check(z.regex(/^[a-z0-9-]{1,64}$/, 'a use-case id (lowercase letters, digits and -)')));
 
 /** The `UseCaseId` parameter, signed with the rest of the request like any Twilio webhook parameter. */
 function requestedUseCaseId(params: Parameters<typeof flatParams>[0]): string | undefined {
@@ -89,7 +93,8 @@ export const handler = twimlLambdaEntry('Call setup', () => {
   if (!settings.websocketUrl) throw new Error('WEBSOCKET_URL is not set: the ConversationRelay WebSocket URL (02_cr-application export)');
   return createCallSetupHandler({
     table: tableFromEnv(),
-    authToken: async () => (await loadSecrets()).twilioAuthToken,
+    authToken: () => secret('twilioAuthToken').get(),
+    refreshAuthToken: () => secret('twilioAuthToken').refresh(),
     websocketUrl: settings.websocketUrl,
     publicBaseUrl: settings.publicBaseUrl,
     defaultUseCaseId: settings.defaultUseCaseId,

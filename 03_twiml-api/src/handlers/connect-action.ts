@@ -1,4 +1,4 @@
-import { loadSecrets } from '../../../layers/config/secrets.ts';
+import { secret } from '../../../layers/config/secrets.ts';
 import { twimlApiSettings } from '../../../layers/config/settings.ts';
 import { tableFromEnv, type Table } from '../../../layers/data/index.ts';
 import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
@@ -16,8 +16,10 @@ import { twimlLambdaEntry } from '../lambda-entry.ts';
  */
 export interface Deps {
   table: Table;
-  /** The Twilio auth token; called per request, so it should cache (loadSecrets does). */
+  /** The Twilio auth token; called per request, so it should cache (the SSM reader does, for SECRETS_TTL_SECONDS). */
   authToken: () => Promise<string>;
+  /** Reads the token again when a signature does not verify (a rotation); absent, a bad signature is refused at once. */
+  refreshAuthToken?: () => Promise<string>;
   /** Overrides the URL rebuilt from the request (custom domain, local runtime). */
   publicBaseUrl?: string | undefined;
   /** E.164 number or sip: URI dialed for a live-agent handoff; without it the caller hears that no one is free. */
@@ -37,6 +39,7 @@ export function createConnectActionHandler(deps: Deps): ConnectActionHandler {
     try {
       const signed = await readSignedRequest(event, {
         authToken: deps.authToken,
+        refreshAuthToken: deps.refreshAuthToken,
         publicBaseUrl: deps.publicBaseUrl,
         logger,
         route: 'connect-action',
@@ -58,7 +61,8 @@ export const handler = twimlLambdaEntry('Connect action', () => {
   const settings = twimlApiSettings();
   return createConnectActionHandler({
     table: tableFromEnv(),
-    authToken: async () => (await loadSecrets()).twilioAuthToken,
+    authToken: () => secret('twilioAuthToken').get(),
+    refreshAuthToken: () => secret('twilioAuthToken').refresh(),
     publicBaseUrl: settings.publicBaseUrl,
     agentNumber: settings.agentNumber,
   });

@@ -1,4 +1,4 @@
-import { loadSecrets } from '../../../layers/config/secrets.ts';
+import { secret } from '../../../layers/config/secrets.ts';
 import { twimlApiSettings } from '../../../layers/config/settings.ts';
 import { getSession, tableFromEnv, type Table } from '../../../layers/data/index.ts';
 import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
@@ -43,7 +43,7 @@ export const handler = twimlLambdaEntry('Whisper', () => {
   const settings = twimlApiSettings();
   return createWhisperHandler({
     table: tableFromEnv(),
-    authToken: async () => (await loadSecrets()).twilioAuthToken,
+    authToken: () => secret('twilioAuthToken').get(),
     publicBaseUrl: settings.publicBaseUrl,
   });
 });

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod/mini: this module is part of $default, whose cold start pays for classic zod at import.
+import * as z from 'zod/mini';
 import type { ChatMessage, Session } from '../../../../layers/data/index.ts';
 import { createIdFactory } from '../../../../layers/data/ids.ts';
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
@@ -16,11 +17,11 @@ import type { TurnEnd } from '../turn.ts';
 
 /** One pending silence check: plain JSON, so it can wait in a queue. */
 export const SilenceCheckSchema = z.object({
-  sessionId: z.string().min(1),
-  turn: z.number().int().nonnegative(),
-  round: z.number().int().nonnegative(),
+  sessionId: z.string().check(z.minLength(1)),
+  turn: z.int().check(z.nonnegative()),
+  round: z.int().check(z.nonnegative()),
   dueAt: z.number(),
-  endpoint: z.object({ domainName: z.string().optional(), stage: z.string().optional() }),
+  endpoint: z.object({ domainName: z.optional(z.string()), stage: z.optional(z.string()) }),
 });
 export type SilenceCheck = z.infer<typeof SilenceCheckSchema>;
 

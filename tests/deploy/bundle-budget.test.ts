@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildFunction, buildSpec } from '../../scripts/lib/function-build.ts';
+import { serverlessFunctions } from '../../scripts/lib/stacks.ts';
+import { repoStacks, ROOT } from './support.ts';
+
+/**
+ * The functions on a caller's path import what their bundles hold on every cold start (`npm run bench --
+ * --imports-only` times it). A size is deterministic where a time is not, so the suite guards the size: a budget
+ * per hot bundle, and no classic zod (its namespace alone is ~440 KiB) where zod/mini does the validating.
+ */
+const BUDGETS: { stack: string; functionId: string; maxKiB: number; classicZod: 'none' | 'fromJSONSchema only' }[] = [
+  { stack: '02_cr-application', functionId: 'DefaultFunction', maxKiB: 900, classicZod: 'fromJSONSchema only' },
+  { stack: '02_cr-application', functionId: 'ConnectFunction', maxKiB: 490, classicZod: 'none' },
+  { stack: '02_cr-application', functionId: 'DisconnectFunction', maxKiB: 410, classicZod: 'none' },
+  { stack: '03_twiml-api', functionId: 'CallSetupFunction', maxKiB: 500, classicZod: 'none' },
+  { stack: '03_twiml-api', functionId: 'ConnectActionFunction', maxKiB: 500, classicZod: 'none' },
+];
+
+const out = mkdtempSync(join(tmpdir(), 'cr-budget-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('hot bundles stay small', () => {
+  for (const budget of BUDGETS) {
+    it(`${budget.stack}/${budget.functionId}: at most ${budget.maxKiB} KiB, classic zod: ${budget.classicZod}`, async () => {
+      const stack = repoStacks().stacks.find((s) => s.folder === budget.stack)!;
+      const fn = serverlessFunctions(stack).find((f) => f.functionId === budget.functionId)!;
+      const built = await buildFunction(buildSpec(fn), join(out, budget.stack, budget.functionId), ROOT);
+      const entry = Object.values(built.metafile.outputs).find((o) => o.entryPoint)!;
+      expect(entry.bytes / 1024).toBeLessThanOrEqual(budget.maxKiB);
+      const classic = Object.entries(entry.inputs)
+        .filter(([path, info]) => /node_modules\/zod\/v4\/classic\//.test(path) && info.bytesInOutput > 0)
+        .map(([path]) => path.replace(/.*node_modules\/zod\/v4\/classic\//, ''));
+      if (budget.classicZod === 'none') expect(classic).toEqual([]);
+      // fromJSONSchema builds classic schemas (the engine compiles tool schemas with it), but never the `z` namespace.
+      else expect(classic).not.toContain('external.js');
+    }, 120_000);
+  }
+});

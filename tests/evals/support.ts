@@ -1,0 +1,47 @@
+import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { functionSizes } from '../../scripts/lib/function-sizes.ts';
+import { loadPrices } from '../../scripts/lib/prices.ts';
+import { openLocalStand } from '../../dev/evals/local-stand.ts';
+import { runEvals, type RunOptions } from '../../dev/evals/run-evals.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+/** The local app as the evals see it, with a fast offline model: what `npm run eval` runs on a fresh clone. */
+export const FAST_OFFLINE: NodeJS.ProcessEnv = { OFFLINE_FIRST_TOKEN_MS: '5', OFFLINE_TOKEN_GAP_MS: '1', TWILIO_AUTH_TOKEN: 'eval-test-auth-token' };
+
+export function runLocally(options: Omit<RunOptions, 'openStand' | 'prices' | 'sizes'> & { rootDir?: string }) {
+  const rootDir = options.rootDir ?? ROOT;
+  return runEvals({
+    concurrency: 2,
+    ...options,
+    openStand: () => openLocalStand(rootDir, FAST_OFFLINE),
+    prices: loadPrices(ROOT),
+    sizes: functionSizes(ROOT),
+  });
+}
+
+/**
+ * A copy of the repository in which one use case can be broken on purpose: every top-level entry is a symlink
+ * to the real one, except the use-case folder, which is copied so a test may edit its prompt, script or tools.
+ */
+export async function repositoryWithCopyOf(folder: string): Promise<{ root: string; edit: (file: string, change: (text: string) => string) => Promise<void>; remove: () => Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), 'evals-broken-'));
+  for (const entry of await readdir(ROOT)) {
+    if (entry === folder || entry === '.git') continue;
+    await symlink(join(ROOT, entry), join(root, entry));
+  }
+  await cp(join(ROOT, folder), join(root, folder), { recursive: true });
+  return {
+    root,
+    async edit(file, change) {
+      const path = join(root, folder, file);
+      const before = await readFile(path, 'utf8');
+      const after = change(before);
+      if (after === before) throw new Error(`the edit of ${file} changed nothing`);
+      await writeFile(path, after);
+    },
+    remove: () => rm(root, { recursive: true, force: true }),
+  };
+}
