@@ -2,6 +2,7 @@ import { DEFAULT_HISTORY_MESSAGES } from '../layers/data/index.ts';
 import { createIdFactory } from '../layers/data/ids.ts';
 import type { Table } from '../layers/data/index.ts';
 import { startBenchTable } from './local-table.ts';
+import { PREEMPT_SETTINGS, runPreemptBench, type PreemptBenchResult } from './preempt-bench.ts';
 import { startStand, type Design, type ReplyPlan, type Stand } from './stand.ts';
 import { median, percentile } from './stats.ts';
 import type { TurnSample } from './turn-sample.ts';
@@ -21,6 +22,9 @@ export interface DesignBenchOptions {
   tokenGapMs: number;
   /** Repetitions of each DynamoDB read measured. */
   readSamples: number;
+  /** Utterances per preemption scenario (0: not measured), with the LLM's time to first token for them. */
+  preemptTurns: number;
+  preemptFirstTokenMs: number;
   /** A table to use (tests); otherwise dynalite is started in its own process. */
   table?: Table;
   progress?: (line: string) => void;
@@ -47,6 +51,7 @@ export interface DesignBenchResult {
   options: Omit<DesignBenchOptions, 'table' | 'progress'>;
   settings: SettingResult[];
   dynamoRead: DynamoReadResult;
+  preempt?: PreemptBenchResult | undefined;
 }
 
 /** `count` word-sized tokens, each distinct, so a dropped, doubled or reordered token shows in the text check. */
@@ -72,9 +77,17 @@ export async function runDesignBench(options: DesignBenchOptions): Promise<Desig
         );
       }
     }
+    const preempt =
+      options.preemptTurns > 0
+        ? await runPreemptBench(
+            stand,
+            { ...PREEMPT_SETTINGS, turns: options.preemptTurns, firstTokenMs: options.preemptFirstTokenMs, tokenGapMs: options.tokenGapMs },
+            progress,
+          )
+        : undefined;
     const dynamoRead = await measureDynamoReads(stand, options.turns * 2, Math.max(...options.replyTokens), options.readSamples);
     const { table: _t, progress: _p, ...rest } = options;
-    return { options: rest, settings, dynamoRead };
+    return { options: rest, settings, dynamoRead, preempt };
   } finally {
     await stand?.stop();
     await own?.stop();

@@ -2,12 +2,13 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
 /**
- * `npm run bench -- [flags]`. Two modes:
+ * `npm run bench -- [flags]`. Three modes:
  * - design (default): ours against the naive baseline over post latencies and reply lengths, plus one DynamoDB
  *   read and the cold import of every bundle; writes docs/BENCHMARKS.md unless --no-doc;
  * - load (`--calls N`): N simultaneous calls of --turns turns each against the whole local runtime; --interrupts
  *   and --supersedes (percent of all turns, default 30 and 10) are cut off by an `interrupt` or a newer `prompt`,
  *   --think-ms (default 250; 0 = the next prompt right after `last: true`) paces each caller, --seed picks which.
+ * - preemption only (`--preempt-only`): the preemption comparison the design mode also runs, in its own section.
  */
 const list = z
   .string()
@@ -29,12 +30,15 @@ const FlagsSchema = z.object({
   'token-gap-ms': whole(0, 10_000).default(10),
   'import-runs': whole(1, 100).default(5),
   'read-samples': whole(1, 10_000).default(200),
+  'preempt-turns': whole(0, 1_000).default(10),
+  'preempt-first-token-ms': whole(0, 60_000).default(300),
   'skip-imports': z.boolean().default(false),
   'imports-only': z.boolean().default(false),
   counts: z.boolean().default(false),
   baseline: z.string().min(1).optional(),
   'write-baseline': z.boolean().default(false),
   'no-doc': z.boolean().default(false),
+  'preempt-only': z.boolean().default(false),
   doc: z.string().min(1).default('docs/BENCHMARKS.md'),
 });
 
@@ -48,6 +52,8 @@ export type BenchOptions =
       tokenGapMs: number;
       importRuns: number;
       readSamples: number;
+      preemptTurns: number;
+      preemptFirstTokenMs: number;
       skipImports: boolean;
       /** Only the cold imports (no design runs, no document). */
       importsOnly: boolean;
@@ -55,6 +61,13 @@ export type BenchOptions =
       baseline: string | undefined;
       /** Record this run's figures (and HEAD) as the committed baseline. */
       writeBaseline: boolean;
+      doc: string | undefined;
+    }
+  | {
+      mode: 'preempt';
+      turns: number;
+      firstTokenMs: number;
+      tokenGapMs: number;
       doc: string | undefined;
     }
   | {
@@ -109,12 +122,15 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'token-gap-ms': { type: 'string' },
         'import-runs': { type: 'string' },
         'read-samples': { type: 'string' },
+        'preempt-turns': { type: 'string' },
+        'preempt-first-token-ms': { type: 'string' },
         'skip-imports': { type: 'boolean' },
         'imports-only': { type: 'boolean' },
         counts: { type: 'boolean' },
         baseline: { type: 'string' },
         'write-baseline': { type: 'boolean' },
         'no-doc': { type: 'boolean' },
+        'preempt-only': { type: 'boolean' },
         doc: { type: 'string' },
       },
     }));
@@ -162,6 +178,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   for (const flag of ['think-ms', 'interrupts', 'supersedes', 'seed'] as const) {
     if (f[flag] !== undefined) throw new BenchUsageError(`--${flag} belongs to the load mode (--calls N)`);
   }
+  if (f['preempt-only']) {
+    return { mode: 'preempt', turns: f['preempt-turns'], firstTokenMs: f['preempt-first-token-ms'], tokenGapMs: f['token-gap-ms'], doc };
+  }
   if (f.tokens?.some((t) => t < 2)) throw new BenchUsageError('--tokens: a reply needs at least 2 tokens');
   return {
     mode: 'design',
@@ -172,6 +191,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     tokenGapMs: f['token-gap-ms'],
     importRuns: f['import-runs'],
     readSamples: f['read-samples'],
+    preemptTurns: f['preempt-turns'],
+    preemptFirstTokenMs: f['preempt-first-token-ms'],
     skipImports: f['skip-imports'],
     importsOnly: f['imports-only'],
     baseline: f.baseline,

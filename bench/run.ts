@@ -4,6 +4,9 @@ import { headCommit, measureColdImports, readBaselineFile, writeBaselineFile, ty
 import { runDesignBench, type DesignBenchResult } from './design-bench.ts';
 import { loadProblems, runLoadBench } from './load-bench.ts';
 import { loadMarkdown, loadSectionName, loadTimingTable, loadVerdictLines, ownershipTable } from './load-report.ts';
+import { PREEMPT_SETTINGS, preemptTable, preemptVerdicts, runPreemptBench, type PreemptBenchResult } from './preempt-bench.ts';
+import { startBenchTable } from './local-table.ts';
+import { startStand } from './stand.ts';
 import { measureTurnCounts, writeTurnCounts } from './turn-counts.ts';
 import { commandFor, parseBenchArgs, type BenchOptions } from './options.ts';
 import {
@@ -54,20 +57,40 @@ export async function runBench(argv: string[], print: (line: string) => void): P
     }
     return loadProblems(result).length === 0 && result.mismatches.length === 0 ? 0 : 1;
   }
+  if (options.mode === 'preempt') {
+    const own = await startBenchTable();
+    const stand = await startStand(own.table);
+    let result: PreemptBenchResult;
+    try {
+      result = await runPreemptBench(stand, { ...PREEMPT_SETTINGS, turns: options.turns, firstTokenMs: options.firstTokenMs, tokenGapMs: options.tokenGapMs }, print);
+    } finally {
+      await stand.stop();
+      await own.stop();
+    }
+    const table = preemptTable(result);
+    const verdicts = verdictLines(preemptVerdicts(result));
+    print(`\n${renderText(table)}\n\nTargets:`);
+    for (const line of verdicts) print(line);
+    if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'preempt', preemptMarkdown(result, table, verdicts, machine, commandFor(argv)), SKELETON);
+    return Object.values(result.samples).flat().some((s) => s.problems.length > 0) ? 1 : 0;
+  }
   if (options.importsOnly) {
     const imports = await coldImports(options, machine, argv, print);
     return imports.bundles.every((b) => Number.isFinite(b.medianMs)) ? 0 : 1;
   }
   print(`design: post latencies ${options.postLatenciesMs.join(', ')} ms x replies of ${options.replyTokens.join(', ')} tokens, ${options.turns} turns per design and setting`);
   const design = await runDesignBench({ ...options, progress: print });
-  const tables = designTables(design);
+  const tables = [...designTables(design), ...(design.preempt ? [preemptTable(design.preempt)] : [])];
   for (const table of tables) print(`\n${renderText(table)}`);
-  const verdicts = verdictLines(designVerdicts(design));
+  const verdicts = verdictLines([...designVerdicts(design), ...(design.preempt ? preemptVerdicts(design.preempt) : [])]);
   print('\nTargets:');
   for (const line of verdicts) print(line);
   if (options.doc) await writeDocSection(resolve(REPO_ROOT, options.doc), 'design', designMarkdown(design, tables, verdicts, machine, commandFor(argv)), SKELETON);
   if (!options.skipImports) await coldImports(options, machine, argv, print);
-  const broken = [...design.settings.flatMap((s) => [...s.ours, ...s.naive])].filter((t) => t.problems.length > 0);
+  const broken = [
+    ...design.settings.flatMap((s) => [...s.ours, ...s.naive]),
+    ...(design.preempt ? Object.values(design.preempt.samples).flat() : []),
+  ].filter((t) => t.problems.length > 0);
   for (const turn of broken.slice(0, 5)) print(`incomplete or out-of-order reply: ${turn.problems.join('; ')}`);
   return broken.length === 0 ? 0 : 1;
 }
@@ -134,7 +157,11 @@ function designMarkdown(
     `Settings: LLM time to first token ${o.firstTokenMs} ms, ${o.tokenGapMs} ms between tokens; post latencies ${o.postLatenciesMs.join(', ')} ms; ` +
       `replies of ${o.replyTokens.join(' and ')} tokens; ${o.turns} measured turns per design and setting (after one warm-up turn each), interleaved. ` +
       `DynamoDB: dynalite in its own process; back-to-back reads p50: Query ${fmt(design.dynamoRead.queryP50, 2)} ms ` +
-      `(session + ${design.dynamoRead.historyMessages} messages), GetItem ${fmt(design.dynamoRead.getItemP50, 2)} ms, ${design.dynamoRead.samples} samples each.`,
+      `(session + ${design.dynamoRead.historyMessages} messages), GetItem ${fmt(design.dynamoRead.getItemP50, 2)} ms, ${design.dynamoRead.samples} samples each.` +
+      (design.preempt
+        ? ` Preemption: ${design.preempt.options.turns} utterances per scenario (after one warm-up each), rotated; LLM time to first token ${design.preempt.options.firstTokenMs} ms; ` +
+          `the partial prompt ${design.preempt.options.leadMs} ms before the final one.`
+        : ''),
     '',
     '### Against the targets of the issue',
     '',
@@ -143,6 +170,26 @@ function designMarkdown(
     '### Tables',
     '',
     ...tables.flatMap((t) => [renderMarkdown(t), '']),
+  ].join('\n');
+}
+
+function preemptMarkdown(result: PreemptBenchResult, table: ResultTable, verdicts: string[], machine: Machine, command: string): string {
+  const o = result.options;
+  return [
+    '## Preemptive generation: with and without',
+    '',
+    `Reproduce: \`${command}\` (\`npm run bench\` runs it too, inside the design section).`,
+    '',
+    `Machine: ${machineLine(machine)}.`,
+    '',
+    `Our handler on three calls, ${o.turns} utterances each after one warm-up, rotated: preemption off; on with the final prompt equal to the partial; ` +
+      `on with a final that differs. Each utterance is a partial prompt ending a sentence, then the final one ${o.leadMs} ms later; the LLM server answers ` +
+      `${o.firstTokenMs} ms after each request (${o.tokens} tokens, ${o.tokenGapMs} ms apart); post latency ${o.postLatencyMs} ms. A dropped speculation's ` +
+      'tokens carry a tag of their own, so one that reached the caller would be counted.',
+    '',
+    ...verdicts,
+    '',
+    renderMarkdown(table),
   ].join('\n');
 }
 

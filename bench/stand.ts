@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { startGateway, type Gateway, type WebSocketEvent } from '../dev/gateway/index.ts';
 import { preciseNow, startLlmServer, type LlmServer, type Reply } from '../dev/llm/index.ts';
-import { createSession, getSession, type Table } from '../layers/data/index.ts';
+import { createSession, getSession, type Preemption, type Table } from '../layers/data/index.ts';
 import type { ToolInvoker } from '../layers/tools/contract.ts';
 import { connectionsSinkFactory } from '../02_cr-application/src/edges/connections-sink.ts';
 import { createDynamoStore } from '../02_cr-application/src/edges/dynamo-store.ts';
@@ -12,7 +12,8 @@ import { createConnectHandler } from '../02_cr-application/src/handlers/connect.
 import { createDefaultHandler } from '../02_cr-application/src/handlers/default.ts';
 import { createDisconnectHandler } from '../02_cr-application/src/handlers/disconnect.ts';
 import { createNaiveDefaultHandler } from './naive-handler.ts';
-import { measureTurn, textPosts, type TurnSample } from './turn-sample.ts';
+import type { RecordedRequest } from '../dev/llm/index.ts';
+import { measureTurn, textPosts, type TextPost, type TurnSample } from './turn-sample.ts';
 
 /**
  * The bench's test stand: one local API Gateway, one OpenAI-compatible LLM server and one table, with both
@@ -28,6 +29,22 @@ export interface ReplyPlan {
   tokenGapMs: number;
 }
 
+/** One utterance said with a partial prompt first (preemption): `partial`, then `final` `leadMs` later. */
+export interface Utterance {
+  partial: string;
+  final: string;
+  leadMs: number;
+}
+
+/** What an utterance with a partial prompt looked like on the wires. */
+export interface UtteranceWire {
+  finalSentAt: number;
+  /** Every LLM request the utterance caused, in arrival order. */
+  requests: RecordedRequest[];
+  /** Text posts to the caller during the utterance, in the order the gateway answered them. */
+  posts: TextPost[];
+}
+
 export interface StandCall {
   design: Design;
   sessionId: string;
@@ -39,7 +56,9 @@ export interface Stand {
   gateway: Gateway;
   llm: LlmServer;
   store: Store;
-  openCall(design: Design): Promise<StandCall>;
+  openCall(design: Design, options?: { preemption?: Preemption }): Promise<StandCall>;
+  /** Says a partial prompt, then the final one, and waits until the reply has ended and every handler returned. */
+  runUtterance(call: StandCall, reply: ReplyPlan | ((userText: string) => ReplyPlan), utterance: Utterance): Promise<UtteranceWire>;
   /** Says one prompt on the call and waits until the reply has ended and the handler has returned. */
   runTurn(call: StandCall, reply: ReplyPlan, prompt?: string): Promise<TurnSample>;
   stop(): Promise<void>;
@@ -54,12 +73,18 @@ const TURN_TIMEOUT_MS = 60_000;
 
 export async function startStand(table: Table): Promise<Stand> {
   const store = createDynamoStore(table);
-  let nextReply: ReplyPlan = { tokens: ['Hello.'], firstTokenMs: 0, tokenGapMs: 0 };
+  let nextReply: ReplyPlan | ((userText: string) => ReplyPlan) = { tokens: ['Hello.'], firstTokenMs: 0, tokenGapMs: 0 };
   const llm = await startLlmServer({
-    responder: (): Reply => ({ tokens: nextReply.tokens, firstTokenMs: nextReply.firstTokenMs, tokenGapMs: nextReply.tokenGapMs }),
+    responder: (body): Reply => {
+      const lastUser = [...body.messages].reverse().find((m) => m.role === 'user');
+      const plan = typeof nextReply === 'function' ? nextReply(typeof lastUser?.content === 'string' ? lastUser.content : '') : nextReply;
+      return { tokens: plan.tokens, firstTokenMs: plan.firstTokenMs, tokenGapMs: plan.tokenGapMs };
+    },
   });
   const naiveConnections = new Set<string>();
   const handlerRuns = new Map<string, Promise<unknown>>();
+  /** Every handler run still going, per connection: a speculative turn outlives the frame after it. */
+  const allRuns = new Map<string, Set<Promise<unknown>>>();
   let gatewayRef: Gateway | undefined;
   // Each design gets its own LLM client and @connections client (own connection pools), as two Lambda functions
   // would. The sink factory is built on first use: the gateway's URL is known only once it listens.
@@ -105,6 +130,10 @@ export async function startStand(table: Table): Promise<Stand> {
         const id = event.requestContext.connectionId;
         const run = naiveConnections.has(id) ? naive(event) : ours(event);
         handlerRuns.set(id, run);
+        const runs = allRuns.get(id) ?? new Set();
+        allRuns.set(id, runs);
+        runs.add(run);
+        void run.finally(() => runs.delete(run));
         return run;
       },
       disconnect: async (event: WebSocketEvent) => {
@@ -117,7 +146,7 @@ export async function startStand(table: Table): Promise<Stand> {
 
   const sockets = new Map<string, { ws: WebSocket; onLast: (() => void) | undefined }>();
 
-  async function openCall(design: Design): Promise<StandCall> {
+  async function openCall(design: Design, options: { preemption?: Preemption } = {}): Promise<StandCall> {
     const sessionId = `bench-${design}-${randomUUID()}`;
     await createSession(table, {
       sessionId,
@@ -131,6 +160,7 @@ export async function startStand(table: Table): Promise<Stand> {
       llm: { maxToolRounds: 4 },
       filler: { afterMs: 5_000, text: 'One moment please.' },
       timeZone: 'America/Denver',
+      ...(options.preemption ? { preemption: options.preemption } : {}),
     });
     const ws = new WebSocket(`${gateway.webSocketUrl}?session=${encodeURIComponent(sessionId)}&design=${design}`);
     await new Promise<void>((resolve, reject) => {
@@ -198,12 +228,45 @@ export async function startStand(table: Table): Promise<Stand> {
     });
   }
 
+  async function runUtterance(call: StandCall, reply: ReplyPlan | ((userText: string) => ReplyPlan), utterance: Utterance): Promise<UtteranceWire> {
+    const entry = sockets.get(call.connectionId);
+    if (!entry) throw new Error('runUtterance on a closed call');
+    nextReply = reply;
+    const requestsBefore = llm.requests.length;
+    const postsBefore = gateway.posts.length;
+    const ended = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no complete reply within ${TURN_TIMEOUT_MS} ms`)), TURN_TIMEOUT_MS);
+      entry.onLast = () => {
+        clearTimeout(timer);
+        entry.onLast = undefined;
+        resolve();
+      };
+    });
+    entry.ws.send(JSON.stringify({ type: 'prompt', voicePrompt: utterance.partial, lang: 'en-US', last: false }));
+    await new Promise((resolve) => setTimeout(resolve, utterance.leadMs));
+    const finalSentAt = preciseNow();
+    entry.ws.send(JSON.stringify({ type: 'prompt', voicePrompt: utterance.final, lang: 'en-US', last: true }));
+    await ended;
+    // The speculative turn (if any) and the final prompt's invocation both finish before the next utterance.
+    for (;;) {
+      const runs = [...(allRuns.get(call.connectionId) ?? [])];
+      if (runs.length === 0) break;
+      await Promise.allSettled(runs);
+    }
+    return {
+      finalSentAt,
+      requests: llm.requests.slice(requestsBefore),
+      posts: textPosts(gateway.posts.slice(postsBefore), call.connectionId),
+    };
+  }
+
   return {
     gateway,
     llm,
     store,
     openCall,
     runTurn,
+    runUtterance,
     async stop() {
       await gateway.stop();
       await llm.stop();

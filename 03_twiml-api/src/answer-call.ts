@@ -107,6 +107,7 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
         // A session is held for a reconnect only when ConversationRelay is told to reconnect.
         ...(useCase.conversationRelay.applicationReconnect ? { reconnectGraceMs: useCase.continuity.reconnectGraceSeconds * 1000 } : {}),
         ...(useCase.continuity.silence ? { silence: useCase.continuity.silence } : {}),
+        ...(useCase.preemption?.enabled ? { preemption: useCase.preemption } : {}),
       },
       now.getTime(),
     );
@@ -125,7 +126,9 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
     ]);
     if (resumed) deps.logger.info('Caller called back after a dropped call; resuming it', { sessionId, previousSessionId: resumed.previousSessionId, messages: resumed.messages.length });
   }
-  const settings = resumed && !reused ? { ...answering.conversationRelay, welcomeGreeting: resumed.greeting } : answering.conversationRelay;
+  const relay = resumed && !reused ? { ...answering.conversationRelay, welcomeGreeting: resumed.greeting } : answering.conversationRelay;
+  // Preemption needs the transcript as it forms.
+  const settings = answering.preemption?.enabled ? { ...relay, partialPrompts: true } : relay;
 
   const twiml = relayTwiml({
     websocketUrl: sessionWebSocketUrl(deps.websocketUrl, sessionId),

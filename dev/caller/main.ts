@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { config as loadDotenv } from 'dotenv';
 import { readSettings, SettingsError } from '../local/settings.ts';
 import { RelayCall } from './relay-call.ts';
+import { speakWithPartials } from './partials.ts';
 import { formatEntry, parseScript, runScript } from './script.ts';
 import { Speaker } from './speaker.ts';
 import { requestedUseCase } from './use-case-option.ts';
@@ -20,6 +21,7 @@ const usage = `Usage: npm run call -- [options]
   --script FILE    run a scripted call, print the transcript with latencies, exit non-zero on failure
   --wpm N          speaking pace of the app's replies in words per minute (default 190; 0 = instant)
   --unsigned       send the webhook and handshake unsigned (to see them refused)
+  --partials       send what you type as partial prompts word by word before the final one (preemption)
 Interactive commands: /dtmf N, /hangup, /help`;
 
 async function main(): Promise<number> {
@@ -33,6 +35,7 @@ async function main(): Promise<number> {
       'use-case': { type: 'string' },
       wpm: { type: 'string', default: '190' },
       unsigned: { type: 'boolean', default: false },
+      partials: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -82,10 +85,10 @@ async function main(): Promise<number> {
     console.log(result.ok ? 'Call completed.' : 'Call FAILED.');
     return result.ok ? 0 : 1;
   }
-  return interactive(call, wpm);
+  return interactive(call, wpm, values.partials ?? false);
 }
 
-async function interactive(call: RelayCall, wpm: number): Promise<number> {
+async function interactive(call: RelayCall, wpm: number, partials: boolean): Promise<number> {
   const out = process.stdout;
   let lineOpen = false;
   const speaker = new Speaker(wpm, (word) => {
@@ -137,7 +140,8 @@ async function interactive(call: RelayCall, wpm: number): Promise<number> {
     const dtmf = /^\/dtmf\s+([0-9*#])$/.exec(line);
     if (dtmf) return call.press(dtmf[1]!);
     if (line.startsWith('/')) return void console.log(`Unknown command ${line}. Try /dtmf 1 or /hangup.`);
-    call.say(line);
+    if (partials) void speakWithPartials(call, line);
+    else call.say(line);
   });
   rl.on('close', () => void call.hangup());
   return done;

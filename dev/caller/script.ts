@@ -1,8 +1,10 @@
+import { speakWithPartials } from './partials.ts';
 import type { RelayCall, Reply, SessionEnd } from './relay-call.ts';
 
 /**
  * A scripted call, one step per line (blank lines and `#` comments ignored):
  *   say <utterance>            the caller speaks; waits for the whole reply
+ *   speak <utterance>          the same, with partial prompts word by word first (as with partialPrompts on)
  *   bargein <n> <utterance>    cuts into the reply of the step before after <n> words, then speaks
  *   dtmf <digit>               presses a key; waits for the reply
  *   expect <regex>             the last reply must match (case-insensitive)
@@ -14,6 +16,7 @@ import type { RelayCall, Reply, SessionEnd } from './relay-call.ts';
  */
 export type ScriptStep =
   | { kind: 'say'; text: string; line: number }
+  | { kind: 'speak'; text: string; line: number }
   | { kind: 'bargein'; afterWords: number; text: string; line: number }
   | { kind: 'dtmf'; digit: string; line: number }
   | { kind: 'expect'; pattern: RegExp; line: number }
@@ -37,6 +40,10 @@ export function parseScript(source: string, name = 'script'): ScriptStep[] {
       case 'say':
         if (!arg) fail('say needs an utterance');
         steps.push({ kind: 'say', text: arg, line });
+        break;
+      case 'speak':
+        if (!arg) fail('speak needs an utterance');
+        steps.push({ kind: 'speak', text: arg, line });
         break;
       case 'bargein': {
         const n = Number(rest[0]);
@@ -155,6 +162,11 @@ export async function runScript(
       case 'say':
         log({ who: 'caller', text: step.text });
         await inputThenReply(() => call.say(step.text), next);
+        break;
+      case 'speak':
+        log({ who: 'caller', text: step.text });
+        // Latency counts from the final prompt, as for `say`.
+        lastReply = await awaitReply(await speakWithPartials(call, step.text));
         break;
       case 'bargein':
         log({ who: 'caller', text: step.text, interrupted: true });

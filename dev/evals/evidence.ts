@@ -85,12 +85,12 @@ async function settledTurnRecords(table: Table, sessionId: string, expected: num
 function callCost(log: CallLog, records: TurnRecord[], models: Map<string, string>, sources: EvidenceSources): CallCost {
   const llm = new Map<string, CallUsage['llm'][number]>();
   for (const r of records) {
-    if (!r.llmUsage) continue;
+    if (!r.usage) continue;
     const model = models.get(r.sessionId) ?? sources.defaultModel;
     const u = llm.get(model) ?? { model, inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
-    u.inputTokens += r.llmUsage.inputTokens;
-    u.outputTokens += r.llmUsage.outputTokens;
-    u.cachedTokens += r.llmUsage.cachedTokens;
+    u.inputTokens += r.usage.inputTokens;
+    u.outputTokens += r.usage.outputTokens;
+    u.cachedTokens += r.usage.cachedTokens;
     llm.set(model, u);
   }
   const keys = log.legs.flatMap((l) => [`session:${l.sessionId}`, `call:${l.call.callSid}`]);

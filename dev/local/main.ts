@@ -18,8 +18,14 @@ function turnLine(r: TurnRecord): string {
   return (
     `turn ${r.turn} [${r.useCaseId}] ${r.kind} ${r.outcome}: first word ${ms(r.promptReceivedAt, r.firstTokenPostedAt)} ms ` +
     `(before LLM ${ms(r.promptReceivedAt, r.llmRequestSentAt)}, LLM first token ${ms(r.llmRequestSentAt, r.llmFirstTokenAt)}, ` +
-    `posting ${ms(r.llmFirstTextAt, r.firstTokenPostedAt)}), tail ${ms(r.llmLastTokenAt, r.lastTokenPostedAt)} ms, ${r.posts ?? 0} posts${tools}`
+    `posting ${ms(r.llmFirstTextAt, r.firstTokenPostedAt)}), tail ${ms(r.llmLastTokenAt, r.lastTokenPostedAt)} ms, ${r.posts ?? 0} posts${tools}${preemption(r)}`
   );
+}
+
+/** A preempted turn asked the LLM before its final prompt: its "before LLM" is negative, by that much. */
+function preemption(r: TurnRecord): string {
+  if (r.preempted) return `, preempted (LLM asked ${ms(r.llmRequestSentAt, r.promptReceivedAt)} ms before the final prompt, ${r.speculations ?? 1} speculative request(s))`;
+  return r.speculations ? `, ${r.speculations} speculative request(s) wasted` : '';
 }
 
 async function main(): Promise<void> {

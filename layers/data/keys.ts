@@ -8,6 +8,7 @@
  * | session            | session#<id>         | meta             | sessions#<YYYY-MM-DD> / <iso>#<id>    |
  * | chat message       | session#<id>         | msg#<ulid>       |                                       |
  * | turn record        | session#<id>         | turn#<000042>    |                                       |
+ * | dropped speculation| session#<id>         | spec#<ulid>      |                                       |
  * | connection pointer | conn#<connectionId>  | conn             |                                       |
  * | call claim         | call#<CallSid>       | call             |                                       |
  */
@@ -30,6 +31,9 @@ export const turnKey = (sessionId: string, turn: number) => ({
   pk: sessionPk(sessionId),
   sk: `${TURN_PREFIX}${String(turn).padStart(6, '0')}`,
 });
+
+export const SPECULATION_PREFIX = 'spec#';
+export const speculationKey = (sessionId: string, speculationId: string) => ({ pk: sessionPk(sessionId), sk: `${SPECULATION_PREFIX}${speculationId}` });
 
 export const connectionKey = (connectionId: string) => ({ pk: `conn#${connectionId}`, sk: 'conn' });
 

@@ -30,6 +30,8 @@ export interface Session {
   reconnectGraceMs?: number;
   /** Set when the use case reprompts a silent caller. */
   silence?: SilenceSettings;
+  /** Preemptive generation (absent or disabled: every turn starts on the final prompt). */
+  preemption?: UseCaseConfig['preemption'];
   status: SessionStatus;
   connectionId?: string;
   /** Who owns the reply and what became of the recent turns (engine/ledger decides, compare-and-set by version). */

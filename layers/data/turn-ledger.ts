@@ -38,6 +38,10 @@ export const LedgerTurnSchema = z.object({
   lastMessageId: z.optional(z.string()),
   /** The connection generation the turn was claimed on: a prompt Twilio replays after a reconnect is recognised. */
   gen: z.optional(z.int().check(z.positive())),
+  /** The speculation this turn adopted (preemptive generation): its invocation streams the reply. */
+  speculationId: z.optional(z.string()),
+  /** Speculative LLM requests started for this turn's utterance (adopted or dropped). */
+  speculations: z.optional(z.int().check(z.nonnegative())),
 });
 export type LedgerTurn = z.infer<typeof LedgerTurnSchema>;
 
@@ -75,6 +79,24 @@ export type LedgerSilence = z.infer<typeof LedgerSilenceSchema>;
 
 export const PartialPieceSchema = z.object({ at: z.number(), text: z.string() });
 
+export const SPECULATION_STATES = ['running', 'confirmed', 'dropped'] as const;
+
+/**
+ * A speculative turn (preemptive generation): an LLM request started on a stable partial prompt, whose reply is
+ * held until the final prompt confirms it. It has no turn number until a claim adopts it.
+ */
+export const SpeculationSchema = z.object({
+  id: z.string(),
+  /** When the partial it was started on reached us. */
+  at: z.number(),
+  /** The utterance it answers, in comparable form (engine/utterance.ts): what the final prompt must match. */
+  key: z.string(),
+  state: z.enum(SPECULATION_STATES),
+  /** The turn that adopted it (when confirmed). */
+  turn: z.optional(z.int().check(z.positive())),
+});
+export type Speculation = z.infer<typeof SpeculationSchema>;
+
 export const LedgerSchema = z.object({
   /** Bumped by every write; every write is conditional on the version it was decided from. */
   v: z.int().check(z.nonnegative()),
@@ -89,6 +111,10 @@ export const LedgerSchema = z.object({
   /** The connection frames come from and replies go to (absent until $connect recorded it). */
   connection: z.optional(LedgerConnectionSchema),
   silence: z.optional(LedgerSilenceSchema),
+  /** The newest speculative turn (at most one runs at a time). */
+  speculation: z.optional(SpeculationSchema),
+  /** Speculative requests started for the utterance in progress (the cap counts these; a claim resets it). */
+  speculations: z.optional(z.int().check(z.nonnegative())),
 });
 export type Ledger = z.infer<typeof LedgerSchema>;
 

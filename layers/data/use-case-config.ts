@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import '../config/zod-locale.ts';
 import { DTMF_KEY, DTMF_KEY_MESSAGE } from '../protocol/keypad.ts';
+import { DEFAULT_FILLER_WORDS } from './filler-words.ts';
 
 /**
  * The shape of a use case as stored in the table and loaded from a use-case folder. Validated on load (so a
@@ -124,6 +125,32 @@ export const SilenceSettingsSchema = z.strictObject({
 });
 export type SilenceSettings = z.infer<typeof SilenceSettingsSchema>;
 
+/**
+ * Preemptive generation: the LLM starts on a stable partial prompt and its reply is held until the final prompt
+ * confirms it (engine/preempt). Turning it on turns on ConversationRelay's `partialPrompts`.
+ */
+export const PreemptionSchema = z.strictObject({
+  enabled: z._default(z.boolean(), false),
+  /** A partial that has not changed for this long is stable (the caller paused). */
+  stableAfterMs: z._default(z.int().check(z.minimum(0), z.maximum(5_000)), 200),
+  /** A partial ending in `.`, `?` or `!` is stable at once. */
+  stableOnSentenceEnd: z._default(z.boolean(), true),
+  /** Speculative LLM requests per utterance at most (each one the caller talks past is paid for and wasted). */
+  maxSpeculativeRequests: z._default(z.int().check(z.minimum(1), z.maximum(5)), 2),
+  /** How long a speculation that has its reply waits for the final prompt before it gives up. */
+  holdMs: z._default(z.int().check(z.minimum(100), z.maximum(10_000)), 3_000),
+  /** How partial and final are compared: whitespace always; case, punctuation and filler words as set here. */
+  match: z._default(
+    z.strictObject({
+      ignoreCase: z._default(z.boolean(), true),
+      ignorePunctuation: z._default(z.boolean(), true),
+      fillerWords: z._default(z.array(text()), [...DEFAULT_FILLER_WORDS]),
+    }),
+    { ignoreCase: true, ignorePunctuation: true, fillerWords: [...DEFAULT_FILLER_WORDS] },
+  ),
+});
+export type Preemption = z.infer<typeof PreemptionSchema>;
+
 export const UseCaseConfigSchema = z
   .strictObject({
     id: z.string().check(z.regex(/^[a-z0-9-]{1,64}$/, 'use-case ids are lowercase letters, digits and -')),
@@ -179,6 +206,8 @@ export const UseCaseConfigSchema = z
       }),
       { reconnectGraceSeconds: 60 },
     ),
+
+    preemption: z.optional(PreemptionSchema),
   })
   .check(
     z.superRefine((config, ctx) => {

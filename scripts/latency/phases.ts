@@ -19,7 +19,7 @@ export interface Phase {
  * ours to shrink; `llmFirstToken` is the provider's.
  */
 export const PHASES: readonly Phase[] = [
-  { id: 'preLlm', label: 'pre-LLM overhead', from: 'promptReceivedAt', to: 'llmRequestSentAt', whenReversed: 'LLM request marked before the prompt arrived (a misplaced mark)' },
+  { id: 'preLlm', label: 'pre-LLM overhead', from: 'promptReceivedAt', to: 'llmRequestSentAt', whenReversed: 'the LLM was asked on a partial prompt, before the final one (preemption)' },
   { id: 'llmFirstToken', label: 'LLM time to first token', from: 'llmRequestSentAt', to: 'llmFirstTokenAt', whenReversed: 'LLM first token marked before the request (a misplaced mark)' },
   { id: 'postOverhead', label: 'posting overhead', from: 'llmFirstTextAt', to: 'firstTokenPostedAt', whenReversed: "something was said before the LLM's first token (a keypad line or a filler)" },
   { id: 'firstWord', label: 'time to first word', from: 'promptReceivedAt', to: 'firstTokenPostedAt', whenReversed: 'first post marked before the prompt arrived (a misplaced mark)' },

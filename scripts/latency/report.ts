@@ -1,4 +1,4 @@
-import type { ToolTiming, TurnRecord } from '../../layers/data/turns.ts';
+import type { SpeculationRecord, ToolTiming, TurnRecord } from '../../layers/data/turns.ts';
 import type { LlmPrice } from '../lib/prices.ts';
 import { spread, type Spread } from './percentiles.ts';
 import { PHASES, reversedPhases, toolTimings, turnPhases, wasInterrupted, type PhaseDurations, type PhaseId } from './phases.ts';
@@ -11,6 +11,22 @@ export interface CallTurns {
   /** ISO time the session was created. */
   startedAt?: string | undefined;
   turns: TurnRecord[];
+  /** Speculative turns of the call that were never confirmed (preemption's waste). */
+  speculations?: SpeculationRecord[] | undefined;
+}
+
+/** Preemptive generation: how often a speculative reply was used, and what the others cost. */
+export interface PreemptionSummary {
+  /** Turns answered by a speculative reply. */
+  preempted: number;
+  /** Speculative turns dropped (the final prompt differed, the caller talked on, ...). */
+  wasted: number;
+  /** preempted / (preempted + wasted). */
+  hitRate: number;
+  wastedRequests: number;
+  wastedTokens: number;
+  /** Some wasted tokens were counted from the aborted stream, not reported by the provider. */
+  estimated: boolean;
 }
 
 export interface StatRow {
@@ -33,6 +49,8 @@ export interface UseCaseReport {
   /** Turns per outcome (completed, interrupted, superseded, ...). */
   outcomes: Record<string, number>;
   rows: StatRow[];
+  /** Present when the use case's calls preempted or tried to. */
+  preemption?: PreemptionSummary | undefined;
 }
 
 /** One turn, its phases computed: what the waterfall draws and `--json` prints. */
@@ -103,7 +121,7 @@ export interface LlmPricing {
 function llmCostRows(turns: TurnView[], pricing: LlmPricing | undefined): StatRow[] {
   const perCall = new Map<string, { input: number; cached: number; output: number }>();
   for (const t of turns) {
-    const u = t.record.llmUsage;
+    const u = t.record.usage;
     if (!u) continue;
     const sum = perCall.get(t.sessionId) ?? { input: 0, cached: 0, output: 0 };
     sum.input += u.inputTokens;
@@ -127,7 +145,7 @@ function llmCostRows(turns: TurnView[], pricing: LlmPricing | undefined): StatRo
 }
 
 /** Phase, tool and post statistics of the turns of one use case. */
-export function summarizeUseCase(useCaseId: string, turns: TurnView[], pricing?: LlmPricing): UseCaseReport {
+export function summarizeUseCase(useCaseId: string, turns: TurnView[], pricing?: LlmPricing, speculations: SpeculationRecord[] = []): UseCaseReport {
   const rows: StatRow[] = PHASES.map((phase) => {
     const reversed = turns.filter((t) => t.reversed.includes(phase.id)).length;
     return {
@@ -157,6 +175,21 @@ export function summarizeUseCase(useCaseId: string, turns: TurnView[], pricing?:
     coldStarts: turns.filter((t) => t.coldStart).length,
     outcomes,
     rows,
+    preemption: summarizePreemption(turns, speculations),
+  };
+}
+
+function summarizePreemption(turns: TurnView[], speculations: SpeculationRecord[]): PreemptionSummary | undefined {
+  const preempted = turns.filter((t) => t.record.preempted).length;
+  const wasted = speculations.length;
+  if (preempted + wasted === 0) return undefined;
+  return {
+    preempted,
+    wasted,
+    hitRate: preempted / (preempted + wasted),
+    wastedRequests: speculations.reduce((n, s) => n + s.llmRequests, 0),
+    wastedTokens: speculations.reduce((n, s) => n + s.usage.inputTokens + s.usage.outputTokens, 0),
+    estimated: speculations.some((s) => s.usage.estimated),
   };
 }
 
@@ -165,7 +198,10 @@ export function buildReport(calls: CallTurns[], context: { source: string; selec
   const turns = calls.flatMap((call) => call.turns.map((record) => viewTurn(call, record)));
   const byUseCase = new Map<string, TurnView[]>();
   for (const t of turns) byUseCase.set(t.useCaseId, [...(byUseCase.get(t.useCaseId) ?? []), t]);
-  const useCases = [...byUseCase.keys()].sort().map((id) => summarizeUseCase(id, byUseCase.get(id)!, context.pricing));
+  const speculations = calls.flatMap((call) => call.speculations ?? []);
+  const useCases = [...byUseCase.keys()].sort().map((id) =>
+    summarizeUseCase(id, byUseCase.get(id)!, context.pricing, speculations.filter((s) => s.useCaseId === id)),
+  );
   return {
     generatedAt: new Date(context.now ?? Date.now()).toISOString(),
     source: context.source,

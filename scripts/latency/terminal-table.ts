@@ -59,7 +59,16 @@ export function formatUseCase(useCase: UseCaseReport): string {
     '',
     ...alignedTable(['phase', 'n', 'p50', 'p95', 'max'], rows).map((l) => `  ${l}`),
     ...leftOutNotes(useCase).map((note) => `  * ${note}`),
+    ...(useCase.preemption ? [`  ${preemptionLine(useCase.preemption)}`] : []),
   ].join('\n');
+}
+
+/** "preemption: 7 turns preempted, 2 speculations wasted (hit rate 78%), 2 wasted requests, 1,310 tokens wasted" */
+export function preemptionLine(p: NonNullable<UseCaseReport['preemption']>): string {
+  return (
+    `preemption: ${plural(p.preempted, 'turn')} preempted, ${plural(p.wasted, 'speculation')} wasted (hit rate ${Math.round(p.hitRate * 100)}%), ` +
+    `${plural(p.wastedRequests, 'wasted LLM request')}, ${p.wastedTokens.toLocaleString('en-US')} tokens wasted${p.estimated ? ' (partly estimated: aborted streams report no usage)' : ''}`
+  );
 }
 
 /** The whole report for a terminal; says plainly when there was nothing to measure. */

@@ -1,6 +1,6 @@
 import { getSession, listSessionsByDay, type Session } from '../../layers/data/sessions.ts';
 import type { Table } from '../../layers/data/table.ts';
-import { listTurnRecords, type TurnRecord } from '../../layers/data/turns.ts';
+import { listSpeculationRecords, listTurnRecords, type SpeculationRecord, type TurnRecord } from '../../layers/data/turns.ts';
 import type { CallTurns } from './report.ts';
 
 export interface Selection {
@@ -29,8 +29,12 @@ export function recentDays(days: number, now = Date.now()): string[] {
   return out;
 }
 
-function toCall(session: Session, turns: TurnRecord[]): CallTurns {
-  return { sessionId: session.sessionId, callSid: session.callSid, useCaseId: session.useCaseId, startedAt: session.createdAt, turns };
+function toCall(session: Session, turns: TurnRecord[], speculations: SpeculationRecord[]): CallTurns {
+  return { sessionId: session.sessionId, callSid: session.callSid, useCaseId: session.useCaseId, startedAt: session.createdAt, turns, speculations };
+}
+
+function keepUseCaseOf(speculations: SpeculationRecord[], useCaseId: string | undefined): SpeculationRecord[] {
+  return useCaseId === undefined ? speculations : speculations.filter((s) => s.useCaseId === useCaseId);
 }
 
 function keepUseCase(turns: TurnRecord[], useCaseId: string | undefined): TurnRecord[] {
@@ -56,7 +60,8 @@ async function findCall(table: Table, selection: Selection & { call: string }): 
 export async function loadCalls(table: Table, selection: Selection): Promise<CallTurns[]> {
   if (selection.call !== undefined) {
     const session = await findCall(table, { ...selection, call: selection.call });
-    return [toCall(session, keepUseCase(await listTurnRecords(table, session.sessionId), selection.useCaseId))];
+    const speculations = keepUseCaseOf(await listSpeculationRecords(table, session.sessionId), selection.useCaseId);
+    return [toCall(session, keepUseCase(await listTurnRecords(table, session.sessionId), selection.useCaseId), speculations)];
   }
   const calls: CallTurns[] = [];
   for (const day of recentDays(selection.days, selection.now)) {
@@ -64,7 +69,7 @@ export async function loadCalls(table: Table, selection: Selection): Promise<Cal
     for (const session of sessions) {
       if (calls.length >= selection.calls) return calls;
       const turns = keepUseCase(await listTurnRecords(table, session.sessionId), selection.useCaseId);
-      if (turns.length > 0) calls.push(toCall(session, turns));
+      if (turns.length > 0) calls.push(toCall(session, turns, keepUseCaseOf(await listSpeculationRecords(table, session.sessionId), selection.useCaseId)));
     }
   }
   return calls;

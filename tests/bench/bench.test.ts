@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureColdImports } from '../../bench/cold-import.ts';
 import { replyTokens, runDesignBench, type DesignBenchResult } from '../../bench/design-bench.ts';
+import { preemptTable, preemptVerdicts } from '../../bench/preempt-bench.ts';
 import { runLoadBench } from '../../bench/load-bench.ts';
 import { attributeFrame, firstWords, type ReceivedFrame } from '../../bench/load-caller.ts';
 import { ownershipFigures, ownershipProblems, type CallEvidence, type ServedRequest } from '../../bench/load-checks.ts';
@@ -94,7 +95,7 @@ describe('ours against the naive baseline, tiny settings', () => {
 
   beforeAll(async () => {
     table = await createTestTable();
-    result = await runDesignBench({ postLatenciesMs: latencies, replyTokens: lengths, turns: 2, firstTokenMs: 5, tokenGapMs: 2, readSamples: 3, table });
+    result = await runDesignBench({ postLatenciesMs: latencies, replyTokens: lengths, turns: 2, firstTokenMs: 5, tokenGapMs: 2, readSamples: 3, preemptTurns: 1, preemptFirstTokenMs: 5, table });
   }, 60_000);
   afterAll(async () => {
     await table?.drop();
@@ -134,6 +135,20 @@ describe('ours against the naive baseline, tiny settings', () => {
     // Naive posts per turn: the token count plus the closing frame, in both percentile columns.
     expect(posts.rows.map((r) => [r[3], r[6]])).toEqual([['4', '4'], ['7', '7'], ['4', '4'], ['7', '7']]);
     expect(designVerdicts(result).map((v) => typeof v.met)).toEqual(['boolean', 'boolean', 'boolean', 'boolean']);
+  });
+
+  it('says each preemption utterance on its own call, with and without preemption, and tabulates them', () => {
+    const preempt = result.preempt!;
+    for (const scenario of ['off', 'match', 'mismatch'] as const) {
+      expect(preempt.samples[scenario]).toHaveLength(1);
+      expect(preempt.samples[scenario][0]!.problems).toEqual([]);
+      expect(preempt.samples[scenario][0]!.leakedPosts).toBe(0);
+    }
+    // How many requests the preemption calls made depends on how the partial's invocation raced the final one's.
+    expect(preempt.samples.off[0]!.llmRequests).toBe(1);
+    const table = preemptTable(preempt);
+    expect(table.rows.map((r) => r[0])).toEqual(['without preemption', 'with preemption, final = partial', 'with preemption, final differs']);
+    expect(preemptVerdicts(preempt).map((v) => typeof v.met)).toEqual(['boolean', 'boolean', 'boolean']);
   });
 
   it('gives each reply distinct tokens, so a reordering cannot go unnoticed', () => {

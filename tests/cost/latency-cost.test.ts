@@ -6,12 +6,12 @@ import { loadPrices } from '../../scripts/lib/prices.ts';
 import { ROOT } from '../evals/support.ts';
 
 /** `npm run latency` summarises each call's LLM tokens from its turn records, and what they cost at the model's price. */
-function call(sessionId: string, usages: (TurnRecord['llmUsage'] | undefined)[]): CallTurns {
+function call(sessionId: string, usages: (TurnRecord['usage'] | undefined)[]): CallTurns {
   return {
     sessionId,
     callSid: `CA${sessionId}`,
     useCaseId: 'apartment-search',
-    turns: usages.map((llmUsage, i) => ({
+    turns: usages.map((usage, i) => ({
       sessionId,
       turn: i + 1,
       useCaseId: 'apartment-search',
@@ -20,7 +20,7 @@ function call(sessionId: string, usages: (TurnRecord['llmUsage'] | undefined)[])
       promptReceivedAt: 1_000 + i * 10_000,
       firstTokenPostedAt: 1_400 + i * 10_000,
       outcome: 'completed',
-      ...(llmUsage ? { llmUsage } : {}),
+      ...(usage ? { usage } : {}),
     })),
   };
 }

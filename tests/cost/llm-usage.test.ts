@@ -51,6 +51,6 @@ describe('LLM token usage', () => {
     await expect.poll(async () => (await listTurnRecords(engine!.table, call.sessionId)).length).toBe(1);
     const [record] = await listTurnRecords(engine.table, call.sessionId);
     expect(record!.llmRounds).toBe(2);
-    expect(record!.llmUsage).toEqual({ inputTokens: 460, outputTokens: 17, cachedTokens: 320 });
+    expect(record!.usage).toEqual({ inputTokens: 460, outputTokens: 17, cachedTokens: 320 });
   });
 });

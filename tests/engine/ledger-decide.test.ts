@@ -8,8 +8,11 @@ import {
   REPLAY_WINDOW_MS,
   standingOf,
   uncommittedBefore,
+  speculationStanding,
+  decideAll,
   type LedgerEvent,
 } from '../../02_cr-application/src/engine/ledger/decide.ts';
+import { comparable } from '../../02_cr-application/src/engine/utterance.ts';
 
 /** The ledger protocol as a table: (state, event) -> (write, verdict). No I/O, no time. */
 
@@ -332,5 +335,155 @@ describe('silence', () => {
     expect(verdicts[0]).toEqual({ type: 'interrupt-ignored', reason: 'reprompt' });
     expect(state.turns['1']!.heard).toBeUndefined();
     expect(state.silence).toBeUndefined();
+  });
+});
+
+describe('speculation (preemptive generation)', () => {
+  const key = (t: string) => comparable(t);
+  const speculate = (id: string, at: number, text: string, max = 2): LedgerEvent => ({ type: 'speculate', id, at, key: key(text), max });
+  const partial = (at: number, text: string): LedgerEvent => ({ type: 'partial', at, text });
+  const final = (promptAt: number, userText: string): LedgerEvent => ({ type: 'claim', promptAt, userText, key: key(userText) });
+  const committed = ledger({ 1: turn({ promptAt: 10, state: 'finished', committed: true }) });
+
+  const cases: { name: string; events: LedgerEvent[]; verdict: unknown; speculation?: unknown; standing?: unknown }[] = [
+    {
+      name: 'a stable partial starts one',
+      events: [partial(20, 'When do you open?'), speculate('s1', 20, 'When do you open?')],
+      verdict: { type: 'speculating' },
+      speculation: { id: 's1', state: 'running' },
+      standing: { type: 'pending' },
+    },
+    {
+      name: 'the final prompt with the same words (case, punctuation, fillers aside) adopts it',
+      events: [partial(20, 'When do you open?'), speculate('s1', 20, 'When do you open?'), final(30, 'um, when do you OPEN')],
+      verdict: { type: 'claimed', turn: 2, pieces: ['When do you open?'], adopted: 's1' },
+      speculation: { id: 's1', state: 'confirmed', turn: 2 },
+      standing: { type: 'confirmed', turn: 2, userText: 'um, when do you OPEN' },
+    },
+    {
+      name: 'a final prompt with other words drops it and claims a turn of its own',
+      events: [partial(20, 'When do you open?'), speculate('s1', 20, 'When do you open?'), final(30, 'When do you open on Sunday?')],
+      verdict: { type: 'claimed', turn: 2, pieces: ['When do you open?'] },
+      speculation: { id: 's1', state: 'dropped' },
+      standing: { type: 'dropped' },
+    },
+    {
+      name: 'the caller keeps talking: a partial with more words drops it',
+      events: [partial(20, 'When do you open'), speculate('s1', 20, 'When do you open'), partial(25, 'When do you open on Sunday')],
+      verdict: { type: 'partial-kept' },
+      speculation: { id: 's1', state: 'dropped' },
+      standing: { type: 'dropped' },
+    },
+    {
+      name: 'a repeated partial with the same words keeps it',
+      events: [partial(20, 'When do you open'), speculate('s1', 20, 'When do you open'), partial(25, 'when do you open.')],
+      verdict: { type: 'partial-kept' },
+      speculation: { id: 's1', state: 'running' },
+    },
+    {
+      name: 'the next piece of a piecewise transcript drops it',
+      events: [partial(20, 'When do you'), speculate('s1', 20, 'When do you'), partial(25, 'open')],
+      verdict: { type: 'partial-kept' },
+      speculation: { id: 's1', state: 'dropped' },
+    },
+    {
+      name: 'refused once the cap for the utterance is reached',
+      events: [partial(20, 'a'), speculate('s1', 20, 'a'), partial(25, 'a b'), speculate('s2', 25, 'a b'), partial(30, 'a b c'), speculate('s3', 30, 'a b c')],
+      verdict: { type: 'speculation-refused', reason: 'cap' },
+      speculation: { id: 's2', state: 'dropped' },
+    },
+    {
+      name: 'refused when a newer partial came since (not stable)',
+      events: [partial(20, 'a'), partial(25, 'a b'), speculate('s1', 20, 'a')],
+      verdict: { type: 'speculation-refused', reason: 'stale' },
+    },
+    {
+      name: 'refused when its utterance was already claimed',
+      events: [partial(20, 'a'), final(30, 'a'), speculate('s1', 20, 'a')],
+      verdict: { type: 'speculation-refused', reason: 'late' },
+    },
+    {
+      name: 'refused for the words already being answered',
+      events: [partial(20, 'a'), speculate('s1', 20, 'a'), partial(25, 'a'), speculate('s2', 25, 'a')],
+      verdict: { type: 'speculation-refused', reason: 'running' },
+    },
+    {
+      name: 'an interrupt drops it: the history it was asked with changed',
+      events: [partial(20, 'a'), speculate('s1', 20, 'a'), { type: 'interrupt', at: 22, heard: 'the reply' }],
+      verdict: { type: 'interrupt-recorded', turn: 1, rewrite: undefined },
+      speculation: { id: 's1', state: 'dropped' },
+    },
+    {
+      name: 'it ends itself when no confirmation comes in time',
+      events: [partial(20, 'a'), speculate('s1', 20, 'a'), { type: 'speculation-end', id: 's1' }],
+      verdict: { type: 'speculation-dropped' },
+      speculation: { id: 's1', state: 'dropped' },
+    },
+    {
+      name: 'ending after it was adopted tells it to go on as the turn',
+      events: [partial(20, 'a'), speculate('s1', 20, 'a'), final(30, 'a'), { type: 'speculation-end', id: 's1' }],
+      verdict: { type: 'speculation-confirmed', turn: 2 },
+      speculation: { id: 's1', state: 'confirmed', turn: 2 },
+    },
+    {
+      name: 'an adopt-only claim with nothing to adopt writes nothing',
+      events: [partial(20, 'a'), { type: 'claim', promptAt: 30, userText: 'a', key: 'a', adoptOnly: true }],
+      verdict: { type: 'not-adopted' },
+    },
+  ];
+  it.each(cases)('$name', ({ events, verdict, speculation, standing }) => {
+    const { state, verdicts } = apply(committed, ...events);
+    expect(verdicts.at(-1)).toEqual(verdict);
+    if (speculation) expect(state.speculation).toMatchObject(speculation as object);
+    if (standing) expect(speculationStanding(state, 'connected', 's1')).toEqual(standing);
+  });
+
+  it('is refused while an earlier turn has not committed its history', () => {
+    const d = decide(ledger({ 1: turn({ promptAt: 10 }) }, { partial: [{ at: 20, text: 'a' }] }), speculate('s1', 20, 'a'));
+    expect(d).toEqual({ verdict: { type: 'speculation-refused', reason: 'history' } });
+  });
+
+  it('the adopting turn records the speculation and how many were started; the count starts again for the next utterance', () => {
+    const { state } = apply(committed, partial(20, 'a'), speculate('s1', 20, 'a'), partial(25, 'a b'), speculate('s2', 25, 'a b'), final(30, 'a b'));
+    expect(state.turns['2']).toMatchObject({ speculationId: 's2', speculations: 2, state: 'streaming' });
+    expect(state.speculations).toBeUndefined();
+    const next = apply(state, { type: 'commit', turn: 2, heardApplied: false }, partial(40, 'c'), speculate('s3', 40, 'c')).verdicts.at(-1);
+    expect(next).toEqual({ type: 'speculating' });
+  });
+
+  it('a partial stable at once and its speculation are one write (one version step)', () => {
+    const { next, verdicts } = decideAll(committed, [partial(20, 'When do you open?'), speculate('s1', 20, 'When do you open?')]);
+    expect(verdicts).toEqual([{ type: 'partial-kept' }, { type: 'speculating' }]);
+    expect(next!.v).toBe(committed.v + 1);
+    expect(next!.speculation).toMatchObject({ id: 's1', state: 'running' });
+    expect(decideAll(committed, [speculate('s1', 20, 'x', 0)])).toEqual({ verdicts: [{ type: 'speculation-refused', reason: 'cap' }] });
+  });
+
+  it('a newer claim (a key press) or the end of the call drops a running one', () => {
+    const running = apply(committed, partial(20, 'a'), speculate('s1', 20, 'a')).state;
+    expect(apply(running, { type: 'claim', promptAt: 30, userText: 'pressed 1' }).state.speculation).toMatchObject({ state: 'dropped' });
+    expect(apply(running, { type: 'end' }).state.speculation).toMatchObject({ state: 'dropped' });
+    expect(speculationStanding(running, 'ended', 's1')).toEqual({ type: 'dropped' });
+  });
+});
+
+describe('speculation and the connection', () => {
+  const GRACE = 60_000;
+  const connected = apply(emptyLedger(), { type: 'connect', connectionId: 'c1', at: 1_000, bound: true, graceMs: GRACE }).state;
+  const speculating = apply(connected, { type: 'partial', at: 2_000, text: 'Hello.' }, { type: 'speculate', id: 's1', at: 2_000, key: comparable('Hello.'), max: 2 }).state;
+
+  it('a drop, or a reconnect that beats it, drops a running speculation (its reply would go to the old socket)', () => {
+    expect(speculating.speculation).toMatchObject({ id: 's1', state: 'running' });
+    expect(apply(speculating, { type: 'disconnect', connectionId: 'c1', at: 3_000 }).state.speculation).toMatchObject({ state: 'dropped' });
+    const reconnected = apply(speculating, { type: 'connect', connectionId: 'c2', at: 3_000, bound: false, graceMs: 0, previousGone: true });
+    expect(reconnected.verdicts[0]).toEqual({ type: 'reconnected', gen: 2, retired: 'c1' });
+    expect(reconnected.state.speculation).toMatchObject({ state: 'dropped' });
+  });
+
+  it('a partial both keeps the speculation for the same words and stops the silence timer', () => {
+    const armed = { ...speculating, silence: { turn: 0, round: 0, dueAt: 9_000 } };
+    const { state } = apply(armed, { type: 'partial', at: 2_500, text: 'Hello.' });
+    expect(state.silence).toBeUndefined();
+    expect(state.speculation).toMatchObject({ state: 'running' });
   });
 });

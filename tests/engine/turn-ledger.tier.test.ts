@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Ledger } from '../../layers/data/turn-ledger.ts';
 import { LlmError, type LlmMessage } from '../../02_cr-application/src/engine/ports.ts';
 import { createEngineTier, type EngineTier, type TierCall } from './tier/engine-tier.ts';
-import { fail, finish, gate, says, text, toolCall } from './tier/scripted-llm.ts';
+import { fail, finish, gate, says, text, toolCall, waitMs } from './tier/scripted-llm.ts';
 import { settle } from './tier/settle.ts';
 
 /**
@@ -157,6 +157,28 @@ describe('interrupt', () => {
     expect(call.replies().at(-1)).toBe('Yes, it is extra.');
   });
 
+  it('cut short after a tool round: the round\'s words are kept only as far as they were heard', async () => {
+    tier = await createEngineTier();
+    tier.tools.save_name = async () => ({ ok: true, result: { saved: true } });
+    const manifest = [{ name: 'save_name', description: 'Saves', parameters: { type: 'object' as const, properties: {} } }];
+    const held = gate();
+    tier.llm.enqueue(
+      [text('Nice to meet you, Jane. '), toolCall({ id: 'c1', name: 'save_name', arguments: {} }), finish('tool_calls')],
+      [text('I saved your name. '), held, text('What next?'), finish()],
+    );
+    const call = await tier.call({ tools: manifest });
+    void call.prompt('I am Jane');
+    await held.reached;
+    await settle();
+    await tier.clock.advance(300);
+    void call.interrupt('nice');
+    await tier.clock.advance(100);
+    held.open();
+    await tier.drain();
+    const assistant = tier.store.messages(call.sessionId).filter((m) => m.role === 'assistant');
+    expect(assistant.map((m) => [m.content, m.toolCalls?.length ?? 0])).toEqual([['Nice', 1]]);
+  });
+
   it('two turns interrupted in a row each keep what was heard of them', async () => {
     tier = await createEngineTier();
     const first = gate();
@@ -276,6 +298,30 @@ describe('the next turn sees the previous one, whatever the timing', () => {
   });
 });
 
+describe('a turn whose claim is still landing', () => {
+  it('asks for a tool before its claim landed: the tools wait for the claim, and the turn is not taken for superseded', async () => {
+    tier = await createEngineTier();
+    const ran: string[] = [];
+    tier.tools.handoff = async () => {
+      ran.push('handoff');
+      return { ok: true, result: { transferring: true } };
+    };
+    const manifest = [{ name: 'handoff', description: 'Hands off', parameters: { type: 'object' as const, properties: {} } }];
+    tier.llm.enqueue([toolCall({ id: 'c1', name: 'handoff', arguments: {} }), finish('tool_calls')], says('Connecting you now.'));
+    const call = await tier.call({ tools: manifest });
+    const slowClaim = tier.store.hold('compareAndSetLedger');
+    void call.prompt('Let me talk to a person');
+    await slowClaim.reached;
+    await settle();
+    expect(ran).toEqual([]);
+    slowClaim();
+    await tier.drain();
+    expect(ran).toEqual(['handoff']);
+    expect(call.replies()).toEqual(['Connecting you now.']);
+    expect(tier.store.turnRecords(call.sessionId).map((r) => r.outcome)).toEqual(['completed']);
+  });
+});
+
 describe('a stalled LLM stream', () => {
   it('ends with the stall line and one last:true within the idle time plus a second', async () => {
     tier = await createEngineTier();
@@ -345,6 +391,17 @@ describe('retries, partial prompts and history hygiene', () => {
     await tier.drain();
     expect(call.replies()).toEqual(['Recovered.']);
     expect(tier.llm.requests).toHaveLength(2);
+  });
+
+  it('aborts a request with no first token in time and retries once', async () => {
+    tier = await createEngineTier({ config: { firstTokenTimeoutMs: 300 } });
+    tier.llm.enqueue([waitMs(3_000), ...says('Too late.')], says('On time.'));
+    const call = await tier.call();
+    void call.prompt('Hello?');
+    await tier.drain();
+    expect(call.replies()).toEqual(['On time.']);
+    expect(tier.llm.requests[0]!.aborted).toBe(true);
+    expect(tier.llm.requests[0]!.abortedAt! - tier.llm.requests[0]!.startedAt).toBe(300);
   });
 
   it('a partial prompt that lands after its utterance was claimed never leaks into the next turn', async () => {

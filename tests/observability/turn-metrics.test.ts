@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { TurnRecord } from '../../layers/data/turns.ts';
+import type { SpeculationRecord, TurnRecord } from '../../layers/data/turns.ts';
 
 /**
  * The EMF lines a turn publishes: CloudWatch builds the latency metrics from exactly these. The suite turns metrics
@@ -10,17 +10,18 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function publish(record: TurnRecord): Promise<Record<string, unknown>[]> {
+async function publish(record: TurnRecord | SpeculationRecord): Promise<Record<string, unknown>[]> {
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
   vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'ConversationRelayTest');
   vi.resetModules();
-  const { recordTurnMetrics, flushMetrics } = await import('../../02_cr-application/src/handlers/turn-metrics.ts');
+  const { recordTurnMetrics, recordSpeculationMetrics, flushMetrics } = await import('../../02_cr-application/src/handlers/turn-metrics.ts');
   const lines: string[] = [];
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     lines.push(String(chunk));
     return true;
   });
-  recordTurnMetrics(record);
+  if ('speculationId' in record) recordSpeculationMetrics(record);
+  else recordTurnMetrics(record);
   flushMetrics();
   vi.restoreAllMocks();
   // Per-tool lines (their own `tool` dimension) are published as they are recorded; the turn's line comes last.
@@ -28,6 +29,37 @@ async function publish(record: TurnRecord): Promise<Record<string, unknown>[]> {
 }
 
 const base: TurnRecord = { sessionId: 's', turn: 1, useCaseId: 'default', callSid: 'CA1', kind: 'prompt', promptReceivedAt: 1_000, outcome: 'completed' };
+
+describe('preemption metrics (CloudWatch EMF)', () => {
+  it('a preempted turn counts its adopted speculation and tokens, and no engine overhead (its LLM request came first)', async () => {
+    const [emf] = await publish({
+      ...base,
+      preempted: true,
+      llmRequestSentAt: 700,
+      llmFirstTokenAt: 1_000,
+      llmFirstTextAt: 1_000,
+      firstTokenPostedAt: 1_012,
+      usage: { inputTokens: 900, outputTokens: 40, cachedTokens: 0 },
+    });
+    expect(emf).toMatchObject({ TimeToFirstTokenPosted: 12, SpeculativeRequests: 1, SpeculationsConfirmed: 1, LlmInputTokens: 900, LlmOutputTokens: 40 });
+    expect(emf!.EngineOverhead).toBeUndefined();
+  });
+
+  it('a dropped speculation counts as waste, with its tokens', async () => {
+    const [emf] = await publish({
+      sessionId: 's',
+      speculationId: 'x',
+      useCaseId: 'default',
+      callSid: 'CA1',
+      startedAt: 1,
+      endedAt: 2,
+      reason: 'dropped',
+      llmRequests: 1,
+      usage: { inputTokens: 900, outputTokens: 25, cachedTokens: 0 },
+    });
+    expect(emf).toMatchObject({ SpeculativeRequests: 1, SpeculationsWasted: 1, SpeculativeWastedTokens: 925 });
+  });
+});
 
 describe('turn metrics (CloudWatch EMF)', () => {
   it('publishes time to first word, LLM time to first token, our overhead, tail lag, tools and posts', async () => {

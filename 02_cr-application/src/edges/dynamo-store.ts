@@ -4,7 +4,7 @@ import { appendMessages, getMessage, rewriteHeard } from '../../../layers/data/m
 import { bindConnection, endSession, getSession, loadConversation, sessionIdForConnection, updateSession } from '../../../layers/data/sessions.ts';
 import type { Table } from '../../../layers/data/table.ts';
 import { compareAndSetLedger, readLedger } from '../../../layers/data/turn-ledger.ts';
-import { putTurnRecord } from '../../../layers/data/turns.ts';
+import { putSpeculationRecord, putTurnRecord } from '../../../layers/data/turns.ts';
 import { pointConnection } from '../../../layers/data/connections.ts';
 import type { Store } from '../engine/ports.ts';
 
@@ -27,5 +27,6 @@ export function createDynamoStore(table: Table): Store {
     readLedger: (sessionId) => readLedger(table, sessionId),
     compareAndSetLedger: (sessionId, expectedVersion, next) => compareAndSetLedger(table, sessionId, expectedVersion, next),
     putTurnRecord: (record) => putTurnRecord(table, record),
+    putSpeculationRecord: (record) => putSpeculationRecord(table, record),
   };
 }

@@ -1,4 +1,4 @@
-import type { ChatMessage, Conversation, NewMessage, SessionChanges, TurnRecord } from '../../../layers/data/index.ts';
+import type { ChatMessage, Conversation, NewMessage, SessionChanges, SpeculationRecord, TokenUsage, TurnRecord } from '../../../layers/data/index.ts';
 import type { Ledger, LedgerRead } from '../../../layers/data/turn-ledger.ts';
 import type { OutboundMessage } from '../../../layers/protocol/conversation-relay.ts';
 import type { ToolInvoker } from '../../../layers/tools/contract.ts';
@@ -45,6 +45,8 @@ export interface LedgerStore {
 
 export interface TurnRecordStore {
   putTurnRecord(record: TurnRecord): Promise<void>;
+  /** What a speculative turn that was never confirmed cost. */
+  putSpeculationRecord(record: SpeculationRecord): Promise<void>;
 }
 
 export type Store = SessionStore & ConversationStore & LedgerStore & TurnRecordStore;
@@ -82,12 +84,11 @@ export type LlmChunk =
   /** What the request cost, once per request when the provider reports it (after the finish). */
   | { type: 'usage'; usage: LlmUsage };
 
-/** Tokens of one LLM request (or, summed, of a turn). `cachedTokens` are the part of `inputTokens` served from the provider's prompt cache. */
-export interface LlmUsage {
-  inputTokens: number;
-  outputTokens: number;
-  cachedTokens: number;
-}
+/**
+ * Tokens of one LLM request (or, summed, of a turn), as the turn record keeps them. `cachedTokens` are the part of
+ * `inputTokens` served from the provider's prompt cache.
+ */
+export type LlmUsage = TokenUsage;
 
 /** A failed LLM request; `retryable` for 429/5xx/network errors. */
 export class LlmError extends Error {

@@ -1,6 +1,5 @@
-import type { ToolTiming, TurnOutcome, TurnRecord } from '../../../layers/data/index.ts';
-import { addUsage } from './llm-usage.ts';
-import type { Clock, LlmUsage } from './ports.ts';
+import type { TokenUsage, ToolTiming, TurnOutcome, TurnRecord } from '../../../layers/data/index.ts';
+import type { Clock } from './ports.ts';
 
 /**
  * Reduces what happens in a turn to its record (the raw material of `npm run latency` and the turn metrics).
@@ -42,11 +41,6 @@ export class TurnRecorder {
     this.record.llmLastTokenAt = this.clock.now();
   }
 
-  /** A request's token usage, summed over the turn's rounds (what the call costs is priced from it). */
-  usage(usage: LlmUsage): void {
-    this.record.llmUsage = addUsage(this.record.llmUsage, usage);
-  }
-
   tools(timings: ToolTiming[]): void {
     this.record.tools = [...(this.record.tools ?? []), ...timings];
   }
@@ -57,6 +51,29 @@ export class TurnRecorder {
 
   interrupted(): void {
     this.record.interruptedAt ??= this.clock.now();
+  }
+
+  /** Adopted from a speculation: the turn's prompt is the final one, which came after the LLM request. */
+  preempted(promptReceivedAt: number, speculations: number): void {
+    this.record.promptReceivedAt = promptReceivedAt;
+    this.record.preempted = true;
+    this.record.speculations = speculations;
+  }
+
+  /** Speculative requests dropped before this turn answered its utterance with a request of its own. */
+  speculated(count: number | undefined): void {
+    if (count) this.record.speculations = count;
+  }
+
+  /** A request's token usage, summed over the turn's rounds (what the call costs is priced from it). */
+  usage(u: TokenUsage): void {
+    const sum = this.record.usage ?? { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
+    this.record.usage = {
+      inputTokens: sum.inputTokens + u.inputTokens,
+      outputTokens: sum.outputTokens + u.outputTokens,
+      cachedTokens: sum.cachedTokens + u.cachedTokens,
+      ...(sum.estimated || u.estimated ? { estimated: true } : {}),
+    };
   }
 
   historyWaited(ms: number): void {

@@ -4,7 +4,7 @@ import type { AppLogger } from '../../../layers/observability/logger.ts';
 import type { ToolAction } from '../../../layers/tools/contract.ts';
 import { toLlmMessages } from './history.ts';
 import { historyRaced, pendingHeard, uncommittedBefore, type PendingHeard, type Standing } from './ledger/decide.ts';
-import { heardReply } from './ledger/heard.ts';
+import { heardPrefix, heardReply } from './ledger/heard.ts';
 import { applyToLedger } from './ledger/ledger-client.ts';
 import { TurnWatch } from './ledger/turn-watch.ts';
 import { llmAttempt, type AttemptEnd } from './llm-attempt.ts';
@@ -26,7 +26,8 @@ import { ToolCallAssembler, type ToolCall } from './tool-calls.ts';
 import { runToolRound, timeoutFor, toolResultContent } from './tool-round.ts';
 import { planToolRound } from './turn-budget.ts';
 import { TurnRecorder } from './turn-recorder.ts';
-import type { TurnOutcome, TurnRecord } from '../../../layers/data/index.ts';
+import { SpeculationWatch, type SpeculationOutcome } from './preempt/speculation-watch.ts';
+import type { SpeculationRecord, TurnOutcome, TurnRecord } from '../../../layers/data/index.ts';
 
 export interface EngineConfig {
   /** No first chunk from the LLM by then: abort and retry once (if the budget allows), else apologise. */
@@ -38,6 +39,8 @@ export interface EngineConfig {
   /** How long a turn waits for the previous turn's history to be committed before it carries what it knows. */
   historyWaitMs: number;
   historyPollMs: number;
+  /** How often a speculative turn reads the ledger for its confirmation (what a preempted reply waits for). */
+  speculationPollMs: number;
   /** Longer utterances are cut (and the cut logged): one caller must not be able to send the LLM a book. */
   maxUtteranceChars: number;
   /** The newest messages of history each turn loads and sends. */
@@ -58,6 +61,7 @@ export const defaultEngineConfig: EngineConfig = {
   watchIntervalMs: 100,
   historyWaitMs: 5_000,
   historyPollMs: 25,
+  speculationPollMs: 10,
   maxUtteranceChars: 2_000,
   maxHistoryMessages: 60,
   syncBudgetMs: 26_000,
@@ -102,6 +106,24 @@ export interface NewTurn {
 /** `spoken`: everything the turn said to the caller (the silence timer estimates when its speech ends). */
 export type TurnEnd = { handedOff: true; turn: number } | { handedOff: false; record: TurnRecord; spoken: string };
 
+/** A speculative turn ends as the turn that adopted it, or dropped with what it cost. */
+export type SpeculationEnd = TurnEnd | { handedOff: false; dropped: SpeculationRecord };
+
+/** A speculative turn: an LLM request on a stable partial prompt, held until the final prompt confirms it. */
+export interface SpeculativeTurn {
+  connectionId: string;
+  session: Session;
+  messages: ChatMessage[];
+  /** When the partial it answers reached us. */
+  partialAt: number;
+  /** The utterance so far (what the LLM is asked about; the history stores the final prompt's words). */
+  userText: string;
+  speculationId: string;
+  holdMs: number;
+  /** Writes the speculation to the ledger (once its LLM request is on the wire); false when the ledger refused it. */
+  register: () => Promise<boolean>;
+}
+
 /** The turn's place in the ledger, decided once by its claim. */
 type Claim =
   | { type: 'owner'; turn: number }
@@ -142,6 +164,8 @@ class Turn {
   /** A newer ledger showing an interrupt the history did not apply yet: the reply restarts if nothing was said. */
   private correction: Ledger | undefined;
   private restartAttempt: (() => void) | undefined;
+  /** Words of this turn's tool rounds, where they stand in what was said: an interrupt may cut them short too. */
+  private readonly roundWords: { messageId: string; start: number; text: string }[] = [];
   /** Opens the pump once the claim is decided: no frame of this turn reaches the caller before it owns the reply. */
   private claimDecided!: () => void;
   private replyMessageId: string | undefined;
@@ -152,6 +176,8 @@ class Turn {
   private pendingEnd: { handoffData: string } | undefined;
   private readonly log: AppLogger;
   private readonly tentativeTurn: number;
+  /** Set for a speculative turn: how it learns whether the final prompt confirmed it. */
+  private speculation: SpeculationWatch | undefined;
 
   constructor(
     private readonly ctx: TurnContext,
@@ -251,6 +277,7 @@ class Turn {
         if (verdict.type !== 'claimed') throw new Error(`unexpected claim verdict ${verdict.type}`);
         this.log.appendKeys({ turn: verdict.turn });
         this.recorder.turn(verdict.turn);
+        this.recorder.speculated(ledger.turns[verdict.turn]?.speculations);
         this.watch.start(verdict.turn);
         return { type: 'owner', turn: verdict.turn };
       } catch (err) {
@@ -338,6 +365,83 @@ class Turn {
     return toLlmMessages(session.systemPrompt, [...view, ...carried]);
   }
 
+  // ----- a speculative turn (preemptive generation) ----------------------------------------------------------
+
+  /**
+   * Asks the LLM on a stable partial prompt. Its reply waits behind the pump's gate, and tool calls wait in
+   * `converse`, until the ledger says a final prompt adopted it; a dropped speculation posts nothing, runs no tool
+   * and writes no message, only a record of what it cost. Confirmed, it is that turn: the held text goes out at
+   * once and the rest streams as in any turn.
+   */
+  async speculate(input: SpeculativeTurn): Promise<SpeculationEnd> {
+    const { store, clock, config, log } = this.ctx;
+    const watch = new SpeculationWatch(store, this.sessionId, input.speculationId, clock, config.speculationPollMs, input.holdMs, log);
+    this.speculation = watch;
+    // Minted now, so the caller's words sort before the reply whose id the first LLM round mints.
+    const callerMessageId = newId();
+    this.claim = watch.outcome.then((outcome) => this.onSpeculationSettled(outcome, callerMessageId));
+    void this.claim.then(this.claimDecided);
+    this.history = this.historyFor(input.session, input.messages);
+    this.base!.length = this.history.length;
+    this.history.push({ role: 'user', content: input.userText });
+    // Registered once the request is on the wire (as a claim is): the write is never ahead of the LLM request.
+    const register = (after?: Promise<void>) =>
+      void (async () => {
+        await after;
+        if (await input.register()) watch.start();
+        else watch.notRegistered();
+      })();
+    const outcome = await this.converse(0, undefined, '', undefined, true, register);
+    if (outcome === 'handed-off') return { handedOff: true, turn: await this.turnNumber() };
+    const claim = await this.claim;
+    if (claim.type !== 'owner') return this.dropSpeculation(input, await watch.outcome);
+    return this.finish();
+  }
+
+  private onSpeculationSettled(outcome: SpeculationOutcome, callerMessageId: string): Claim {
+    if (outcome.type === 'dropped') {
+      this.stop('superseded');
+      return { type: 'yielded', turn: this.tentativeTurn };
+    }
+    const { turn, entry } = outcome;
+    this.recorder.turn(turn);
+    this.recorder.preempted(entry.promptAt, entry.speculations ?? 1);
+    this.watch.start(turn);
+    this.known = undefined;
+    // The history keeps the final prompt's words, not the partial the LLM was asked with. Written once the held
+    // reply's first post is on its way: the caller is waiting for that post, not for this write.
+    this.writes.push(
+      afterIoPoll()
+        .then(() => {
+          this.log.appendKeys({ turn });
+          this.log.info('speculative turn confirmed', { speculationId: entry.speculationId });
+          return this.ctx.store.appendMessages(this.sessionId, [{ messageId: callerMessageId, role: 'user', content: entry.userText, turn, source: 'speech' }]);
+        })
+        .then((stored) => this.written.push(...stored.map((m) => m.messageId)))
+        .catch((err: unknown) => this.log.error('caller message not saved', { error: err as Error })),
+    );
+    return { type: 'owner', turn };
+  }
+
+  private async dropSpeculation(input: SpeculativeTurn, outcome: SpeculationOutcome): Promise<SpeculationEnd> {
+    this.stop('superseded');
+    await this.pump.settled();
+    const record: SpeculationRecord = {
+      sessionId: this.sessionId,
+      speculationId: input.speculationId,
+      useCaseId: this.session.useCaseId,
+      callSid: this.session.callSid,
+      startedAt: input.partialAt,
+      endedAt: this.ctx.clock.now(),
+      reason: outcome.type === 'dropped' ? outcome.reason : 'dropped',
+      llmRequests: this.recorder.record.llmRounds ?? 0,
+      usage: this.recorder.record.usage ?? { inputTokens: 0, outputTokens: 0, cachedTokens: 0 },
+    };
+    this.log.info('speculative turn dropped', { speculationId: input.speculationId, reason: record.reason, usage: record.usage });
+    await this.ctx.store.putSpeculationRecord(record).catch((err: unknown) => this.log.error('speculation record not saved', { error: err as Error }));
+    return { handedOff: false, dropped: record };
+  }
+
   /**
    * Every ledger read of the watch. An interrupt of an earlier turn that lands after this turn read its history
    * (Twilio sends it before the new prompt, but their invocations race) means the history claims words the caller
@@ -396,6 +500,10 @@ class Turn {
     let roundText = pendingText;
     while (!this.stopReason) {
       if (calls && calls.length > 0) {
+        // No side effect for a turn that does not own the reply: a speculative turn's tool calls wait here for the
+        // final prompt (and are dropped with it); any other turn's claim has long been decided by now.
+        await this.claim;
+        if (this.stopReason) break;
         const plan = planToolRound({
           now: this.ctx.clock.now(),
           budget: { deadlineAt: this.ctx.deadlineAt, llmRoundReserveMs: this.ctx.config.llmRoundReserveMs },
@@ -403,6 +511,10 @@ class Turn {
           canHandOff: canHandOff && this.ctx.continuation !== undefined,
         });
         if (plan === 'hand-off' && (await this.handOff(round, calls, roundText))) return 'handed-off';
+        // Tools act on the world: they run only for a turn that owns the reply (the claim may still be landing
+        // when a quick LLM asks for them).
+        await this.claim;
+        if (this.stopReason) break;
         await this.runTools(calls, roundText);
         round++;
         calls = undefined;
@@ -417,6 +529,7 @@ class Turn {
       const toolChoice: LlmRequest['toolChoice'] = round >= maxRounds ? 'none' : round === 0 && forcedTool ? { name: forcedTool } : 'auto';
       const result = await this.streamRound(toolChoice, claimOnRequest);
       claimOnRequest = undefined;
+      this.speculation?.replyReady();
       if (this.stopReason) break;
       if (result.toolCalls.length > 0 && toolChoice !== 'none') {
         calls = result.toolCalls;
@@ -442,6 +555,9 @@ class Turn {
     let restarts = 0;
     for (let attempt = 1; ; attempt++) {
       const assembler = new ToolCallAssembler();
+      let usage: { inputTokens: number; outputTokens: number; cachedTokens: number } | undefined;
+      let chunks = 0;
+      let sent = false;
       let text = '';
       let replyComplete = false;
       const calledAt = clock.now();
@@ -461,6 +577,7 @@ class Turn {
         const event = step.value;
         switch (event.type) {
           case 'request-sent':
+            sent = true;
             this.recorder.requestSent(event.onWire, calledAt);
             // On the wire, the claim lets the event loop poll once first, so I/O already here (the LLM server's
             // side of the request when it shares this process, as locally and in the bench) is not held up by
@@ -480,11 +597,16 @@ class Turn {
                 this.roundStart++;
               }
             }
+            chunks++;
             text += event.text;
             this.pump.say(event.text);
             break;
           case 'tool-call':
+            chunks++;
             assembler.add(event);
+            break;
+          case 'usage':
+            usage = event.usage;
             break;
           case 'finish':
             if (event.reason !== 'tool_calls' && assembler.size === 0 && text !== '') {
@@ -494,9 +616,6 @@ class Turn {
               void this.pump.end();
             }
             break;
-          case 'usage':
-            this.recorder.usage(event.usage);
-            break;
         }
       }
       claimOnRequest?.();
@@ -504,6 +623,9 @@ class Turn {
       this.restartAttempt = undefined;
       this.abort.signal.removeEventListener('abort', onTurnAbort);
       this.recorder.roundEnded();
+      // A stream cut short has no usage chunk, but its tokens are billed: count them from what went each way.
+      if (usage) this.recorder.usage(usage);
+      else if (sent) this.recorder.usage({ inputTokens: estimateTokens(request.messages), outputTokens: chunks, cachedTokens: 0, estimated: true });
       if (end.type === 'aborted' && !this.stopReason && this.correction && !this.pump.saidAnything && restarts < 2) {
         restarts++;
         attempt--;
@@ -535,6 +657,8 @@ class Turn {
     if (!text) this.roundStart = this.priorSpoken.length + this.pump.queuedChars;
     this.recorder.failed(end.cause === 'error' ? errorText(end.error) : end.cause === 'idle-timeout' ? 'LLM stream stalled' : 'LLM first-token timeout');
     this.log.error('LLM request failed; closing the reply', { error: end.error as Error, cause: end.cause, gotFirst: end.gotFirst });
+    // Unconfirmed, a failed speculation steps aside: the final prompt then runs a turn of its own.
+    await this.speculation?.abandon();
     await this.claim;
     const standing = this.stopReason ? undefined : await this.watch.checkNow();
     if (standing && standing.type !== 'owner') this.stopFor(standing);
@@ -563,6 +687,7 @@ class Turn {
 
     const toolCalls = results.map((r) => ({ id: r.call.id, name: r.call.name, arguments: r.historyArguments }));
     const assistant: NewMessage = { messageId: newId(), role: 'assistant', content: roundText || null, toolCalls, turn: 0 };
+    if (roundText.trim()) this.roundWords.push({ messageId: assistant.messageId as string, start: this.roundStart, text: roundText });
     const toolMessages: NewMessage[] = results.map((r) => ({
       messageId: newId(),
       role: 'tool',
@@ -737,6 +862,21 @@ class Turn {
     const posted = (this.priorSpoken + this.pump.spoken).slice(this.roundStart);
     const content = this.heard ? heardReply(this.spokenBefore, posted, this.heard.text, this.heard.ms) : posted.trim();
     await this.storeReply(content, true);
+    if (this.heard) await this.cutRoundWords(this.heard.text, this.heard.ms);
+  }
+
+  /** A tool round's words the caller did not hear all of are cut to what they heard, like the reply itself. */
+  private async cutRoundWords(heard: string, heardMs: number | undefined): Promise<void> {
+    const heardUpTo = heardPrefix(this.priorSpoken + this.pump.spoken, heard, heardMs).length;
+    await Promise.all(
+      this.roundWords
+        .filter((r) => r.start + r.text.trimEnd().length > heardUpTo)
+        .map((r) =>
+          this.ctx.store
+            .rewriteHeard(this.sessionId, r.messageId, r.text.slice(0, Math.max(0, heardUpTo - r.start)).trim())
+            .catch((err: unknown) => this.log.error('tool round words not cut to what was heard', { error: err as Error })),
+        ),
+    );
   }
 
   /**
@@ -767,6 +907,7 @@ class Turn {
         this.recorder.interrupted();
         const posted = (this.priorSpoken + this.pump.spoken).slice(this.roundStart);
         await this.ctx.store.rewriteHeard(this.sessionId, this.storedReply.messageId, heardReply(this.spokenBefore, posted, verdict.heard, verdict.heardMs));
+        await this.cutRoundWords(verdict.heard, verdict.heardMs);
         this.storedReply.heardApplied = true;
       }
     } catch (err) {
@@ -813,6 +954,13 @@ function afterIoPoll(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
+/** About four characters a token: enough to see what an aborted request cost. */
+function estimateTokens(messages: LlmMessage[]): number {
+  let chars = 0;
+  for (const m of messages) chars += (m.content ?? '').length + ('toolCalls' in m ? JSON.stringify(m.toolCalls ?? []).length : 0);
+  return Math.ceil(chars / 4);
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
@@ -823,6 +971,14 @@ export async function runTurn(ctx: TurnContext, input: NewTurn): Promise<TurnEnd
   ctx.log.appendKeys({ turn: tentative });
   const turn = new Turn(ctx, input.kind, input.connectionId, input.session, [], tentative, input.promptReceivedAt);
   return turn.start(input);
+}
+
+/** Runs a speculative turn on a stable partial prompt. Never throws. */
+export async function runSpeculativeTurn(ctx: TurnContext, input: SpeculativeTurn): Promise<SpeculationEnd> {
+  const tentative = input.session.ledger.turnCount + 1;
+  ctx.log.appendKeys({ speculationId: input.speculationId });
+  const turn = new Turn(ctx, 'prompt', input.connectionId, input.session, [], tentative, input.partialAt);
+  return turn.speculate(input);
 }
 
 /** Continues a turn handed off by another invocation (slow tools near API Gateway's 29 s). Never throws. */

@@ -12,7 +12,7 @@ import { deadlineFor } from '../engine/turn-budget.ts';
 import { defaultEngineConfig, resumeTurn, type EngineConfig, type TurnContext, type TurnEnd } from '../engine/turn.ts';
 import { ContinueTurnEventSchema, isContinueTurnEvent, type ContinueTurnEvent } from '../edges/lambda-continuation.ts';
 import { countPostErrors, countTableErrors } from './counted-edges.ts';
-import { countMetric, flushMetrics, recordTurnMetrics } from './turn-metrics.ts';
+import { countMetric, flushMetrics, recordSpeculationMetrics, recordTurnMetrics } from './turn-metrics.ts';
 import { frameText, invocationContext, type HandlerLogger, type LambdaContextLike, type RouteResult, type WebSocketEvent } from './websocket-event.ts';
 import { lazy } from '../../../layers/runtime/lazy.ts';
 
@@ -80,6 +80,10 @@ export function createDefaultHandler(deps: DefaultDeps) {
       };
       const result = await handleFrame(ctx, frameText(wsEvent));
       if (result.kind === 'turn') report(result.end);
+      if (result.kind === 'speculation') {
+        if ('dropped' in result.end) recordSpeculationMetrics(result.end.dropped);
+        else report(result.end);
+      }
     } catch (err) {
       if (continuation) {
         log.error('turn continuation failed; handed to the on-failure destination', { error: err as Error });

@@ -18,6 +18,7 @@ import {
   type NewMessage,
   type NewSession,
   type Session,
+  type SpeculationRecord,
   type TurnRecord,
 } from '../../../layers/data/index.ts';
 import type { Clock, Store } from '../../../02_cr-application/src/engine/ports.ts';
@@ -73,6 +74,8 @@ export interface MemoryStore extends Store {
   messages(sessionId: string): ChatMessage[];
   /** The session's turn records, by turn number. */
   turnRecords(sessionId: string): TurnRecord[];
+  /** Speculative turns that were never confirmed, in write order. */
+  speculationRecords(sessionId: string): SpeculationRecord[];
   /** Every call made so far, in call order (e.g. to count ledger reads per turn). */
   readonly calls: readonly StoreCall[];
   /** The next matching call(s) of `op` reject. */
@@ -130,6 +133,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const sessions = new Map<string, SessionItem>();
   const messagesBySession = new Map<string, Map<string, ChatMessage>>();
   const turnsBySession = new Map<string, Map<number, TurnRecord>>();
+  const speculationsBySession = new Map<string, SpeculationRecord[]>();
   const pointers = new Map<string, string>();
   const calls: StoreCall[] = [];
   let failures: FailHook<StoreOperation>[] = [];
@@ -283,6 +287,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         if (!byTurn) turnsBySession.set(record.sessionId, (byTurn = new Map()));
         byTurn.set(record.turn, asStored(record));
       }),
+
+    putSpeculationRecord: (record) =>
+      run('putSpeculationRecord', [record], () => {
+        const list = speculationsBySession.get(record.sessionId) ?? [];
+        speculationsBySession.set(record.sessionId, [...list, asStored(record)]);
+      }),
+    speculationRecords: (sessionId) => asStored(speculationsBySession.get(sessionId) ?? []),
 
     session: (sessionId) => {
       const item = sessions.get(sessionId);

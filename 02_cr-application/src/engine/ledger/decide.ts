@@ -1,4 +1,5 @@
-import type { Ledger, LedgerConnection, LedgerTurn } from '../../../../layers/data/turn-ledger.ts';
+import type { Ledger, LedgerConnection, LedgerTurn, Speculation } from '../../../../layers/data/turn-ledger.ts';
+import { comparable, utteranceSoFar, type MatchRule } from '../utterance.ts';
 
 /**
  * The turn ledger's protocol: who owns the reply, what became of each turn, and when a turn's history is complete.
@@ -17,12 +18,17 @@ import type { Ledger, LedgerConnection, LedgerTurn } from '../../../../layers/da
  * 5. One connection at a time: a reconnect within the grace replaces the dropped connection (a new generation);
  *    a late $disconnect of a replaced connection changes nothing; a prompt Twilio replays after the reconnect is
  *    answered once.
+ * 6. A speculative turn (preemptive generation) posts nothing and runs no tool until a claim adopts it; a claim
+ *    adopts it only when the final utterance matches the one it answers, and nothing else confirms it.
  */
 
 /** What happens to the ledger. Times are when the frame reached us (API Gateway's request time in AWS). */
 export type LedgerEvent =
-  /** A final prompt (or key press) starts a turn. */
-  | { type: 'claim'; promptAt: number; userText: string }
+  /**
+   * A final prompt (or key press) starts a turn. `key` is the utterance in comparable form: a running speculation
+   * with the same key is adopted. `adoptOnly`: claim only by adopting (nothing is written otherwise).
+   */
+  | { type: 'claim'; promptAt: number; userText: string; key?: string | undefined; adoptOnly?: boolean }
   /** The caller cut in, having heard `heard` of the reply that was playing when the frame was received. */
   | { type: 'interrupt'; at: number; heard: string; heardMs?: number | undefined }
   /** A turn has written all its messages; `heardApplied` when its stored reply already holds only the heard part. */
@@ -36,8 +42,12 @@ export type LedgerEvent =
     }
   /** The interrupt handler rewrote a committed reply to what was heard. */
   | { type: 'heard-applied'; turn: number }
-  /** A partial prompt (`last: false`). */
-  | { type: 'partial'; at: number; text: string }
+  /** A partial prompt (`last: false`); `match` compares the utterance so far with a running speculation's. */
+  | { type: 'partial'; at: number; text: string; match?: MatchRule | undefined }
+  /** A stable partial: start a speculative turn `id` for the utterance `key`, if the cap and the state allow. */
+  | { type: 'speculate'; id: string; at: number; key: string; max: number }
+  /** A speculative turn gives up (no confirmation in time, or its LLM request failed). */
+  | { type: 'speculation-end'; id: string }
   /** The call ended: whatever is streaming stops. */
   | { type: 'end' }
   /** A turn never committed (its invocation died): later turns stop waiting for it and take what the ledger has. */
@@ -60,7 +70,14 @@ export type LedgerEvent =
   | { type: 'silence-due'; turn: number; round: number; at: number; maxReprompts: number; nextDueAt: number };
 
 export type Verdict =
-  | { type: 'claimed'; turn: number; pieces: string[] }
+  | { type: 'claimed'; turn: number; pieces: string[]; adopted?: string }
+  /** `adoptOnly` and there was nothing to adopt: the prompt runs a turn of its own. */
+  | { type: 'not-adopted' }
+  | { type: 'speculating' }
+  | { type: 'speculation-refused'; reason: 'late' | 'stale' | 'cap' | 'running' | 'history' }
+  /** What became of a speculation that tried to end: adopted meanwhile (go on as that turn), or now dropped. */
+  | { type: 'speculation-confirmed'; turn: number }
+  | { type: 'speculation-dropped' }
   /** A newer prompt already owns the reply: this one says nothing and stores only the caller's words. */
   | { type: 'yield'; turnCount: number }
   | { type: 'interrupt-recorded'; turn: number; rewrite?: { replyMessageId: string; heard: string; heardMs?: number | undefined; spokenBefore: string } }
@@ -114,9 +131,17 @@ export const REPLAY_WINDOW_MS = 2_000;
 export function decide(ledger: Ledger, event: LedgerEvent): Decision {
   switch (event.type) {
     case 'claim':
-      return claim(ledger, event.promptAt, event.userText);
+      return claim(ledger, event);
     case 'interrupt':
       return interrupt(ledger, event.at, event.heard, event.heardMs);
+    case 'speculate':
+      return speculate(ledger, event);
+    case 'speculation-end': {
+      const standing = speculationStanding(ledger, '', event.id);
+      if (standing.type === 'confirmed') return { verdict: { type: 'speculation-confirmed', turn: standing.turn } };
+      if (ledger.speculation?.id !== event.id || ledger.speculation.state !== 'running') return { verdict: { type: 'speculation-dropped' } };
+      return write(ledger, { speculation: { ...ledger.speculation, state: 'dropped' } }, { type: 'speculation-dropped' });
+    }
     case 'commit':
       return commit(ledger, event);
     case 'heard-applied': {
@@ -124,10 +149,15 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
       if (!turn || turn.heardApplied) return { verdict: { type: 'noop' } };
       return write(ledger, { turns: { ...ledger.turns, [event.turn]: { ...turn, heardApplied: true } } }, { type: 'noop' });
     }
-    case 'partial':
+    case 'partial': {
       if (ledger.partialsUntil !== undefined && event.at < ledger.partialsUntil) return { verdict: { type: 'partial-late' } };
+      const partial = [...(ledger.partial ?? []), { at: event.at, text: event.text }].sort((a, b) => a.at - b.at);
+      // The caller went on talking: a speculation for fewer (or other) words is dropped.
+      const running = ledger.speculation?.state === 'running' ? ledger.speculation : undefined;
+      const changed = running && event.at > running.at && comparable(utteranceSoFar(partial.map((p) => p.text)), event.match) !== running.key;
       // The caller is speaking: the silence timer stops counting.
-      return write(ledger, { partial: [...(ledger.partial ?? []), { at: event.at, text: event.text }], silence: undefined }, { type: 'partial-kept' });
+      return write(ledger, { partial, silence: undefined, ...(changed ? { speculation: { ...running, state: 'dropped' } } : {}) }, { type: 'partial-kept' });
+    }
     case 'abandon': {
       const turn = ledger.turns[event.turn];
       if (!turn || turn.committed) return { verdict: { type: 'noop' } };
@@ -136,8 +166,9 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
     }
     case 'end': {
       const turns = mapTurns(ledger, (t) => (t.state === 'streaming' ? { ...t, state: 'ended' } : t));
-      if (!turns) return { verdict: { type: 'noop' } };
-      return write(ledger, { turns }, { type: 'noop' });
+      const speculation = dropRunning(ledger.speculation);
+      if (!turns && speculation === ledger.speculation) return { verdict: { type: 'noop' } };
+      return write(ledger, { ...(turns ? { turns } : {}), speculation }, { type: 'noop' });
     }
     case 'connect':
       return connect(ledger, event);
@@ -157,6 +188,21 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
   }
 }
 
+/**
+ * Several events decided in order and written as one change (one version step): a partial prompt that is stable
+ * at once and the speculation it starts cost one write, not two, ahead of the speculative LLM request.
+ */
+export function decideAll(ledger: Ledger, events: readonly LedgerEvent[]): { next?: Ledger; verdicts: Verdict[] } {
+  let state = ledger;
+  const verdicts: Verdict[] = [];
+  for (const event of events) {
+    const d = decide(state, event);
+    verdicts.push(d.verdict);
+    if (d.next) state = d.next;
+  }
+  return state === ledger ? { verdicts } : { next: { ...state, v: ledger.v + 1 }, verdicts };
+}
+
 /** What a turn that is (or was) streaming must do now. */
 export type Standing =
   | { type: 'owner' }
@@ -173,6 +219,15 @@ export function standingOf(ledger: Ledger, status: string, turn: number): Standi
   if (entry?.state === 'cut-off') return { type: 'cut-off' };
   if (ledger.turnCount > turn || entry?.state === 'superseded') return { type: 'superseded' };
   return { type: 'owner' };
+}
+
+/** Where a speculative turn stands: still waiting for its final prompt, adopted as a turn, or dropped. */
+export type SpeculationStanding = { type: 'pending' } | { type: 'confirmed'; turn: number; userText: string } | { type: 'dropped' };
+
+export function speculationStanding(ledger: Ledger, status: string, id: string): SpeculationStanding {
+  for (const [n, t] of Object.entries(ledger.turns)) if (t.speculationId === id) return { type: 'confirmed', turn: Number(n), userText: t.userText };
+  if (status === 'ended') return { type: 'dropped' };
+  return ledger.speculation?.id === id && ledger.speculation.state === 'running' ? { type: 'pending' } : { type: 'dropped' };
 }
 
 /** Earlier turns whose history is not in the table yet: the turn about to ask the LLM must wait for (or carry) them. */
@@ -217,11 +272,16 @@ export function historyRaced(ledger: Ledger, messageIds: readonly string[]): boo
   );
 }
 
-function claim(ledger: Ledger, promptAt: number, userText: string): Decision {
+function claim(ledger: Ledger, event: Extract<LedgerEvent, { type: 'claim' }>): Decision {
+  const { promptAt, userText } = event;
   const newest = ledger.turns[ledger.turnCount];
-  if (newest && newest.promptAt > promptAt) return { verdict: { type: 'yield', turnCount: ledger.turnCount } };
+  if (newest && newest.promptAt > promptAt) return event.adoptOnly ? { verdict: { type: 'not-adopted' } } : { verdict: { type: 'yield', turnCount: ledger.turnCount } };
   const replayOf = replayedTurn(ledger, promptAt, userText);
   if (replayOf !== undefined) return { verdict: { type: 'replayed', turn: replayOf } };
+  const running = ledger.speculation?.state === 'running' ? ledger.speculation : undefined;
+  // Adopted only for the words it answers (later partials that changed them have dropped it already).
+  const adopt = running && event.key !== undefined && running.key === event.key && running.at < promptAt;
+  if (event.adoptOnly && !adopt) return { verdict: { type: 'not-adopted' } };
   const turn = ledger.turnCount + 1;
   const consumed = (ledger.partial ?? []).filter((p) => p.at < promptAt);
   const left = (ledger.partial ?? []).filter((p) => p.at >= promptAt);
@@ -229,6 +289,9 @@ function claim(ledger: Ledger, promptAt: number, userText: string): Decision {
   for (const [n, t] of Object.entries(ledger.turns)) turns[n] = t.state === 'streaming' ? { ...t, state: 'superseded' } : t;
   turns[turn] = { state: 'streaming', promptAt, userText, committed: false };
   if (ledger.connection) turns[turn].gen = ledger.connection.gen;
+  if (adopt) turns[turn].speculationId = running.id;
+  if (ledger.speculations) turns[turn].speculations = ledger.speculations;
+  const speculation: Speculation | undefined = adopt ? { ...running, state: 'confirmed', turn } : dropRunning(ledger.speculation);
   return write(
     ledger,
     {
@@ -237,8 +300,10 @@ function claim(ledger: Ledger, promptAt: number, userText: string): Decision {
       partial: left.length > 0 ? left : undefined,
       partialsUntil: Math.max(ledger.partialsUntil ?? 0, promptAt),
       silence: undefined,
+      speculation,
+      speculations: undefined,
     },
-    { type: 'claimed', turn, pieces: consumed.map((p) => p.text) },
+    { type: 'claimed', turn, pieces: consumed.map((p) => p.text), ...(adopt ? { adopted: running.id } : {}) },
   );
 }
 
@@ -269,9 +334,10 @@ function connect(ledger: Ledger, event: Extract<LedgerEvent, { type: 'connect' }
   if (current.state === 'disconnected' && event.at - current.at > current.graceMs) return { verdict: { type: 'connect-refused', reason: 'grace-over' } };
   const gen = current.gen + 1;
   const connection: LedgerConnection = { id: event.connectionId, gen, state: 'connected', at: event.at, graceMs: current.graceMs };
-  // A reply still streaming went to the old connection: it stops (its $disconnect may not have landed yet).
+  // A reply still streaming went to the old connection: it stops (its $disconnect may not have landed yet), and so
+  // does a speculation, whose reply would go there too.
   const turns = mapTurns(ledger, cutOff) ?? ledger.turns;
-  return write(ledger, { connection, turns }, { type: 'reconnected', gen, retired: current.id });
+  return write(ledger, { connection, turns, speculation: dropRunning(ledger.speculation) }, { type: 'reconnected', gen, retired: current.id });
 }
 
 function disconnect(ledger: Ledger, connectionId: string, at: number): Decision {
@@ -282,8 +348,10 @@ function disconnect(ledger: Ledger, connectionId: string, at: number): Decision 
   const connection: LedgerConnection = { ...current, state: 'disconnected', at };
   const turns = mapTurns(ledger, cutOff) ?? ledger.turns;
   // Nobody hears a reprompt on a dropped socket; a reconnected caller gets the silence counted from their next reply.
-  if (current.graceMs === 0) return write(ledger, { connection, turns, silence: undefined }, { type: 'call-over' });
-  return write(ledger, { connection, turns, silence: undefined }, { type: 'disconnected', graceUntil: at + current.graceMs });
+  // A speculation was answering on the dropped socket: nothing it holds can reach the caller.
+  const speculation = dropRunning(ledger.speculation);
+  if (current.graceMs === 0) return write(ledger, { connection, turns, silence: undefined, speculation }, { type: 'call-over' });
+  return write(ledger, { connection, turns, silence: undefined, speculation }, { type: 'disconnected', graceUntil: at + current.graceMs });
 }
 
 const cutOff = (t: LedgerTurn): LedgerTurn => (t.state === 'streaming' ? { ...t, state: 'cut-off' } : t);
@@ -298,6 +366,30 @@ function silenceDue(ledger: Ledger, event: Extract<LedgerEvent, { type: 'silence
   if (s.round >= event.maxReprompts) return write(ledger, { silence: undefined }, { type: 'silence-hang-up', connectionId: connection.id });
   const round = s.round + 1;
   return write(ledger, { silence: { turn: s.turn, round, dueAt: event.nextDueAt, spokeAt: event.at } }, { type: 'reprompt', round, dueAt: event.nextDueAt, connectionId: connection.id });
+}
+
+/**
+ * A stable partial asks to start a speculative turn. Refused when the utterance was already answered (late), a
+ * newer partial came since (stale: the caller is still talking), the cap for this utterance is reached, the same
+ * words are already being answered, or an earlier turn's history is not committed (its request could not hold it).
+ */
+function speculate(ledger: Ledger, event: Extract<LedgerEvent, { type: 'speculate' }>): Decision {
+  const refuse = (reason: Extract<Verdict, { type: 'speculation-refused' }>['reason']): Decision => ({ verdict: { type: 'speculation-refused', reason } });
+  if (ledger.partialsUntil !== undefined && event.at < ledger.partialsUntil) return refuse('late');
+  if ((ledger.partial ?? []).some((p) => p.at > event.at)) return refuse('stale');
+  const running = ledger.speculation?.state === 'running' ? ledger.speculation : undefined;
+  if (running && running.key === event.key) return refuse('running');
+  if ((ledger.speculations ?? 0) >= event.max) return refuse('cap');
+  if (uncommittedBefore(ledger, ledger.turnCount + 1).length > 0) return refuse('history');
+  return write(
+    ledger,
+    { speculation: { id: event.id, at: event.at, key: event.key, state: 'running' }, speculations: (ledger.speculations ?? 0) + 1 },
+    { type: 'speculating' },
+  );
+}
+
+function dropRunning(speculation: Speculation | undefined): Speculation | undefined {
+  return speculation?.state === 'running' ? { ...speculation, state: 'dropped' } : speculation;
 }
 
 function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | undefined): Decision {
@@ -319,7 +411,12 @@ function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | 
   if (heardMs !== undefined) entry.heardMs = heardMs;
   const rewrite = t.committed && t.replyMessageId ? { replyMessageId: t.replyMessageId, heard, heardMs, spokenBefore: t.spokenBefore ?? '' } : undefined;
   if (t.committed) entry.heardApplied = false;
-  return write(ledger, { turns: { ...ledger.turns, [n]: entry }, silence: undefined }, { type: 'interrupt-recorded', turn: n, ...(rewrite ? { rewrite } : {}) });
+  // A speculation was asked with the whole reply in its history: the caller heard less of it.
+  return write(
+    ledger,
+    { turns: { ...ledger.turns, [n]: entry }, silence: undefined, speculation: dropRunning(ledger.speculation) },
+    { type: 'interrupt-recorded', turn: n, ...(rewrite ? { rewrite } : {}) },
+  );
 }
 
 function commit(ledger: Ledger, event: Extract<LedgerEvent, { type: 'commit' }>): Decision {

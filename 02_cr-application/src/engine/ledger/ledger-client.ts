@@ -2,7 +2,7 @@ import { ConditionFailedError, NotFoundError } from '../../../../layers/data/err
 import { sessionKey } from '../../../../layers/data/keys.ts';
 import type { Ledger, LedgerRead } from '../../../../layers/data/turn-ledger.ts';
 import type { LedgerStore } from '../ports.ts';
-import { decide, type LedgerEvent, type Verdict } from './decide.ts';
+import { decide, decideAll, type LedgerEvent, type Verdict } from './decide.ts';
 
 export interface LedgerOutcome {
   verdict: Verdict;
@@ -20,19 +20,34 @@ const MAX_ATTEMPTS = 8;
  * which saves the first read on the fast path.
  */
 export async function applyToLedger(store: LedgerStore, sessionId: string, event: LedgerEvent, known?: LedgerRead): Promise<LedgerOutcome> {
+  const { verdicts, ledger, status } = await applyAllToLedger(store, sessionId, [event], known, (l) => {
+    const d = decide(l, event);
+    return { ...(d.next ? { next: d.next } : {}), verdicts: [d.verdict] };
+  });
+  return { verdict: verdicts[0]!, ledger, status };
+}
+
+/** Several events decided in order on one read and written as one change (engine/ledger/decide.ts decideAll). */
+export async function applyAllToLedger(
+  store: LedgerStore,
+  sessionId: string,
+  events: readonly LedgerEvent[],
+  known?: LedgerRead,
+  decider: (ledger: Ledger) => { next?: Ledger; verdicts: Verdict[] } = (l) => decideAll(l, events),
+): Promise<{ verdicts: Verdict[]; ledger: Ledger; status: string }> {
   let current = known;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     current ??= await store.readLedger(sessionId);
     if (!current) throw new NotFoundError('session', sessionKey(sessionId));
-    const decision = decide(current.ledger, event);
-    if (!decision.next) return { verdict: decision.verdict, ledger: current.ledger, status: current.status };
+    const decision = decider(current.ledger);
+    if (!decision.next) return { verdicts: decision.verdicts, ledger: current.ledger, status: current.status };
     try {
       await store.compareAndSetLedger(sessionId, current.ledger.v, decision.next);
-      return { verdict: decision.verdict, ledger: decision.next, status: current.status };
+      return { verdicts: decision.verdicts, ledger: decision.next, status: current.status };
     } catch (err) {
       if (!(err instanceof ConditionFailedError)) throw err;
       current = undefined;
     }
   }
-  throw new Error(`turn ledger of session ${sessionId}: ${event.type} lost ${MAX_ATTEMPTS} races in a row`);
+  throw new Error(`turn ledger of session ${sessionId}: ${events.map((e) => e.type).join('+')} lost ${MAX_ATTEMPTS} races in a row`);
 }

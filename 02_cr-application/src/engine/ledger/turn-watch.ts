@@ -34,8 +34,13 @@ export class TurnWatch {
     this.schedule();
   }
 
-  /** A read the caller waits for: before a fallback line is spoken, between tool rounds. */
+  /**
+   * A read the caller waits for: before a fallback line is spoken, between tool rounds. Before the turn's claim
+   * has landed there is no turn to judge (a turn number of 0 would read as superseded by any claimed turn): the
+   * turn is taken to own the reply, which its claim then confirms or denies.
+   */
   async checkNow(): Promise<Standing> {
+    if (this.turn === 0) return { type: 'owner' };
     try {
       this.reads++;
       const read = await this.store.readLedger(this.sessionId);

@@ -1,7 +1,7 @@
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
 import type { SilenceTimer } from '../continuity/silence.ts';
 import type { SessionDirectory } from '../session-directory.ts';
-import type { TurnContext, TurnEnd } from '../turn.ts';
+import type { SpeculationEnd, TurnContext, TurnEnd } from '../turn.ts';
 
 /** What every inbound-message module gets: the turn context plus the connection the frame came from. */
 export interface FrameContext extends TurnContext {
@@ -15,4 +15,10 @@ export interface FrameContext extends TurnContext {
 }
 
 /** What handling one frame led to, for the adapter's metrics. */
-export type FrameResult = { kind: 'ignored' | 'noted' | 'partial' | 'interrupt' } | { kind: 'turn'; end: TurnEnd };
+export type FrameResult =
+  | { kind: 'ignored' | 'noted' | 'partial' | 'interrupt' }
+  | { kind: 'turn'; end: TurnEnd }
+  /** A partial prompt ran a speculative turn: adopted (a turn), or dropped. */
+  | { kind: 'speculation'; end: SpeculationEnd }
+  /** A final prompt handed its turn to the speculative turn answering the same words. */
+  | { kind: 'preempted'; turn: number };

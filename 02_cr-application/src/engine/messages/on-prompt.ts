@@ -1,31 +1,21 @@
 import type { PromptMessage } from '../../../../layers/protocol/conversation-relay.ts';
 import { replayedTurn } from '../ledger/decide.ts';
-import { applyToLedger } from '../ledger/ledger-client.ts';
 import { armAfterTurn } from '../continuity/silence.ts';
+import { adoptSpeculation } from '../preempt/adopt.ts';
+import { onPartialPrompt } from '../preempt/on-partial.ts';
 import { runTurn } from '../turn.ts';
 import { assembleUtterance } from '../utterance.ts';
 import type { FrameContext, FrameResult } from './context.ts';
-import { loadCall, sessionIdFor } from './load-session.ts';
+import { loadCall } from './load-session.ts';
 
 /**
- * The caller said something. A partial prompt (`last: false`) is only kept in the ledger, stamped with when it
- * arrived: a final prompt claims the pieces that came before it, and a piece that arrives after that claim (its
- * invocation was slower) is dropped rather than prefixed to the next utterance. The final prompt runs a turn with
- * the whole utterance. The one read before the LLM request is the conversation read (plus, on a container's first
- * frame of a call, the connection pointer).
+ * The caller said something. A partial prompt (`last: false`) is kept in the ledger and may start a speculative
+ * turn (engine/preempt/on-partial.ts). The final prompt takes over a speculative turn that answered the same
+ * words, or else runs a turn with the whole utterance. The one read before the LLM request is the conversation
+ * read (plus, on a container's first frame of a call, the connection pointer).
  */
 export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promise<FrameResult> {
-  if (!message.last) {
-    const sessionId = await sessionIdFor(ctx);
-    if (!sessionId) return { kind: 'ignored' };
-    try {
-      const { verdict } = await applyToLedger(ctx.store, sessionId, { type: 'partial', at: ctx.receivedAt, text: cap(ctx, message.voicePrompt) });
-      if (verdict.type === 'partial-late') ctx.log.info('partial prompt arrived after its utterance was answered; dropped');
-    } catch (err) {
-      ctx.log.error('partial prompt not kept', { error: err as Error });
-    }
-    return { kind: 'partial' };
-  }
+  if (!message.last) return onPartialPrompt(ctx, cap(ctx, message.voicePrompt));
   const call = await loadCall(ctx);
   if (!call) return { kind: 'ignored' };
   if (call.session.status === 'ended') {
@@ -45,6 +35,8 @@ export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promi
     ctx.log.info('prompt replayed after a reconnect was already answered; ignored', { turn: replayOf });
     return { kind: 'ignored' };
   }
+  const adopted = await adoptSpeculation(ctx, call.sessionId, call.session, userText);
+  if (adopted) return adopted;
   const end = await runTurn(ctx, {
     kind: 'prompt',
     connectionId: ctx.connectionId,
