@@ -4,7 +4,8 @@ import '../../layers/config/zod-locale.ts';
 import { endSession, updateSession, type Table } from '../../layers/data/index.ts';
 import type { AppLogger } from '../../layers/observability/logger.ts';
 import { readHandoff, type Handoff } from './handoff.ts';
-import { apologyTwiml, dialAgentTwiml, goodbyeTwiml, NO_AGENT_AVAILABLE } from './twiml.ts';
+import { whisperUrl } from './public-url.ts';
+import { apologyTwiml, dialAgentTwiml, goodbyeTwiml, hangupTwiml, NO_AGENT_AVAILABLE } from './twiml.ts';
 
 /** What Twilio posts to the `<Connect action>` URL when the ConversationRelay session ends. */
 export const SessionEndedSchema = z.looseObject({
@@ -33,13 +34,15 @@ export interface NextStep {
 }
 
 /** The TwiML that continues the call: the agent when the session asked for one, else a polite goodbye. */
-export function nextStep(handoff: Handoff, sessionStatus: string | undefined, agentNumber: string | undefined): NextStep {
+export function nextStep(handoff: Handoff, sessionStatus: string | undefined, agentNumber: string | undefined, whisperUrl?: string): NextStep {
   if (handoff.kind === 'live-agent') {
     return agentNumber
-      ? { outcome: 'dialed-agent', twiml: dialAgentTwiml(agentNumber) }
+      ? { outcome: 'dialed-agent', twiml: dialAgentTwiml(agentNumber, undefined, whisperUrl) }
       : { outcome: 'agent-unavailable', twiml: goodbyeTwiml(NO_AGENT_AVAILABLE) };
   }
   if (sessionStatus?.toLowerCase() === 'failed') return { outcome: 'session-failed', twiml: apologyTwiml() };
+  // The app already said goodbye (e.g. to a caller who stayed silent): a second one would sound odd.
+  if (handoff.kind === 'other' && handoff.data.goodbyeSaid === true) return { outcome: 'hung-up', twiml: hangupTwiml() };
   return { outcome: 'hung-up', twiml: goodbyeTwiml() };
 }
 
@@ -47,9 +50,11 @@ export function nextStep(handoff: Handoff, sessionStatus: string | undefined, ag
  * Decides the next step and records it on the session. The caller is still on the line: a failed write is
  * logged and the call goes on the same way, because the TwiML does not depend on it.
  */
-export async function afterSession(deps: AfterSessionDeps, sessionId: string | undefined, ended: SessionEnded): Promise<NextStep> {
+export async function afterSession(deps: AfterSessionDeps, sessionId: string | undefined, ended: SessionEnded, publicBase?: string): Promise<NextStep> {
   const handoff = readHandoff(ended.HandoffData);
-  const step = nextStep(handoff, ended.SessionStatus, deps.agentNumber);
+  // The agent hears the handoff's summary before the caller is put through (a warm transfer).
+  const whisper = sessionId && publicBase ? whisperUrl(publicBase, sessionId) : undefined;
+  const step = nextStep(handoff, ended.SessionStatus, deps.agentNumber, whisper);
   const context = { sessionId, callSid: ended.CallSid, outcome: step.outcome, sessionStatus: ended.SessionStatus };
   if (handoff.kind === 'unreadable') deps.logger.warn('HandoffData is not a JSON object; treated as no handoff', context);
   if (step.outcome === 'agent-unavailable') deps.logger.error('A live agent was requested but AGENT_NUMBER is not set', context);

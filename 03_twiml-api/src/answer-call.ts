@@ -3,6 +3,7 @@ import { $ZodError } from 'zod/v4/core';
 import '../../layers/config/zod-locale.ts';
 import {
   appendMessages,
+  rememberLastCall,
   claimCallSession,
   ConditionFailedError,
   createSession,
@@ -20,6 +21,7 @@ import type { ConversationRelaySettings } from '../../layers/data/relay-settings
 import { placeholdersIn, renderPrompt, type DemoEntry, type PromptContext } from '../../layers/prompts/render.ts';
 import { chooseUseCase } from './choose-use-case.ts';
 import { connectActionUrl, sessionWebSocketUrl } from './public-url.ts';
+import { findResumable, type ResumedCall } from './resume.ts';
 import { relayTwiml } from './twiml.ts';
 
 /** The call webhook's parameters we use; Twilio sends many more, all kept out of the way. */
@@ -90,10 +92,14 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
   const { sessionId, claimed } = await claimCallSession(deps.table, call.CallSid, deps.newSessionId(), now.getTime());
   let answering = useCase;
   let reused = false;
+  const resumeWindow = isProfileNumber(call.From) ? useCase.continuity.resumeWindowMinutes : undefined;
+  const resumed = claimed ? await resumable(deps, call.From, useCase.id, resumeWindow, now.getTime()) : undefined;
+  // What the caller hears first: a dropped call picked up again says so, otherwise the greeting for this caller.
+  const spokenGreeting = resumed && !reused ? resumed.greeting : greeting;
   // The greeting is the call's first assistant message, so the LLM knows what the caller has already been told.
   // Written alongside the session (call setup still waits one round trip), under a fixed id: a replayed webhook
   // cannot add a second one.
-  const greetingWritten = greeting ? storeGreeting(deps.table, sessionId, greeting, now.getTime()) : undefined;
+  const greetingWritten = spokenGreeting ? storeGreeting(deps.table, sessionId, spokenGreeting, now.getTime()) : undefined;
   // Awaited below; marked handled now, so a failed session write does not leave it rejected unobserved.
   void greetingWritten?.catch(() => undefined);
   try {
@@ -112,6 +118,9 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
         llm: useCase.llm,
         filler: useCase.filler,
         timeZone: useCase.timeZone,
+        // A session is held for a reconnect only when ConversationRelay is told to reconnect.
+        ...(useCase.conversationRelay.applicationReconnect ? { reconnectGraceMs: useCase.continuity.reconnectGraceSeconds * 1000 } : {}),
+        ...(useCase.continuity.silence ? { silence: useCase.continuity.silence } : {}),
         ...(useCase.preemption?.enabled ? { preemption: useCase.preemption } : {}),
         ...(defaultLanguage ? { defaultLanguage } : {}),
       },
@@ -126,11 +135,18 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
     if (existing.useCaseId !== useCase.id) answering = await getUseCase(deps.table, existing.useCaseId);
   }
   await greetingWritten;
+  if (!reused && resumeWindow) {
+    await Promise.all([
+      rememberLastCall(deps.table, call.From, useCase.id, sessionId, now.getTime()),
+      resumed ? appendMessages(deps.table, sessionId, resumed.messages, now.getTime()) : undefined,
+    ]);
+    if (resumed) deps.logger.info('Caller called back after a dropped call; resuming it', { sessionId, previousSessionId: resumed.previousSessionId, messages: resumed.messages.length });
+  }
 
   const twiml = relayTwiml({
     websocketUrl: sessionWebSocketUrl(deps.websocketUrl, sessionId),
     actionUrl: connectActionUrl(publicBase, sessionId),
-    settings: withGreeting(answering, answering === useCase ? greeting : greetingOf(answering, profile, promptContext)),
+    settings: withGreeting(answering, answering === useCase ? spokenGreeting : greetingOf(answering, profile, promptContext)),
     parameters: { sessionId },
   });
   return { sessionId, useCaseId: answering.id, twiml, replayed: !claimed || reused };
@@ -162,6 +178,16 @@ async function storeGreeting(table: Table, sessionId: string, greeting: string, 
   } catch (err) {
     // A replayed webhook of this call: the first one stored the greeting.
     if (!(err instanceof ConditionFailedError)) throw err;
+  }
+}
+
+/** A failed look-up of the previous call costs the caller only the resume, never the call. */
+async function resumable(deps: AnswerCallDeps, phone: string, useCaseId: string, windowMinutes: number | undefined, now: number): Promise<ResumedCall | undefined> {
+  try {
+    return await findResumable(deps.table, phone, useCaseId, windowMinutes, now);
+  } catch (err) {
+    deps.logger.error('Could not look up the previous call; this one starts fresh', { error: err as Error });
+    return undefined;
   }
 }
 

@@ -42,3 +42,8 @@ export function connectActionUrl(base: string, sessionId: string): string {
 export function sessionWebSocketUrl(websocketUrl: string, sessionId: string): string {
   return `${websocketUrl}?session=${encodeURIComponent(sessionId)}`;
 }
+
+/** Where Twilio asks, once the agent answers a handoff, what to whisper to them; the session id rides along. */
+export function whisperUrl(base: string, sessionId: string): string {
+  return `${base}/whisper?session=${encodeURIComponent(sessionId)}`;
+}

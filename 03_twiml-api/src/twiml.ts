@@ -53,17 +53,36 @@ export function apologyTwiml(line = APOLOGY): string {
   return response.toString();
 }
 
+/** Hangs up without a word. */
+export function hangupTwiml(): string {
+  const response = newResponse();
+  response.hangup();
+  return response.toString();
+}
+
 export function goodbyeTwiml(line = GOODBYE): string {
   return apologyTwiml(line);
 }
 
-/** A short line, then the agent: an E.164 number or a sip: URI. The call ends when the agent's leg does. */
-export function dialAgentTwiml(agent: string, line = CONNECTING_TO_AGENT): string {
+/**
+ * A short line, then the agent: an E.164 number or a sip: URI. The call ends when the agent's leg does. With a
+ * `whisperUrl`, Twilio requests it when the agent answers and plays its TwiML to the agent alone before the two
+ * are connected (a warm transfer).
+ */
+export function dialAgentTwiml(agent: string, line = CONNECTING_TO_AGENT, whisperUrl?: string): string {
   const response = newResponse();
   response.say(line);
   const dial = response.dial();
-  if (/^sips?:/i.test(agent)) dial.sip(agent);
-  else dial.number(agent);
+  const whisper = whisperUrl ? { url: whisperUrl, method: 'POST' } : {};
+  if (/^sips?:/i.test(agent)) dial.sip(whisper, agent);
+  else dial.number(whisper, agent);
+  return response.toString();
+}
+
+/** What the agent hears before the caller is put through. */
+export function whisperTwiml(text: string): string {
+  const response = newResponse();
+  response.say(text);
   return response.toString();
 }
 

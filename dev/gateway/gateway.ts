@@ -122,6 +122,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (!connection || !webSocketApi) return;
       await webSocketApi.closeFromServer(connection, { code: 1000, reason: 'Connection Closed Normally' });
     },
+    async drop(connectionId) {
+      const connection = registry.get(connectionId);
+      if (!connection || !webSocketApi) return;
+      await webSocketApi.dropFromServer(connection);
+    },
     stop() {
       stopped ??= stop();
       return stopped;

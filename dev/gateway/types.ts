@@ -119,6 +119,8 @@ export interface Gateway {
   markGone(connectionId: string): void;
   /** Server-side close; resolves once $disconnect has run. */
   disconnect(connectionId: string): Promise<void>;
+  /** Cuts the socket with no close handshake (a network blip: 1006 on both sides); resolves once $disconnect has run. */
+  drop(connectionId: string): Promise<void>;
   /** Closes every socket (firing $disconnect), answers pending posts, and leaves no open handles. */
   stop(): Promise<void>;
 }

@@ -102,6 +102,18 @@ export class WebSocketApi {
     return connection.disconnected;
   }
 
+  /**
+   * Cuts the socket without a close handshake, as a network failure does: the client sees an abnormal closure
+   * (1006) and $disconnect reports it. Resolves once $disconnect has run.
+   */
+  dropFromServer(connection: Connection): Promise<void> {
+    if (!connection.closed && !connection.serverClose) {
+      connection.serverClose = { code: 1006, reason: 'Connection dropped' };
+      connection.socket.terminate();
+    }
+    return connection.disconnected;
+  }
+
   /** For stop(): refuse new handshakes, close every socket, and wait for every $disconnect. */
   async closeAll(): Promise<void> {
     this.stopping = true;

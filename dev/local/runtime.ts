@@ -12,6 +12,7 @@ import type { Store } from '../../02_cr-application/src/engine/ports.ts';
 import { createCallSetupHandler } from '../../03_twiml-api/src/handlers/call-setup.ts';
 import { createConnectActionHandler } from '../../03_twiml-api/src/handlers/connect-action.ts';
 import { getSession } from '../../layers/data/sessions.ts';
+import { createWhisperHandler } from '../../03_twiml-api/src/handlers/whisper.ts';
 import type { TurnRecord } from '../../layers/data/turns.ts';
 import { createTable, type Table } from '../../layers/data/table.ts';
 import { ensureTable } from '../../layers/data/table-definition.ts';
@@ -28,6 +29,7 @@ import { startOfflineModel, type OfflineModel } from '../llm/index.ts';
 import { DATABASE_FOLDER, LOCAL_TABLE_NAME, lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.ts';
 import { chooseLlm, SettingsError, type LlmChoice, type Settings } from './settings.ts';
 import { callSidOf, type UsageMeter } from './usage-meter.ts';
+import { localContinuity } from './continuity.ts';
 
 /**
  * The whole app on one machine: the same handler factories that run in Lambda, with local edges. Embedded
@@ -201,7 +203,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       await Promise.race([Promise.allSettled([...inflight]), deadline]);
     });
     let routes: WebSocketRoutes | undefined;
-    let http: { callSetup: (e: never) => Promise<unknown>; connectAction: (e: never) => Promise<unknown> } | undefined;
+    let http: { callSetup: (e: never) => Promise<unknown>; connectAction: (e: never) => Promise<unknown>; whisper: (e: never) => Promise<unknown> } | undefined;
     const notReady = () => Promise.reject(new Error('runtime still starting'));
     // Calls as they start and end, for the terminal and the console: which session a connection serves is known
     // from the handshake's query string, the call's identity from its session.
@@ -266,6 +268,11 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
           path: '/connect-action',
           handler: (event) => (http ? (metered('connect-action', 'POST /connect-action', () => [`call:${callSidOf(event)}`], () => http!.connectAction(event as never)) as never) : notReady()),
         },
+        {
+          method: 'POST',
+          path: '/whisper',
+          handler: (event) => (http ? (metered('whisper', 'POST /whisper', () => [`call:${callSidOf(event)}`], () => http!.whisper(event as never)) as never) : notReady()),
+        },
       ],
       extra: {
         request: (request, response, pathname) => extra?.request(request, response, pathname) ?? false,
@@ -274,16 +281,21 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     });
     cleanup.push(() => gateway.stop());
     const authToken = settings.TWILIO_AUTH_TOKEN;
+    const sinkFor = connectionsSinkFactory({ CONNECTIONS_ENDPOINT: gateway.connectionsEndpoint, AWS_REGION: 'local' });
+    const continuity = localContinuity(baseStore, sinkFor, gateway.connectionsEndpoint);
+    cleanup.push(async () => continuity.stop());
     const defaultHandler = createDefaultHandler({
       store,
       llm,
       tools: useCaseToolInvoker(invokers),
-      sinkFor: connectionsSinkFactory({ CONNECTIONS_ENDPOINT: gateway.connectionsEndpoint, AWS_REGION: 'local' }),
+      sinkFor,
+      silenceTimer: continuity.silenceTimer,
     });
     routes = {
       connect: createConnectHandler({
         store: baseStore,
         verifySignature: twilioHandshakeVerifier(async () => ({ authToken, publicUrl: gateway.webSocketUrl })),
+        connectionGone: continuity.connectionGone,
       }),
       message: (event) => defaultHandler(event),
       disconnect: createDisconnectHandler({ store: baseStore }),
@@ -299,6 +311,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
         useCaseParameter: true,
       }),
       connectAction: createConnectActionHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl, agentNumber: settings.AGENT_NUMBER }),
+      whisper: createWhisperHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl }),
     };
     log(`Gateway    HTTP ${gateway.httpUrl}, WebSocket ${gateway.webSocketUrl}, @connections ${gateway.connectionsEndpoint}`);
     const webhookUrl = `${gateway.httpUrl}/call-setup`;

@@ -11,3 +11,5 @@ export * from './turns.ts';
 export * from './use-case-config.ts';
 export * from './use-cases.ts';
 export * from './turn-ledger.ts';
+export * from './connections.ts';
+export * from './last-calls.ts';

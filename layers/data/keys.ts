@@ -38,3 +38,6 @@ export const speculationKey = (sessionId: string, speculationId: string) => ({ p
 export const connectionKey = (connectionId: string) => ({ pk: `conn#${connectionId}`, sk: 'conn' });
 
 export const callKey = (callSid: string) => ({ pk: `call#${callSid}`, sk: 'call' });
+
+/** A caller's last call to one use case (redial resume), on the caller's profile partition. */
+export const lastCallKey = (phone: string, useCaseId: string) => ({ pk: `profile#${phone}`, sk: `last-call#${useCaseId}` });

@@ -5,7 +5,7 @@ import { fromMessageItem, type ChatMessage } from './messages.ts';
 import type { Table } from './table.ts';
 import { expireAt } from './ttl.ts';
 import { emptyLedger, ledgerFromItem, type Ledger } from './turn-ledger.ts';
-import type { DtmfMap, ToolManifestEntry, UseCaseConfig } from './use-case-config.ts';
+import type { DtmfMap, SilenceSettings, ToolManifestEntry, UseCaseConfig } from './use-case-config.ts';
 
 export type SessionStatus = 'created' | 'connected' | 'ended';
 
@@ -26,6 +26,10 @@ export interface Session {
   llm: UseCaseConfig['llm'];
   filler: UseCaseConfig['filler'];
   timeZone: string;
+  /** Set when the use case reconnects dropped sockets (`applicationReconnect`): how long a drop may last. */
+  reconnectGraceMs?: number;
+  /** Set when the use case reprompts a silent caller. */
+  silence?: SilenceSettings;
   /** Preemptive generation (absent or disabled: every turn starts on the final prompt). */
   preemption?: UseCaseConfig['preemption'];
   status: SessionStatus;

@@ -13,7 +13,8 @@ import type { Table } from './table.ts';
  * (02_cr-application/src/engine/ledger); this file only reads it and compare-and-sets it by version, so every
  * writer (a streaming turn, an `interrupt`, a newer `prompt`, a partial prompt) sees one consistent state.
  */
-export const TURN_STATES = ['streaming', 'finished', 'interrupted', 'superseded', 'ended'] as const;
+/** `cut-off`: the connection dropped while the turn streamed (the caller heard at most what was posted). */
+export const TURN_STATES = ['streaming', 'finished', 'interrupted', 'superseded', 'ended', 'cut-off'] as const;
 export type LedgerTurnState = (typeof TURN_STATES)[number];
 
 export const LedgerTurnSchema = z.object({
@@ -36,12 +37,46 @@ export const LedgerTurnSchema = z.object({
   spokenBefore: z.optional(z.string()),
   /** The newest message the turn wrote: a history read that lacks it raced the commit and must read again. */
   lastMessageId: z.optional(z.string()),
+  /** The connection generation the turn was claimed on: a prompt Twilio replays after a reconnect is recognised. */
+  gen: z.optional(z.int().check(z.positive())),
   /** The speculation this turn adopted (preemptive generation): its invocation streams the reply. */
   speculationId: z.optional(z.string()),
   /** Speculative LLM requests started for this turn's utterance (adopted or dropped). */
   speculations: z.optional(z.int().check(z.nonnegative())),
 });
 export type LedgerTurn = z.infer<typeof LedgerTurnSchema>;
+
+/**
+ * The session's WebSocket connection. Twilio may reconnect a dropped socket (`applicationReconnect`) to the same
+ * URL: the new connection replaces the old one (a new generation) if it comes within the grace.
+ */
+export const LedgerConnectionSchema = z.object({
+  id: z.string().check(z.minLength(1)),
+  /** 1 for the first connection, one more for each reconnect. */
+  gen: z.int().check(z.positive()),
+  state: z.enum(['connected', 'disconnected']),
+  /** When it was bound, or, once disconnected, when it dropped. */
+  at: z.number(),
+  /** How long a dropped connection may be replaced; 0 when the use case does not reconnect (a drop ends the call). */
+  graceMs: z.int().check(z.nonnegative()),
+});
+export type LedgerConnection = z.infer<typeof LedgerConnectionSchema>;
+
+/**
+ * The silence timer: armed when a reply has been spoken, for the turn it followed. Any caller input (a prompt, a
+ * partial prompt, a key, an interrupt) clears it; a timer that fires and finds it changed does nothing.
+ */
+export const LedgerSilenceSchema = z.object({
+  /** The turn whose reply the caller has not answered. */
+  turn: z.int().check(z.nonnegative()),
+  /** Reprompts said so far. */
+  round: z.int().check(z.nonnegative()),
+  /** When the caller has been silent long enough for the next reprompt (or the goodbye). */
+  dueAt: z.number(),
+  /** When the last reprompt was posted: an interrupt after it cut into the reprompt, not into the turn's reply. */
+  spokeAt: z.optional(z.number()),
+});
+export type LedgerSilence = z.infer<typeof LedgerSilenceSchema>;
 
 export const PartialPieceSchema = z.object({ at: z.number(), text: z.string() });
 
@@ -74,6 +109,9 @@ export const LedgerSchema = z.object({
   partial: z.optional(z.array(PartialPieceSchema)),
   /** Partial prompts received before this time belong to a turn already claimed: a late one is dropped. */
   partialsUntil: z.optional(z.number()),
+  /** The connection frames come from and replies go to (absent until $connect recorded it). */
+  connection: z.optional(LedgerConnectionSchema),
+  silence: z.optional(LedgerSilenceSchema),
   /** The newest speculative turn (at most one runs at a time). */
   speculation: z.optional(SpeculationSchema),
   /** Speculative requests started for the utterance in progress (the cap counts these; a claim resets it). */

@@ -76,6 +76,18 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
+/** Reprompts for a silent caller, then a goodbye and the end of the call. */
+export const SilenceSettingsSchema = z.strictObject({
+  /** Seconds of silence after the agent finished speaking before a reprompt. */
+  afterSeconds: z._default(z.number().check(z.minimum(2), z.maximum(120)), 8),
+  /** Reprompts before the goodbye. */
+  reprompts: z._default(z.int().check(z.minimum(0), z.maximum(5)), 2),
+  /** Said in turn (the last one repeats when there are more reprompts than lines). */
+  lines: z._default(z.array(text()).check(z.minLength(1)), ['Are you still there?', "I'm still here if you need me. Is there anything else I can help with?"]),
+  goodbye: z._default(text(), "It sounds like now isn't a good time. Feel free to call back anytime. Goodbye."),
+});
+export type SilenceSettings = z.infer<typeof SilenceSettingsSchema>;
+
 /**
  * Preemptive generation: the LLM starts on a stable partial prompt and its reply is held until the final prompt
  * confirms it (engine/preempt). Turning it on turns on ConversationRelay's `partialPrompts`.
@@ -147,6 +159,22 @@ export const UseCaseConfigSchema = z
       ),
       'America/Denver',
     ),
+    /** Calls that drop, and callers who go quiet (call continuity). */
+    continuity: z._default(
+      z.strictObject({
+        /** How long a reconnect (`conversationRelay.applicationReconnect`) may take. */
+        reconnectGraceSeconds: z._default(z.int().check(z.minimum(5), z.maximum(600)), 60),
+        /**
+         * A caller whose call dropped and who calls back within this many minutes resumes the conversation;
+         * absent: every call starts fresh.
+         */
+        resumeWindowMinutes: z.optional(z.int().check(z.minimum(1), z.maximum(240))),
+        /** What to do when the caller says nothing after a reply; absent: nothing (Twilio hangs up eventually). */
+        silence: z.optional(SilenceSettingsSchema),
+      }),
+      { reconnectGraceSeconds: 60 },
+    ),
+
     preemption: z.optional(PreemptionSchema),
   })
   .check(

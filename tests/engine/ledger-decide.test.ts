@@ -5,6 +5,7 @@ import {
   historyRaced,
   KEPT_TURNS,
   pendingHeard,
+  REPLAY_WINDOW_MS,
   standingOf,
   uncommittedBefore,
   speculationStanding,
@@ -185,6 +186,158 @@ describe('standing and history checks', () => {
   });
 });
 
+describe('connection (reconnects)', () => {
+  const GRACE = 60_000;
+  const first = (graceMs = GRACE) => apply(emptyLedger(), { type: 'connect', connectionId: 'c1', at: 1_000, bound: true, graceMs }).state;
+  const dropped = (graceMs = GRACE) => apply(first(graceMs), { type: 'disconnect', connectionId: 'c1', at: 5_000 }).state;
+  const reconnect = (at: number, over: { previousGone?: boolean; connectionId?: string } = {}): LedgerEvent => ({
+    type: 'connect',
+    connectionId: over.connectionId ?? 'c2',
+    at,
+    bound: false,
+    graceMs: 0,
+    previousGone: over.previousGone,
+  });
+
+  it('records the first connection as generation 1 with its grace', () => {
+    expect(first().connection).toEqual({ id: 'c1', gen: 1, state: 'connected', at: 1_000, graceMs: GRACE });
+    expect(decide(first(), { type: 'connect', connectionId: 'c1', at: 1_001, bound: true, graceMs: GRACE })).toEqual({ verdict: { type: 'connected', gen: 1 } });
+  });
+
+  it('a drop holds the call for the grace and cuts off the reply streaming to it', () => {
+    const streaming = apply(first(), { type: 'claim', promptAt: 2_000, userText: 'hi' }).state;
+    const { state, verdicts } = apply(streaming, { type: 'disconnect', connectionId: 'c1', at: 5_000 });
+    expect(verdicts[0]).toEqual({ type: 'disconnected', graceUntil: 65_000 });
+    expect(state.connection).toMatchObject({ id: 'c1', state: 'disconnected', at: 5_000 });
+    expect(state.turns['1']).toMatchObject({ state: 'cut-off', committed: false });
+    expect(standingOf(state, 'connected', 1)).toEqual({ type: 'cut-off' });
+    expect(uncommittedBefore(state, 2)).toEqual([1]);
+  });
+
+  it.each([
+    { name: 'within the grace', before: () => dropped(), event: reconnect(64_999), verdict: { type: 'reconnected', gen: 2, retired: 'c1' } },
+    { name: 'after the grace', before: () => dropped(), event: reconnect(65_001), verdict: { type: 'connect-refused', reason: 'grace-over' } },
+    { name: 'for a call that does not reconnect', before: () => dropped(0), event: reconnect(5_001), verdict: { type: 'connect-refused', reason: 'not-reconnectable' } },
+    { name: 'with no connection on record', before: () => emptyLedger(), event: reconnect(5_001), verdict: { type: 'connect-refused', reason: 'not-reconnectable' } },
+    { name: 'while the current connection is alive', before: () => first(), event: reconnect(2_000), verdict: { type: 'connect-refused', reason: 'in-use' } },
+    {
+      name: 'before the $disconnect of a connection API Gateway says is gone',
+      before: () => first(),
+      event: reconnect(2_000, { previousGone: true }),
+      verdict: { type: 'reconnected', gen: 2, retired: 'c1' },
+    },
+    { name: 'a retried $connect of the current connection', before: () => first(), event: reconnect(2_000, { connectionId: 'c1' }), verdict: { type: 'connected', gen: 1 } },
+  ])('a reconnect $name', ({ before, event, verdict }) => {
+    const d = decide(before(), event);
+    expect(d.verdict).toEqual(verdict);
+    if (verdict.type !== 'reconnected') return expect(d.next).toBeUndefined();
+    expect(d.next!.connection).toEqual({ id: 'c2', gen: 2, state: 'connected', at: (event as { at: number }).at, graceMs: GRACE });
+  });
+
+  it('a reconnect that beats the $disconnect cuts off the reply streaming to the old connection', () => {
+    const streaming = apply(first(), { type: 'claim', promptAt: 2_000, userText: 'hi' }).state;
+    const { state } = apply(streaming, reconnect(3_000, { previousGone: true }));
+    expect(state.turns['1']).toMatchObject({ state: 'cut-off' });
+  });
+
+  it.each([
+    { name: 'of a replaced connection (it lands after the reconnect)', before: () => apply(dropped(), reconnect(6_000)).state, connectionId: 'c1' },
+    { name: 'repeated', before: () => dropped(), connectionId: 'c1' },
+  ])('a $disconnect $name changes nothing', ({ before, connectionId }) => {
+    const d = decide(before(), { type: 'disconnect', connectionId, at: 7_000 });
+    expect(d).toEqual({ verdict: { type: 'disconnect-stale' } });
+  });
+
+  it('a drop of a call that does not reconnect, or with no connection on record, is the end of the call', () => {
+    expect(decide(first(0), { type: 'disconnect', connectionId: 'c1', at: 5_000 }).verdict).toEqual({ type: 'call-over' });
+    expect(decide(emptyLedger(), { type: 'disconnect', connectionId: 'c1', at: 5_000 })).toEqual({ verdict: { type: 'call-over' } });
+  });
+
+  describe('replayed prompts', () => {
+    const answered = () =>
+      apply(first(), { type: 'claim', promptAt: 2_000, userText: 'Is the studio free?' }, { type: 'commit', turn: 1, heardApplied: false }, { type: 'disconnect', connectionId: 'c1', at: 5_000 }, reconnect(6_000)).state;
+
+    it('the same words just after the reconnect repeat a turn answered on the old connection: nothing is claimed', () => {
+      expect(decide(answered(), { type: 'claim', promptAt: 6_100, userText: 'Is the studio free?' })).toEqual({ verdict: { type: 'replayed', turn: 1 } });
+    });
+
+    it.each([
+      { name: 'other words', at: 6_100, words: 'And the two-bedroom?' },
+      { name: 'the same words said again later', at: 6_000 + REPLAY_WINDOW_MS + 1, words: 'Is the studio free?' },
+    ])('$name start a turn (on the new generation)', ({ at, words }) => {
+      const d = decide(answered(), { type: 'claim', promptAt: at, userText: words });
+      expect(d.verdict).toEqual({ type: 'claimed', turn: 2, pieces: [] });
+      expect(d.next!.turns['2']).toMatchObject({ gen: 2 });
+    });
+
+    it('a prompt whose reply the drop cut off is answered again', () => {
+      const cutOff = apply(first(), { type: 'claim', promptAt: 2_000, userText: 'Is the studio free?' }, { type: 'disconnect', connectionId: 'c1', at: 5_000 }, reconnect(6_000)).state;
+      expect(decide(cutOff, { type: 'claim', promptAt: 6_100, userText: 'Is the studio free?' }).verdict).toEqual({ type: 'claimed', turn: 2, pieces: [] });
+    });
+  });
+});
+
+describe('silence', () => {
+  const connected = (): Ledger =>
+    apply(
+      emptyLedger(),
+      { type: 'connect', connectionId: 'c1', at: 0, bound: true, graceMs: 60_000 },
+      { type: 'claim', promptAt: 100, userText: 'hi' },
+      { type: 'commit', turn: 1, heardApplied: false },
+    ).state;
+  const armed = () => apply(connected(), { type: 'silence-arm', turn: 1, dueAt: 9_000 }).state;
+  const due = (over: Partial<Extract<LedgerEvent, { type: 'silence-due' }>> = {}): LedgerEvent => ({
+    type: 'silence-due',
+    turn: 1,
+    round: 0,
+    at: 9_000,
+    maxReprompts: 2,
+    nextDueAt: 18_000,
+    ...over,
+  });
+
+  it('arms after the newest turn finished; not after an interrupted or superseded one', () => {
+    expect(armed().silence).toEqual({ turn: 1, round: 0, dueAt: 9_000 });
+    const interrupted = apply(connected(), { type: 'interrupt', at: 500, heard: 'h' }).state;
+    expect(decide(interrupted, { type: 'silence-arm', turn: 1, dueAt: 9_000 })).toEqual({ verdict: { type: 'silence-cancelled' } });
+    const newer = apply(connected(), { type: 'claim', promptAt: 600, userText: 'more' }).state;
+    expect(decide(newer, { type: 'silence-arm', turn: 1, dueAt: 9_000 })).toEqual({ verdict: { type: 'silence-cancelled' } });
+  });
+
+  it('reprompts up to the maximum, then hangs up', () => {
+    const { state, verdicts } = apply(armed(), due(), due({ round: 1, at: 18_000, nextDueAt: 27_000 }), due({ round: 2, at: 27_000 }));
+    expect(verdicts).toEqual([
+      { type: 'reprompt', round: 1, dueAt: 18_000, connectionId: 'c1' },
+      { type: 'reprompt', round: 2, dueAt: 27_000, connectionId: 'c1' },
+      { type: 'silence-hang-up', connectionId: 'c1' },
+    ]);
+    expect(state.silence).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'the caller spoke (a claim)', event: { type: 'claim', promptAt: 5_000, userText: 'yes' } as LedgerEvent },
+    { name: 'the caller started speaking (a partial prompt)', event: { type: 'partial', at: 5_000, text: 'y' } as LedgerEvent },
+    { name: 'the socket dropped', event: { type: 'disconnect', connectionId: 'c1', at: 5_000 } as LedgerEvent },
+  ])('any caller input cancels it: $name', ({ event }) => {
+    const state = apply(armed(), event).state;
+    expect(state.silence).toBeUndefined();
+    expect(decide(state, due())).toEqual({ verdict: { type: 'silence-cancelled' } });
+  });
+
+  it('a stale or early check does nothing, or waits for the rest of the silence', () => {
+    expect(decide(armed(), due({ round: 1 }))).toEqual({ verdict: { type: 'silence-cancelled' } });
+    expect(decide(armed(), due({ at: 8_000 }))).toEqual({ verdict: { type: 'silence-not-yet', dueAt: 9_000 } });
+  });
+
+  it('an interrupt after a reprompt cut into the reprompt: the reply before it keeps its words, the silence stops', () => {
+    const reprompted = apply(armed(), due()).state;
+    const { state, verdicts } = apply(reprompted, { type: 'interrupt', at: 9_500, heard: 'Are you' });
+    expect(verdicts[0]).toEqual({ type: 'interrupt-ignored', reason: 'reprompt' });
+    expect(state.turns['1']!.heard).toBeUndefined();
+    expect(state.silence).toBeUndefined();
+  });
+});
+
 describe('speculation (preemptive generation)', () => {
   const key = (t: string) => comparable(t);
   const speculate = (id: string, at: number, text: string, max = 2): LedgerEvent => ({ type: 'speculate', id, at, key: key(text), max });
@@ -311,5 +464,26 @@ describe('speculation (preemptive generation)', () => {
     expect(apply(running, { type: 'claim', promptAt: 30, userText: 'pressed 1' }).state.speculation).toMatchObject({ state: 'dropped' });
     expect(apply(running, { type: 'end' }).state.speculation).toMatchObject({ state: 'dropped' });
     expect(speculationStanding(running, 'ended', 's1')).toEqual({ type: 'dropped' });
+  });
+});
+
+describe('speculation and the connection', () => {
+  const GRACE = 60_000;
+  const connected = apply(emptyLedger(), { type: 'connect', connectionId: 'c1', at: 1_000, bound: true, graceMs: GRACE }).state;
+  const speculating = apply(connected, { type: 'partial', at: 2_000, text: 'Hello.' }, { type: 'speculate', id: 's1', at: 2_000, key: comparable('Hello.'), max: 2 }).state;
+
+  it('a drop, or a reconnect that beats it, drops a running speculation (its reply would go to the old socket)', () => {
+    expect(speculating.speculation).toMatchObject({ id: 's1', state: 'running' });
+    expect(apply(speculating, { type: 'disconnect', connectionId: 'c1', at: 3_000 }).state.speculation).toMatchObject({ state: 'dropped' });
+    const reconnected = apply(speculating, { type: 'connect', connectionId: 'c2', at: 3_000, bound: false, graceMs: 0, previousGone: true });
+    expect(reconnected.verdicts[0]).toEqual({ type: 'reconnected', gen: 2, retired: 'c1' });
+    expect(reconnected.state.speculation).toMatchObject({ state: 'dropped' });
+  });
+
+  it('a partial both keeps the speculation for the same words and stops the silence timer', () => {
+    const armed = { ...speculating, silence: { turn: 0, round: 0, dueAt: 9_000 } };
+    const { state } = apply(armed, { type: 'partial', at: 2_500, text: 'Hello.' });
+    expect(state.silence).toBeUndefined();
+    expect(state.speculation).toMatchObject({ state: 'running' });
   });
 });

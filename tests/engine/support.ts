@@ -7,6 +7,7 @@ import { createTable } from '../../layers/data/table.ts';
 import { sessionFixture } from '../support/sessions.ts';
 import type { ToolInvocation, ToolOutcome } from '../../layers/tools/contract.ts';
 import { connectionsSinkFactory } from '../../02_cr-application/src/edges/connections-sink.ts';
+import { connectionGoneProbe } from '../../02_cr-application/src/edges/connection-probe.ts';
 import { createDynamoStore } from '../../02_cr-application/src/edges/dynamo-store.ts';
 import { twilioHandshakeVerifier } from '../../02_cr-application/src/edges/handshake-verifier.ts';
 import { createLambdaContinuation } from '../../02_cr-application/src/edges/lambda-continuation.ts';
@@ -47,6 +48,8 @@ export interface EngineHarness {
   /** With `recordTable`: every request the handlers made to the table, as it arrived there. */
   tableRecorder: TableRecorder | undefined;
   startCall(overrides?: Partial<NewSession>): Promise<Call>;
+  /** Opens the call's signed URL again, as ConversationRelay does after a drop; rejects when the handshake is refused. */
+  reconnect(call: Call): Promise<Call>;
   stop(): Promise<void>;
 }
 
@@ -92,9 +95,11 @@ export async function startEngine(options: HarnessOptions = {}): Promise<EngineH
 
   let gatewayRef: Gateway | undefined;
   let sinkFactory: ReturnType<typeof connectionsSinkFactory> | undefined;
+  let probe: ReturnType<typeof connectionGoneProbe> | undefined;
   const onConnect = createConnectHandler({
     store,
     verifySignature: twilioHandshakeVerifier(async () => ({ authToken: AUTH_TOKEN, publicUrl: gatewayRef!.webSocketUrl })),
+    connectionGone: (connectionId, endpoint) => (probe ??= connectionGoneProbe({ CONNECTIONS_ENDPOINT: gatewayRef!.connectionsEndpoint, AWS_REGION: 'us-east-1' }))(connectionId, endpoint),
   });
   const onDisconnect = createDisconnectHandler({ store });
   const onDefault = createDefaultHandler({
@@ -150,6 +155,13 @@ export async function startEngine(options: HarnessOptions = {}): Promise<EngineH
       const connectionId = session?.connectionId;
       if (!connectionId) throw new Error('the session was not bound to the connection');
       return callFor(sessionId, connectionId, client);
+    },
+    async reconnect(call) {
+      // ConversationRelay reconnects to the same URL, signed the same way.
+      const client = await connectSigned(gateway, call.sessionId);
+      const connectionId = (await getSession(table, call.sessionId))?.ledger.connection?.id;
+      if (!connectionId || connectionId === call.connectionId) throw new Error('the reconnect did not rebind the session');
+      return callFor(call.sessionId, connectionId, client);
     },
     async stop() {
       await gateway.stop();

@@ -243,6 +243,21 @@ describe('$disconnect', () => {
     expect(recorded.disconnects).toHaveLength(1);
   });
 
+  it('drop() cuts the socket with no close handshake (1006 on both sides), fires once, and the client can reconnect', async () => {
+    const recorded = recordingRoutes();
+    const gw = await start(recorded);
+    const client = await connectClient(gw.webSocketUrl);
+    const { connectionId } = recorded.connects[0]!.requestContext;
+    await gw.drop(connectionId);
+    expect(recorded.disconnects).toHaveLength(1);
+    expect(recorded.disconnects[0]!.requestContext).toMatchObject({ connectionId, disconnectStatusCode: 1006 });
+    expect((await client.closed).code).toBe(1006);
+    await gw.drop(connectionId);
+    expect(recorded.disconnects).toHaveLength(1);
+    await connectClient(gw.webSocketUrl);
+    expect(recorded.connects[1]!.requestContext.connectionId).not.toBe(connectionId);
+  });
+
   it('fires for every open socket when the gateway stops', async () => {
     const recorded = recordingRoutes();
     const gw = await start(recorded);

@@ -80,7 +80,7 @@ describe('Lambda handlers wired from the environment', () => {
         params: { CallSid: 'CA02', CallStatus: 'in-progress', SessionStatus: 'ended', HandoffData: '{"reason":"live-agent-handoff"}' },
       }),
     );
-    expect(parseTwiml(done.body ?? '').Dial.Number).toBe('+14065550900');
+    expect(parseTwiml(done.body ?? '').Dial.Number['#text']).toBe('+14065550900');
     expect((await getSession(table, sessionIds[0]!))?.outcome).toBe('dialed-agent');
 
     expect(ssm.requests.filter((r) => r.name === TOKEN_PARAM)).toHaveLength(1);

@@ -61,7 +61,8 @@ describe('<Connect action> callback', () => {
     expect(String(result.headers?.['content-type'])).toMatch(/^text\/xml/);
     const response = parseTwiml(result.body ?? '');
     expect(response.Say[0]).toMatch(/connect you/i);
-    expect(response.Dial.Number).toBe(AGENT);
+    // The agent hears the summary first (a warm transfer: tests/twiml/whisper.test.ts).
+    expect(response.Dial.Number).toEqual({ '#text': AGENT, url: `https://${HOST}/whisper?session=${id}`, method: 'POST' });
     expect(response).not.toHaveProperty('Hangup');
     // The handoff summary is for the agent's systems, never read out.
     expect(result.body).not.toContain('studio');
@@ -71,12 +72,21 @@ describe('<Connect action> callback', () => {
     expect(session?.endedAt).toBeTruthy();
   });
 
+  it('hangs up without a second goodbye when the app already said one (a silent caller)', async () => {
+    const id = await fresh();
+    const result = await createConnectActionHandler(deps(table))(actionPost(id, { HandoffData: '{"reason":"silence","goodbyeSaid":true}' }));
+    const response = parseTwiml(result.body ?? '');
+    expect(response).toHaveProperty('Hangup');
+    expect(response).not.toHaveProperty('Say');
+    expect(await getSession(table, id)).toMatchObject({ status: 'ended', outcome: 'hung-up', endReason: 'silence' });
+  });
+
   it('dials a SIP agent with <Sip>', async () => {
     const id = await fresh();
     const result = await createConnectActionHandler(deps(table, { agentNumber: 'sip:agents@pbx.example.test' }))(
       actionPost(id, { HandoffData: '{"liveAgent":true}' }),
     );
-    expect(parseTwiml(result.body ?? '').Dial.Sip).toBe('sip:agents@pbx.example.test');
+    expect(parseTwiml(result.body ?? '').Dial.Sip).toMatchObject({ '#text': 'sip:agents@pbx.example.test', url: `https://${HOST}/whisper?session=${id}` });
   });
 
   it('says goodbye and hangs up when the session ended without handoff data', async () => {
@@ -128,7 +138,7 @@ describe('<Connect action> callback', () => {
   it('still continues the call when the session is unknown, and logs why nothing was recorded', async () => {
     const d = deps(table);
     const result = await createConnectActionHandler(d)(actionPost('01NOSUCHSESSION', { HandoffData: '{"reason":"live-agent-handoff"}' }));
-    expect(parseTwiml(result.body ?? '').Dial.Number).toBe(AGENT);
+    expect(parseTwiml(result.body ?? '').Dial.Number['#text']).toBe(AGENT);
     const error = d.log.lines.find((l) => l.level === 'error');
     expect(error?.message).toMatch(/record/);
     expect(error?.extra[0]).toMatchObject({ sessionId: '01NOSUCHSESSION', callSid: CALL_SID, outcome: 'dialed-agent' });
@@ -140,7 +150,7 @@ describe('<Connect action> callback', () => {
       const d = deps(unreachable as TestTable);
       const result = await createConnectActionHandler(d)(actionPost('01ANY', { HandoffData: '{"reason":"live-agent-handoff"}' }));
       expect(result.statusCode).toBe(200);
-      expect(parseTwiml(result.body ?? '').Dial.Number).toBe(AGENT);
+      expect(parseTwiml(result.body ?? '').Dial.Number['#text']).toBe(AGENT);
       expect(d.log.lines.some((l) => l.level === 'error')).toBe(true);
       expect(d.log.text()).not.toContain(AUTH_TOKEN);
     } finally {

@@ -1,6 +1,7 @@
 import type { DisconnectDeps } from '../handlers/disconnect.ts';
 import { awsTable } from './aws-table.ts';
 import { endSession, getSession, sessionIdForConnection } from '../../../layers/data/sessions.ts';
+import { compareAndSetLedger, readLedger } from '../../../layers/data/turn-ledger.ts';
 
 /** $disconnect's dependencies in AWS; built on the first invocation. */
 export function awsDisconnectDeps(): DisconnectDeps {
@@ -10,6 +11,8 @@ export function awsDisconnectDeps(): DisconnectDeps {
       sessionIdForConnection: (connectionId) => sessionIdForConnection(awsTable(), connectionId),
       endSession: (sessionId, reason, extra) => endSession(awsTable(), sessionId, reason, extra ?? {}),
       callSidOf: async (sessionId) => (await getSession(awsTable(), sessionId))?.callSid,
+      readLedger: (sessionId) => readLedger(awsTable(), sessionId),
+      compareAndSetLedger: (sessionId, expectedVersion, next) => compareAndSetLedger(awsTable(), sessionId, expectedVersion, next),
     },
   };
 }

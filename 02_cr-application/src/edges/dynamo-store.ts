@@ -5,6 +5,7 @@ import { bindConnection, endSession, getSession, loadConversation, sessionIdForC
 import type { Table } from '../../../layers/data/table.ts';
 import { compareAndSetLedger, readLedger } from '../../../layers/data/turn-ledger.ts';
 import { putSpeculationRecord, putTurnRecord } from '../../../layers/data/turns.ts';
+import { pointConnection } from '../../../layers/data/connections.ts';
 import type { Store } from '../engine/ports.ts';
 
 /** The engine's Store over the single-table data layer (DynamoDB in AWS, local DynamoDB in tests and locally). */
@@ -12,8 +13,9 @@ export function createDynamoStore(table: Table): Store {
   return {
     bindConnection: async (sessionId, connectionId) => {
       const session = await bindConnection(table, sessionId, connectionId);
-      return { callSid: session.callSid };
+      return { callSid: session.callSid, ...(session.reconnectGraceMs !== undefined ? { reconnectGraceMs: session.reconnectGraceMs } : {}) };
     },
+    pointConnection: (connectionId, sessionId) => pointConnection(table, connectionId, sessionId),
     sessionIdForConnection: (connectionId) => sessionIdForConnection(table, connectionId),
     callSidOf: async (sessionId) => (await getSession(table, sessionId))?.callSid,
     updateSession: (sessionId, changes) => updateSession(table, sessionId, changes),

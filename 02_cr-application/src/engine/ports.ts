@@ -12,8 +12,13 @@ import type { ToolInvoker } from '../../../layers/tools/contract.ts';
 
 /** The call's session and its connection. */
 export interface SessionStore {
-  /** Binds the connection to its session; answers with the bound session's call SID (for the logs). */
-  bindConnection(sessionId: string, connectionId: string): Promise<{ callSid: string }>;
+  /**
+   * Binds the call's first connection to its `created` session; answers with the session's call SID (for the
+   * logs) and, when the call reconnects dropped sockets, their grace.
+   */
+  bindConnection(sessionId: string, connectionId: string): Promise<{ callSid: string; reconnectGraceMs?: number }>;
+  /** Points a reconnected connection at its session (the turn ledger decided the reconnect). */
+  pointConnection(connectionId: string, sessionId: string): Promise<void>;
   sessionIdForConnection(connectionId: string): Promise<string | undefined>;
   /** The session's call SID, for the logs of a handler that knows only the session (one GetItem). */
   callSidOf(sessionId: string): Promise<string | undefined>;

@@ -105,7 +105,8 @@ export interface NewTurn {
   lang?: string | undefined;
 }
 
-export type TurnEnd = { handedOff: true; turn: number } | { handedOff: false; record: TurnRecord };
+/** `spoken`: everything the turn said to the caller (the silence timer estimates when its speech ends). */
+export type TurnEnd = { handedOff: true; turn: number } | { handedOff: false; record: TurnRecord; spoken: string };
 
 /** A speculative turn ends as the turn that adopted it, or dropped with what it cost. */
 export type SpeculationEnd = TurnEnd | { handedOff: false; dropped: SpeculationRecord };
@@ -130,6 +131,8 @@ type Claim =
   | { type: 'owner'; turn: number }
   /** A newer prompt already owns the reply: say nothing. */
   | { type: 'yielded'; turn: number }
+  /** Twilio replayed a prompt already answered (after a reconnect): say nothing, store nothing. */
+  | { type: 'replayed'; turn: number }
   /** The ledger could not be written (the table failed): the reply goes on uncoordinated rather than not at all. */
   | { type: 'uncoordinated'; turn: number };
 
@@ -210,7 +213,8 @@ class Turn {
 
   private stopFor(standing: Exclude<Standing, { type: 'owner' }>): void {
     if (standing.type === 'interrupted') this.heard = { text: standing.heard, ms: standing.heardMs };
-    this.stop(standing.type);
+    // A dropped connection is a hang-up as far as this reply is concerned (a reconnect gets the next turn).
+    this.stop(standing.type === 'cut-off' ? 'hangup' : standing.type);
   }
 
   stop(reason: StopReason): void {
@@ -270,6 +274,11 @@ class Turn {
         if (verdict.type === 'yield') {
           this.stop('superseded');
           return { type: 'yielded', turn: verdict.turnCount };
+        }
+        if (verdict.type === 'replayed') {
+          this.log.info('prompt replayed after a reconnect was already answered; ignored', { turn: verdict.turn });
+          this.stop('superseded');
+          return { type: 'replayed', turn: verdict.turn };
         }
         if (verdict.type !== 'claimed') throw new Error(`unexpected claim verdict ${verdict.type}`);
         this.log.appendKeys({ turn: verdict.turn });
@@ -791,7 +800,7 @@ class Turn {
     const claim = this.claim ?? Promise.resolve<Claim>({ type: 'uncoordinated', turn: this.tentativeTurn });
     this.writes.push(
       claim
-        .then((c) => this.ctx.store.appendMessages(this.sessionId, messages.map((m) => ({ ...m, turn: c.turn }))))
+        .then((c) => (c.type === 'replayed' ? [] : this.ctx.store.appendMessages(this.sessionId, messages.map((m) => ({ ...m, turn: c.turn })))))
         .then((stored) => this.written.push(...stored.map((m) => m.messageId)))
         .catch((err: unknown) => this.log.error(failure, { error: err as Error })),
     );
@@ -875,7 +884,7 @@ class Turn {
     }
     const record = this.recorder.finish(this.outcome(), this.pump, this.watch.reads);
     await store.putTurnRecord(record).catch((err: unknown) => this.log.error('turn record not saved', { error: err as Error }));
-    return { handedOff: false, record };
+    return { handedOff: false, record, spoken: this.priorSpoken + this.pump.spoken };
   }
 
   /** Everything this turn said before its final round's text: what an interrupt's words are aligned against. */

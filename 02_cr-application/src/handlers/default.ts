@@ -2,6 +2,7 @@ import type { ChatMessage, Session } from '../../../layers/data/index.ts';
 import { awsDefaultDeps } from '../edges/aws-default-deps.ts';
 import { logger as sharedLogger } from '../../../layers/observability/logger.ts';
 import { metrics } from '../../../layers/observability/metrics.ts';
+import type { SilenceTimer } from '../engine/continuity/silence.ts';
 import { handleFrame } from '../engine/conversation.ts';
 import type { FrameContext } from '../engine/messages/context.ts';
 import { sayFallback } from '../engine/messages/spoken-fallback.ts';
@@ -21,6 +22,8 @@ export interface DefaultDeps {
   tools: ToolInvoker;
   /** The sink for a connection's @connections endpoint (from the event, or fixed locally). */
   sinkFor: (endpoint: ConnectionsEndpoint) => Sink;
+  /** Schedules silence checks (reprompts); without it a silent caller hears nothing until Twilio hangs up. */
+  silenceTimer?: SilenceTimer;
   /** Where a turn near API Gateway's 29 s hands its slow tool round; without it every turn runs in place. */
   continuation?: TurnContinuation;
   clock?: Clock;
@@ -73,6 +76,7 @@ export function createDefaultHandler(deps: DefaultDeps) {
         connectionId,
         directory,
         receivedAt,
+        silenceTimer: deps.silenceTimer,
       };
       const result = await handleFrame(ctx, frameText(wsEvent));
       if (result.kind === 'turn') report(result.end);

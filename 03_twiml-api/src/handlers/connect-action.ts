@@ -4,6 +4,7 @@ import { tableFromEnv, type Table } from '../../../layers/data/index.ts';
 import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
 import { afterSession, SessionEndedSchema } from '../after-session.ts';
 import { twimlResult, type HttpEvent, type HttpResult } from '../http.ts';
+import { publicBaseUrl } from '../public-url.ts';
 import { flatParams, readSignedRequest, single } from '../signed-request.ts';
 import { apologyTwiml } from '../twiml.ts';
 import { twimlLambdaEntry } from '../lambda-entry.ts';
@@ -46,7 +47,7 @@ export function createConnectActionHandler(deps: Deps): ConnectActionHandler {
       if (!signed.ok) return signed.result;
       callSid = single(signed.params.CallSid);
       const ended = SessionEndedSchema.parse(flatParams(signed.params));
-      const step = await afterSession(afterDeps, sessionId, ended);
+      const step = await afterSession(afterDeps, sessionId, ended, publicBaseUrl(event, deps.publicBaseUrl));
       return twimlResult(step.twiml);
     } catch (err) {
       logger.error('Connect action failed; the caller hears an apology', { callSid, sessionId, error: err as Error });

@@ -6,7 +6,12 @@ export const liveAgentHandoff = defineTool({
   description:
     'Transfers the caller to a leasing agent. Use it when the caller asks for a person, or needs something the other tools cannot do. The call leaves this assistant right after your next sentence.',
   parameters: z.object({
-    summary: z.string().trim().min(1, 'missing').max(500).describe('One or two sentences for the agent: who the caller is and what they need'),
+    summary: z
+      .string()
+      .trim()
+      .min(1, 'missing')
+      .max(500)
+      .describe('Read to the agent before the caller is put through: who the caller is, what they want, and what was already done (a tour booked, a confirmation sent)'),
   }),
   async handler({ summary }) {
     return {

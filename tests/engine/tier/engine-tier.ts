@@ -2,7 +2,11 @@ import type { NewSession } from '../../../layers/data/index.ts';
 import type { OutboundMessage } from '../../../layers/protocol/conversation-relay.ts';
 import type { ToolInvocation, ToolInvoker, ToolOutcome } from '../../../layers/tools/contract.ts';
 import type { EngineConfig } from '../../../02_cr-application/src/engine/turn.ts';
+import { createConnectHandler } from '../../../02_cr-application/src/handlers/connect.ts';
 import { createDefaultHandler } from '../../../02_cr-application/src/handlers/default.ts';
+import { createDisconnectHandler } from '../../../02_cr-application/src/handlers/disconnect.ts';
+import { inProcessSilenceTimer, onSilenceDue, type SilenceOutcome, type SilenceTimer } from '../../../02_cr-application/src/engine/continuity/silence.ts';
+import { logger } from '../../../layers/observability/logger.ts';
 import type { RouteResult, WebSocketEvent } from '../../../02_cr-application/src/handlers/websocket-event.ts';
 import type { ContinuedTurnState, TurnContinuation } from '../../../02_cr-application/src/engine/ports.ts';
 import { CONTINUE_TURN } from '../../../02_cr-application/src/edges/lambda-continuation.ts';
@@ -31,6 +35,10 @@ export interface EngineTier {
   continuations: ContinuedTurnState[];
   call(overrides?: Partial<NewSession>): Promise<TierCall>;
   runContinuation(state: ContinuedTurnState): Promise<RouteResult>;
+  /** What each silence check that ran decided, in order. */
+  silenceChecks: SilenceOutcome[];
+  /** Connections API Gateway has closed (what GetConnection answers 410 for). */
+  gone: Set<string>;
   /** Waits until every invocation started so far has returned, moving the clock as needed (bounded). */
   drain(maxMs?: number): Promise<void>;
 }
@@ -48,6 +56,10 @@ export interface TierCall {
   replies(): string[];
   /** The stored history as [role, content] pairs. */
   history(): [string, string | null][];
+  /** The socket closes (API Gateway's $disconnect for this connection). */
+  drop(): Promise<RouteResult>;
+  /** A signed $connect for this call's session on a new connection, as ConversationRelay reconnects. */
+  reconnect(): Promise<{ result: RouteResult; call: TierCall }>;
 }
 
 export async function createEngineTier(options: { config?: Partial<EngineConfig>; continuation?: boolean } = {}): Promise<EngineTier> {
@@ -70,7 +82,12 @@ export async function createEngineTier(options: { config?: Partial<EngineConfig>
       continuations.push(JSON.parse(JSON.stringify(state)) as ContinuedTurnState);
     },
   };
+  const silenceChecks: SilenceOutcome[] = [];
+  const silenceTimer: SilenceTimer = inProcessSilenceTimer(clock, (check) =>
+    track(onSilenceDue({ store, sinkFor: () => sink, timer: silenceTimer, clock, log: logger }, check).then((o) => silenceChecks.push(o))),
+  );
   const handler = createDefaultHandler({
+    silenceTimer,
     store,
     llm,
     tools: invoker,
@@ -79,12 +96,63 @@ export async function createEngineTier(options: { config?: Partial<EngineConfig>
     config: options.config ?? {},
     ...(options.continuation ? { continuation } : {}),
   });
+  const gone = new Set<string>();
+  // The handshake signature is checked by its own tests; here every handshake is Twilio's.
+  const connect = createConnectHandler({ store, verifySignature: async () => true, connectionGone: async (id) => gone.has(id), clock });
+  const disconnect = createDisconnectHandler({ store, clock });
   const track = <T>(p: Promise<T>): Promise<T> => {
     running.add(p);
     void p.finally(() => running.delete(p));
     return p;
   };
   let calls = 0;
+  let connections = 0;
+  const wsContext = (connectionId: string, routeKey: string, eventType: string) => ({
+    connectionId,
+    routeKey,
+    eventType,
+    domainName: 'tier.local',
+    stage: 'test',
+    requestTimeEpoch: clock.now(),
+  });
+
+  async function connectTo(sessionId: string): Promise<{ result: RouteResult; call: TierCall }> {
+    const connectionId = `conn-${++connections}`;
+    const result = await track(
+      connect({ requestContext: wsContext(connectionId, '$connect', 'CONNECT'), queryStringParameters: { session: sessionId }, isBase64Encoded: false } as WebSocketEvent),
+    );
+    return { result, call: view(sessionId, connectionId) };
+  }
+
+  function view(sessionId: string, connectionId: string): TierCall {
+    const send = (frame: unknown) => {
+      const event: WebSocketEvent = {
+        requestContext: wsContext(connectionId, '$default', 'MESSAGE'),
+        body: typeof frame === 'string' ? frame : JSON.stringify(frame),
+        isBase64Encoded: false,
+      } as WebSocketEvent;
+      return track(handler(event));
+    };
+    return {
+      sessionId,
+      connectionId,
+      send,
+      prompt: (text) => send({ type: 'prompt', voicePrompt: text, last: true }),
+      partial: (text) => send({ type: 'prompt', voicePrompt: text, last: false }),
+      interrupt: (heard, durationMs) => send({ type: 'interrupt', utteranceUntilInterrupt: heard, ...(durationMs !== undefined ? { durationUntilInterruptMs: durationMs } : {}) }),
+      frames: () => sink.delivered(connectionId),
+      texts: () => sink.texts(connectionId),
+      replies: () => sink.replies(connectionId),
+      history: () => store.messages(sessionId).map((m) => [m.role, m.content]),
+      drop: () => {
+        gone.add(connectionId);
+        sink.answer(connectionId, 'gone');
+        return track(disconnect({ requestContext: { ...wsContext(connectionId, '$disconnect', 'DISCONNECT'), disconnectStatusCode: 1006 }, isBase64Encoded: false } as WebSocketEvent));
+      },
+      reconnect: () => connectTo(sessionId),
+    };
+  }
+
   return {
     clock,
     store,
@@ -92,32 +160,15 @@ export async function createEngineTier(options: { config?: Partial<EngineConfig>
     sink,
     tools,
     continuations,
+    gone,
+    silenceChecks,
     async call(overrides = {}) {
       calls++;
       const sessionId = `tier-${calls}`;
-      const connectionId = `conn-${calls}`;
       await store.seedSession(sessionFixture(sessionId, overrides), clock.now());
-      await store.bindConnection(sessionId, connectionId);
-      const send = (frame: unknown) => {
-        const event: WebSocketEvent = {
-          requestContext: { connectionId, routeKey: '$default', eventType: 'MESSAGE', domainName: 'tier.local', stage: 'test', requestTimeEpoch: clock.now() },
-          body: typeof frame === 'string' ? frame : JSON.stringify(frame),
-          isBase64Encoded: false,
-        } as WebSocketEvent;
-        return track(handler(event));
-      };
-      return {
-        sessionId,
-        connectionId,
-        send,
-        prompt: (text) => send({ type: 'prompt', voicePrompt: text, last: true }),
-        partial: (text) => send({ type: 'prompt', voicePrompt: text, last: false }),
-        interrupt: (heard, durationMs) => send({ type: 'interrupt', utteranceUntilInterrupt: heard, ...(durationMs !== undefined ? { durationUntilInterruptMs: durationMs } : {}) }),
-        frames: () => sink.delivered(connectionId),
-        texts: () => sink.texts(connectionId),
-        replies: () => sink.replies(connectionId),
-        history: () => store.messages(sessionId).map((m) => [m.role, m.content]),
-      };
+      const { result, call } = await connectTo(sessionId);
+      if ((result as { statusCode: number }).statusCode !== 200) throw new Error(`$connect refused the new call: ${JSON.stringify(result)}`);
+      return call;
     },
     runContinuation: (state) => track(handler({ source: CONTINUE_TURN, state } as Parameters<typeof handler>[0])),
     async drain(maxMs = 60_000) {

@@ -197,7 +197,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         }
         Object.assign(item, { status: 'connected', connectionId, updatedAt: iso(now) });
         pointers.set(connectionId, sessionId);
-        return { callSid: item.callSid };
+        return { callSid: item.callSid, ...(item.reconnectGraceMs !== undefined ? { reconnectGraceMs: item.reconnectGraceMs } : {}) };
+      }),
+
+    pointConnection: (connectionId, sessionId) =>
+      run('pointConnection', [connectionId, sessionId], () => {
+        pointers.set(connectionId, sessionId);
       }),
 
     sessionIdForConnection: (connectionId) => run('sessionIdForConnection', [connectionId], () => pointers.get(connectionId)),

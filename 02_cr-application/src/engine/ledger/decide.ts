@@ -1,5 +1,5 @@
 import { DEFAULT_FINISH_KEY, digitEntryDeadline, type DigitEntryEnd, type DigitEntrySpec } from '../../../../layers/data/digit-entry.ts';
-import type { Ledger, LedgerTurn, Speculation } from '../../../../layers/data/turn-ledger.ts';
+import type { Ledger, LedgerConnection, LedgerTurn, Speculation } from '../../../../layers/data/turn-ledger.ts';
 import { comparable, utteranceSoFar, type MatchRule } from '../utterance.ts';
 
 /**
@@ -16,7 +16,10 @@ import { comparable, utteranceSoFar, type MatchRule } from '../utterance.ts';
  *    a turn whose history is not committed makes the next one wait for it (or carry it from here).
  * 3. What is stored as heard is a prefix of what was posted (engine/ledger/heard.ts).
  * 4. A partial prompt received before a claimed prompt never leaks into a later turn.
- * 5. A speculative turn (preemptive generation) posts nothing and runs no tool until a claim adopts it; a claim
+ * 5. One connection at a time: a reconnect within the grace replaces the dropped connection (a new generation);
+ *    a late $disconnect of a replaced connection changes nothing; a prompt Twilio replays after the reconnect is
+ *    answered once.
+ * 6. A speculative turn (preemptive generation) posts nothing and runs no tool until a claim adopts it; a claim
  *    adopts it only when the final utterance matches the one it answers, and nothing else confirms it.
  */
 
@@ -55,7 +58,23 @@ export type LedgerEvent =
   /** A key was pressed. */
   | { type: 'digit'; at: number; digit: string }
   /** Something other than a key arrived (a final prompt), or a timer fired: a pending entry ends if it is over. */
-  | { type: 'digits-check'; at: number; spoke: boolean };
+  | { type: 'digits-check'; at: number; spoke: boolean }
+  /**
+   * A signed $connect for the session. `bound`: this connection just bound a `created` session (the call's first
+   * connection); otherwise it asks to replace the session's connection (a reconnect). `graceMs` is recorded with
+   * the first connection. `previousGone`: API Gateway says the current connection no longer exists (its
+   * $disconnect has not landed yet).
+   */
+  | { type: 'connect'; connectionId: string; at: number; bound: boolean; graceMs: number; previousGone?: boolean | undefined }
+  /** $disconnect of a connection. */
+  | { type: 'disconnect'; connectionId: string; at: number }
+  /** Turn `turn`'s reply has been spoken (estimated): the caller's silence counts from now until `dueAt`. */
+  | { type: 'silence-arm'; turn: number; dueAt: number }
+  /**
+   * A silence timer fired. `maxReprompts` reached means goodbye; otherwise the next reprompt, after which the
+   * silence counts until `nextDueAt`.
+   */
+  | { type: 'silence-due'; turn: number; round: number; at: number; maxReprompts: number; nextDueAt: number };
 
 export type Verdict =
   | { type: 'claimed'; turn: number; pieces: string[]; adopted?: string }
@@ -69,10 +88,30 @@ export type Verdict =
   /** A newer prompt already owns the reply: this one says nothing and stores only the caller's words. */
   | { type: 'yield'; turnCount: number }
   | { type: 'interrupt-recorded'; turn: number; rewrite?: { replyMessageId: string; heard: string; heardMs?: number | undefined; spokenBefore: string } }
-  | { type: 'interrupt-ignored'; reason: 'no-reply-yet' | 'already-recorded' | 'turn-gone' }
+  | { type: 'interrupt-ignored'; reason: 'no-reply-yet' | 'already-recorded' | 'turn-gone' | 'reprompt' }
   | { type: 'committed'; turn: number }
   /** The committing turn must first store only the heard part of its reply, then commit again. */
   | { type: 'apply-heard'; turn: number; heard: string; heardMs?: number | undefined }
+  /** A prompt Twilio replayed on the new connection that was already answered on the old one: say nothing, store nothing. */
+  | { type: 'replayed'; turn: number }
+  | { type: 'connected'; gen: number }
+  | { type: 'reconnected'; gen: number; retired: string }
+  | { type: 'connect-refused'; reason: 'not-reconnectable' | 'grace-over' | 'in-use' }
+  /** The connection dropped; a reconnect is accepted until `graceUntil`. */
+  | { type: 'disconnected'; graceUntil: number }
+  /** The connection dropped and the call does not reconnect: end the session. */
+  | { type: 'call-over' }
+  /** $disconnect of a connection that was already replaced (or already recorded as dropped): nothing changes. */
+  | { type: 'disconnect-stale' }
+  | { type: 'silence-armed'; dueAt: number }
+  /** Say reprompt number `round` (1-based) on `connectionId`; the next timer is due at `dueAt`. */
+  | { type: 'reprompt'; round: number; dueAt: number; connectionId: string }
+  /** The caller stayed silent through every reprompt: say goodbye on `connectionId` and end the call. */
+  | { type: 'silence-hang-up'; connectionId: string }
+  /** The caller spoke, a newer turn started, the call dropped or ended, or the timer is stale: nothing to do. */
+  | { type: 'silence-cancelled' }
+  /** The timer fired before the silence was due (a later reprompt moved it): schedule it again for `dueAt`. */
+  | { type: 'silence-not-yet'; dueAt: number }
   | { type: 'partial-kept' }
   | { type: 'partial-late' }
   | { type: 'digits-started' }
@@ -95,6 +134,13 @@ export const MAX_SPOKEN_BEFORE = 2_000;
 
 /** How many committed turns the ledger keeps (the next turn needs only the last few). */
 export const KEPT_TURNS = 4;
+
+/**
+ * Twilio replays buffered events as soon as the new socket opens: a final prompt this soon after a reconnect that
+ * repeats, word for word, a prompt already answered on the old connection is that prompt again. Later than this,
+ * the same words are the caller speaking again.
+ */
+export const REPLAY_WINDOW_MS = 2_000;
 
 export function decide(ledger: Ledger, event: LedgerEvent): Decision {
   switch (event.type) {
@@ -123,7 +169,8 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
       // The caller went on talking: a speculation for fewer (or other) words is dropped.
       const running = ledger.speculation?.state === 'running' ? ledger.speculation : undefined;
       const changed = running && event.at > running.at && comparable(utteranceSoFar(partial.map((p) => p.text)), event.match) !== running.key;
-      return write(ledger, { partial, ...(changed ? { speculation: { ...running, state: 'dropped' } } : {}) }, { type: 'partial-kept' });
+      // The caller is speaking: the silence timer stops counting.
+      return write(ledger, { partial, silence: undefined, ...(changed ? { speculation: { ...running, state: 'dropped' } } : {}) }, { type: 'partial-kept' });
     }
     case 'abandon': {
       const turn = ledger.turns[event.turn];
@@ -148,6 +195,21 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
       if (!over && !event.spoke) return { verdict: { type: 'noop' } };
       return write(ledger, { digits: undefined }, { type: 'digits-complete', spec: entry.spec, digits: entry.digits, reason: over ? 'timeout' : 'spoke' });
     }
+    case 'connect':
+      return connect(ledger, event);
+    case 'disconnect':
+      return disconnect(ledger, event.connectionId, event.at);
+    case 'silence-arm': {
+      const entry = ledger.turns[event.turn];
+      // Only after the newest turn's reply was spoken in full: an interrupted or superseded one means the caller spoke.
+      if (ledger.turnCount !== event.turn || entry?.state !== 'finished' || ledger.connection?.state === 'disconnected') {
+        return { verdict: { type: 'silence-cancelled' } };
+      }
+      if (ledger.silence?.turn === event.turn) return { verdict: { type: 'silence-armed', dueAt: ledger.silence.dueAt } };
+      return write(ledger, { silence: { turn: event.turn, round: 0, dueAt: event.dueAt } }, { type: 'silence-armed', dueAt: event.dueAt });
+    }
+    case 'silence-due':
+      return silenceDue(ledger, event);
   }
 }
 
@@ -195,12 +257,15 @@ export type Standing =
   | { type: 'owner' }
   | { type: 'interrupted'; heard: string; heardMs?: number | undefined }
   | { type: 'superseded' }
-  | { type: 'ended' };
+  | { type: 'ended' }
+  /** Its connection dropped: nothing it posts reaches anyone. */
+  | { type: 'cut-off' };
 
 export function standingOf(ledger: Ledger, status: string, turn: number): Standing {
   const entry = ledger.turns[turn];
   if (entry?.heard !== undefined) return { type: 'interrupted', heard: entry.heard, heardMs: entry.heardMs };
   if (status === 'ended' || entry?.state === 'ended') return { type: 'ended' };
+  if (entry?.state === 'cut-off') return { type: 'cut-off' };
   if (ledger.turnCount > turn || entry?.state === 'superseded') return { type: 'superseded' };
   return { type: 'owner' };
 }
@@ -260,6 +325,8 @@ function claim(ledger: Ledger, event: Extract<LedgerEvent, { type: 'claim' }>): 
   const { promptAt, userText } = event;
   const newest = ledger.turns[ledger.turnCount];
   if (newest && newest.promptAt > promptAt) return event.adoptOnly ? { verdict: { type: 'not-adopted' } } : { verdict: { type: 'yield', turnCount: ledger.turnCount } };
+  const replayOf = replayedTurn(ledger, promptAt, userText);
+  if (replayOf !== undefined) return { verdict: { type: 'replayed', turn: replayOf } };
   const running = ledger.speculation?.state === 'running' ? ledger.speculation : undefined;
   // Adopted only for the words it answers (later partials that changed them have dropped it already).
   const adopt = running && event.key !== undefined && running.key === event.key && running.at < promptAt;
@@ -270,6 +337,7 @@ function claim(ledger: Ledger, event: Extract<LedgerEvent, { type: 'claim' }>): 
   const turns: Record<string, LedgerTurn> = {};
   for (const [n, t] of Object.entries(ledger.turns)) turns[n] = t.state === 'streaming' ? { ...t, state: 'superseded' } : t;
   turns[turn] = { state: 'streaming', promptAt, userText, committed: false };
+  if (ledger.connection) turns[turn].gen = ledger.connection.gen;
   if (adopt) turns[turn].speculationId = running.id;
   if (ledger.speculations) turns[turn].speculations = ledger.speculations;
   const speculation: Speculation | undefined = adopt ? { ...running, state: 'confirmed', turn } : dropRunning(ledger.speculation);
@@ -280,11 +348,73 @@ function claim(ledger: Ledger, event: Extract<LedgerEvent, { type: 'claim' }>): 
       turns: prune(turns, turn),
       partial: left.length > 0 ? left : undefined,
       partialsUntil: Math.max(ledger.partialsUntil ?? 0, promptAt),
+      silence: undefined,
       speculation,
       speculations: undefined,
     },
     { type: 'claimed', turn, pieces: consumed.map((p) => p.text), ...(adopt ? { adopted: running.id } : {}) },
   );
+}
+
+/**
+ * The turn an early prompt on a new connection repeats (the claim decides it; a prompt handler may ask first, from
+ * the ledger it already read, to save an LLM request): one claimed on an older connection, before the reconnect,
+ * with the same words, whose reply was not cut off by the drop (a cut-off reply is answered again).
+ */
+export function replayedTurn(ledger: Ledger, promptAt: number, userText: string): number | undefined {
+  const c = ledger.connection;
+  if (!c || c.gen < 2 || c.state !== 'connected' || promptAt < c.at || promptAt - c.at > REPLAY_WINDOW_MS) return undefined;
+  const match = Object.entries(ledger.turns).find(
+    ([, t]) => (t.gen ?? 1) < c.gen && t.promptAt < c.at && t.userText === userText && t.state !== 'cut-off',
+  );
+  return match ? Number(match[0]) : undefined;
+}
+
+function connect(ledger: Ledger, event: Extract<LedgerEvent, { type: 'connect' }>): Decision {
+  const current = ledger.connection;
+  if (current?.id === event.connectionId) return { verdict: { type: 'connected', gen: current.gen } };
+  if (event.bound) {
+    // The session was `created` until this connection bound it: whatever the ledger says belongs to no call.
+    const connection: LedgerConnection = { id: event.connectionId, gen: 1, state: 'connected', at: event.at, graceMs: event.graceMs };
+    return write(ledger, { connection }, { type: 'connected', gen: 1 });
+  }
+  if (!current || current.graceMs === 0) return { verdict: { type: 'connect-refused', reason: 'not-reconnectable' } };
+  if (current.state === 'connected' && !event.previousGone) return { verdict: { type: 'connect-refused', reason: 'in-use' } };
+  if (current.state === 'disconnected' && event.at - current.at > current.graceMs) return { verdict: { type: 'connect-refused', reason: 'grace-over' } };
+  const gen = current.gen + 1;
+  const connection: LedgerConnection = { id: event.connectionId, gen, state: 'connected', at: event.at, graceMs: current.graceMs };
+  // A reply still streaming went to the old connection: it stops (its $disconnect may not have landed yet), and so
+  // does a speculation, whose reply would go there too.
+  const turns = mapTurns(ledger, cutOff) ?? ledger.turns;
+  return write(ledger, { connection, turns, speculation: dropRunning(ledger.speculation) }, { type: 'reconnected', gen, retired: current.id });
+}
+
+function disconnect(ledger: Ledger, connectionId: string, at: number): Decision {
+  const current = ledger.connection;
+  // No connection on record (its $connect could not write it): the call ends, as it would without reconnects.
+  if (!current) return { verdict: { type: 'call-over' } };
+  if (current.id !== connectionId || current.state === 'disconnected') return { verdict: { type: 'disconnect-stale' } };
+  const connection: LedgerConnection = { ...current, state: 'disconnected', at };
+  const turns = mapTurns(ledger, cutOff) ?? ledger.turns;
+  // Nobody hears a reprompt on a dropped socket; a reconnected caller gets the silence counted from their next reply.
+  // A speculation was answering on the dropped socket: nothing it holds can reach the caller.
+  const speculation = dropRunning(ledger.speculation);
+  if (current.graceMs === 0) return write(ledger, { connection, turns, silence: undefined, speculation }, { type: 'call-over' });
+  return write(ledger, { connection, turns, silence: undefined, speculation }, { type: 'disconnected', graceUntil: at + current.graceMs });
+}
+
+const cutOff = (t: LedgerTurn): LedgerTurn => (t.state === 'streaming' ? { ...t, state: 'cut-off' } : t);
+
+function silenceDue(ledger: Ledger, event: Extract<LedgerEvent, { type: 'silence-due' }>): Decision {
+  const s = ledger.silence;
+  const connection = ledger.connection;
+  if (!s || s.turn !== event.turn || s.round !== event.round || ledger.turnCount !== event.turn || connection?.state !== 'connected') {
+    return { verdict: { type: 'silence-cancelled' } };
+  }
+  if (event.at < s.dueAt) return { verdict: { type: 'silence-not-yet', dueAt: s.dueAt } };
+  if (s.round >= event.maxReprompts) return write(ledger, { silence: undefined }, { type: 'silence-hang-up', connectionId: connection.id });
+  const round = s.round + 1;
+  return write(ledger, { silence: { turn: s.turn, round, dueAt: event.nextDueAt, spokeAt: event.at } }, { type: 'reprompt', round, dueAt: event.nextDueAt, connectionId: connection.id });
 }
 
 /**
@@ -312,6 +442,9 @@ function dropRunning(speculation: Speculation | undefined): Speculation | undefi
 }
 
 function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | undefined): Decision {
+  // A reprompt is not part of any turn's reply: cutting into it only stops the silence timer.
+  const spokeAt = ledger.silence?.spokeAt;
+  if (spokeAt !== undefined && at >= spokeAt) return write(ledger, { silence: undefined }, { type: 'interrupt-ignored', reason: 'reprompt' });
   // The reply the caller cut into is the newest one whose prompt came before the interrupt: a newer prompt may
   // have been claimed by the time this frame is handled, and its reply had not started when the caller spoke.
   const target = Object.entries(ledger.turns)
@@ -328,7 +461,11 @@ function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | 
   const rewrite = t.committed && t.replyMessageId ? { replyMessageId: t.replyMessageId, heard, heardMs, spokenBefore: t.spokenBefore ?? '' } : undefined;
   if (t.committed) entry.heardApplied = false;
   // A speculation was asked with the whole reply in its history: the caller heard less of it.
-  return write(ledger, { turns: { ...ledger.turns, [n]: entry }, speculation: dropRunning(ledger.speculation) }, { type: 'interrupt-recorded', turn: n, ...(rewrite ? { rewrite } : {}) });
+  return write(
+    ledger,
+    { turns: { ...ledger.turns, [n]: entry }, silence: undefined, speculation: dropRunning(ledger.speculation) },
+    { type: 'interrupt-recorded', turn: n, ...(rewrite ? { rewrite } : {}) },
+  );
 }
 
 function commit(ledger: Ledger, event: Extract<LedgerEvent, { type: 'commit' }>): Decision {

@@ -1,4 +1,5 @@
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
+import type { SilenceTimer } from '../continuity/silence.ts';
 import type { SessionDirectory } from '../session-directory.ts';
 import type { SpeculationEnd, TurnContext, TurnEnd } from '../turn.ts';
 
@@ -9,6 +10,8 @@ export interface FrameContext extends TurnContext {
   /** When the frame reached us (the turn record's `promptReceivedAt`). */
   receivedAt: number;
   log: AppLogger;
+  /** Reprompts a caller who goes quiet after a reply (when the session's use case asks for it). */
+  silenceTimer?: SilenceTimer | undefined;
 }
 
 /** What handling one frame led to, for the adapter's metrics. */

@@ -1,6 +1,7 @@
 import { keypadAction } from '../../../../layers/data/use-case-config.ts';
 import type { DtmfMessage } from '../../../../layers/protocol/conversation-relay.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
+import { armAfterTurn } from '../continuity/silence.ts';
 import { runTurn } from '../turn.ts';
 import type { FrameContext, FrameResult } from './context.ts';
 import { runDigitEntryTurn } from './digit-entry.ts';
@@ -52,5 +53,6 @@ export async function onDtmf(ctx: FrameContext, message: DtmfMessage): Promise<F
     forcedTool: forcedTool || undefined,
     askLlm: Boolean(forcedTool),
   });
+  await armAfterTurn(ctx, call.session, end);
   return { kind: 'turn', end };
 }

@@ -2,6 +2,8 @@ import { digitEntryText } from '../../../../layers/data/digit-entry.ts';
 import type { Session } from '../../../../layers/data/index.ts';
 import type { PromptMessage } from '../../../../layers/protocol/conversation-relay.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
+import { replayedTurn } from '../ledger/decide.ts';
+import { armAfterTurn } from '../continuity/silence.ts';
 import { adoptSpeculation } from '../preempt/adopt.ts';
 import { onPartialPrompt } from '../preempt/on-partial.ts';
 import { runTurn } from '../turn.ts';
@@ -30,6 +32,13 @@ export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promi
     ctx.log.info('empty prompt; nothing to answer');
     return { kind: 'ignored' };
   }
+  // Twilio replays buffered frames after a reconnect: one already answered costs no LLM request (its claim would
+  // refuse it anyway).
+  const replayOf = replayedTurn(call.session.ledger, ctx.receivedAt, userText);
+  if (replayOf !== undefined) {
+    ctx.log.info('prompt replayed after a reconnect was already answered; ignored', { turn: replayOf });
+    return { kind: 'ignored' };
+  }
   const adopted = await adoptSpeculation(ctx, call.sessionId, call.session, userText);
   if (adopted) return adopted;
   const end = await runTurn(ctx, {
@@ -43,6 +52,7 @@ export async function onPrompt(ctx: FrameContext, message: PromptMessage): Promi
     askLlm: true,
     lang: message.lang,
   });
+  await armAfterTurn(ctx, call.session, end);
   return { kind: 'turn', end };
 }
 

@@ -2,6 +2,7 @@ import { ConditionFailedError } from '../../../../layers/data/errors.ts';
 import { createIdFactory } from '../../../../layers/data/ids.ts';
 import type { ChatMessage, Conversation, Preemption } from '../../../../layers/data/index.ts';
 import type { Ledger, LedgerRead } from '../../../../layers/data/turn-ledger.ts';
+import { armAfterTurn } from '../continuity/silence.ts';
 import { decideAll, historyRaced, type LedgerEvent } from '../ledger/decide.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
 import type { FrameContext, FrameResult } from '../messages/context.ts';
@@ -128,5 +129,7 @@ async function speculate(
     holdMs: preemption.holdMs,
     register,
   });
+  // Adopted, it was the turn: the caller's silence after its reply counts as after any other.
+  if (!('dropped' in end)) await armAfterTurn(ctx, call.session, end);
   return { kind: 'speculation', end };
 }
