@@ -99,7 +99,8 @@ export async function answerCall(deps: AnswerCallDeps, call: IncomingCall, publi
   // The greeting is the call's first assistant message, so the LLM knows what the caller has already been told.
   // Written alongside the session (call setup still waits one round trip), under a fixed id: a replayed webhook
   // cannot add a second one.
-  const greetingWritten = spokenGreeting ? storeGreeting(deps.table, sessionId, spokenGreeting, now.getTime()) : undefined;
+  // A resumed call's greeting closes the carried-over history instead (it is said after what came before).
+  const greetingWritten = spokenGreeting && !resumed ? storeGreeting(deps.table, sessionId, spokenGreeting, now.getTime()) : undefined;
   // Awaited below; marked handled now, so a failed session write does not leave it rejected unobserved.
   void greetingWritten?.catch(() => undefined);
   try {

@@ -53,6 +53,8 @@ describe('redial resume', () => {
     const again = await dial('+14065550301', T0 + 8 * MINUTE);
     expect(again.greeting).toBe("Looks like we got cut off. You were saying: Friday morning, please. Let's pick up from there.");
     expect(await history(again.sessionId)).toEqual([
+      // Every call's greeting is its first message, so the carried history starts with the first call's.
+      ['assistant', 'Hi! Which demo would you like?'],
       ['user', 'Can I book a tour of the two-bedroom?'],
       ['assistant', 'Sure, which day works for you?'],
       ['user', 'Friday morning, please.'],
@@ -71,7 +73,7 @@ describe('redial resume', () => {
     await endSession(table, handedOff.sessionId, 'handoff', { handoffData: '{"reason":"live-agent-handoff"}' }, T0 + MINUTE);
     const fresh = await dial('+14065550303', T0 + 2 * MINUTE);
     expect(fresh.greeting).toBe('Hi! Which demo would you like?');
-    expect(await history(fresh.sessionId)).toEqual([]);
+    expect(await history(fresh.sessionId)).toEqual([['assistant', 'Hi! Which demo would you like?']]);
 
     const farewell = await dial('+14065550304', T0);
     await talk(farewell.sessionId, ['user', 'Great, that is all, thanks. Bye!']);
