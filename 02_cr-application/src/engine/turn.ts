@@ -270,7 +270,8 @@ class Turn {
       await after;
       try {
         const { verdict, ledger, status } = await applyToLedger(store, this.sessionId, { type: 'claim', promptAt: input.promptReceivedAt, userText: input.userText }, known);
-        this.known = { ledger, status };
+        // The claim's read may already show an interrupt of the previous reply that this turn's history lacks.
+        this.onLedgerRead({ ledger, status });
         if (verdict.type === 'yield') {
           this.stop('superseded');
           return { type: 'yielded', turn: verdict.turnCount };
@@ -457,7 +458,7 @@ class Turn {
     this.known = read;
     const base = this.base;
     if (!base || this.pump.saidAnything) return;
-    const fresh = [...heardTurns(read.ledger)].filter((n) => !base.heard.has(n) && Number(n) < this.tentativeTurn + 1);
+    const fresh = [...heardTurns(read.ledger)].filter((n) => !base.heard.has(n) && Number(n) < this.tentativeTurn);
     if (fresh.length === 0) return;
     this.correction = read.ledger;
     this.restartAttempt?.();
