@@ -7,7 +7,7 @@ import type { LocalRuntime } from '../../dev/local/runtime.ts';
 import { getSession, loadConversation } from '../../layers/data/sessions.ts';
 import { listTurnRecords } from '../../layers/data/turns.ts';
 import { ROOT, startTestRuntime, TEST_TOKEN } from '../runtime/support.ts';
-import { HAVE_CHROMIUM, launchChromium, NO_CHROMIUM_REASON } from './browser.ts';
+import { HAVE_CHROMIUM, launchChromium, NO_CHROMIUM_REASON } from '../support/browser.ts';
 
 /**
  * The web console end to end in a real headless Chromium: the page places a call through the runtime's signed

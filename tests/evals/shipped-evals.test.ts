@@ -10,7 +10,7 @@ import type { EvalCase } from '../../dev/evals/eval-schema.ts';
 import { renderEvalHtml } from '../../dev/evals/report/html.ts';
 import { renderJunit } from '../../dev/evals/report/junit.ts';
 import type { EvalRun } from '../../dev/evals/run-evals.ts';
-import { launchChromium } from './browser.ts';
+import { launchChromium } from '../support/browser.ts';
 import { FAST_OFFLINE, ROOT, runLocally } from './support.ts';
 
 /**
