@@ -9,9 +9,7 @@ type Complete = Extract<Verdict, { type: 'digits-complete' }>;
 
 /** A finished keypad entry is one caller turn: its digits, what they are, and the tool that takes them. */
 export async function runDigitEntryTurn(ctx: FrameContext, call: LoadedCall, entry: Complete): Promise<FrameResult> {
-  const tool = entry.spec.tool;
-  const forcedTool = tool && call.session.tools.some((t) => t.name === tool) ? tool : undefined;
-  if (tool && !forcedTool) ctx.log.warn('keypad entry names a tool this call does not have', { tool });
+  const forcedTool = toolOfCall(ctx, call, entry.spec.tool);
   ctx.log.info('keypad entry complete', { reason: entry.reason, digits: entry.digits.length });
   const end = await runTurn(ctx, {
     kind: 'dtmf',
@@ -25,6 +23,14 @@ export async function runDigitEntryTurn(ctx: FrameContext, call: LoadedCall, ent
     askLlm: true,
   });
   return { kind: 'turn', end };
+}
+
+/** A tool a keypad action names, if this call has it (a use case's map can outlive a tool a tool action removed). */
+export function toolOfCall(ctx: FrameContext, call: LoadedCall, tool: string | undefined): string | undefined {
+  if (!tool) return undefined;
+  if (call.session.tools.some((t) => t.name === tool)) return tool;
+  ctx.log.warn('keypad action names a tool this call does not have', { tool });
+  return undefined;
 }
 
 /**

@@ -4,7 +4,7 @@ import { applyToLedger } from '../ledger/ledger-client.ts';
 import { armAfterTurn } from '../continuity/silence.ts';
 import { runTurn } from '../turn.ts';
 import type { FrameContext, FrameResult } from './context.ts';
-import { runDigitEntryTurn } from './digit-entry.ts';
+import { runDigitEntryTurn, toolOfCall } from './digit-entry.ts';
 import { loadCall } from './load-session.ts';
 
 /**
@@ -39,8 +39,7 @@ export async function onDtmf(ctx: FrameContext, message: DtmfMessage): Promise<F
   }
   // A key that starts an entry says its line (if any) and waits for the digits: the LLM hears from the entry.
   const collecting = action.collect !== undefined;
-  const forcedTool = !collecting && action.tool && call.session.tools.some((t) => t.name === action.tool) ? action.tool : undefined;
-  if (action.tool && !collecting && !forcedTool) ctx.log.warn('keypad action names a tool this call does not have', { tool: action.tool });
+  const forcedTool = collecting ? undefined : toolOfCall(ctx, call, action.tool);
   const end = await runTurn(ctx, {
     kind: 'dtmf',
     connectionId: ctx.connectionId,
@@ -50,7 +49,7 @@ export async function onDtmf(ctx: FrameContext, message: DtmfMessage): Promise<F
     userText: `(pressed ${message.digit}) ${action.description}`,
     source: 'dtmf',
     say: action.say,
-    forcedTool: forcedTool || undefined,
+    forcedTool,
     askLlm: Boolean(forcedTool),
   });
   await armAfterTurn(ctx, call.session, end);
