@@ -89,30 +89,41 @@ export interface Conversation {
 
 /**
  * The per-turn read: the session item (with its turn ledger) and the newest `maxMessages` messages, strongly
- * consistent. Two requests sent together, so the wait is one round trip: a call's history grows with every turn,
- * and reading it newest-first with a limit keeps the read (and the LLM request) bounded however long the call.
+ * consistent. One Query, newest first, over the sort keys from `meta` to the last `msg#`: the messages come first
+ * and the session item last, so a call within the budget (most calls) is read in one request. A longer call's
+ * history is cut at the budget and its session item is fetched by a second request; the history is never read
+ * whole. The session item is read after the messages here: the engine detects a commit that landed in between
+ * from the ledger (engine/ledger/decide.ts `historyRaced`) and reads again.
  */
 export async function loadConversation(table: Table, sessionId: string, maxMessages = DEFAULT_HISTORY_MESSAGES): Promise<Conversation> {
   const pk = sessionPk(sessionId);
   const key = sessionKey(sessionId);
-  const [meta, newestFirst] = await Promise.all([
-    guard('GetItem session', key, () => table.doc.send(new GetCommand({ TableName: table.name, Key: key, ConsistentRead: true }))),
-    guard('Query conversation', { pk }, () =>
-      table.doc.send(
-        new QueryCommand({
-          TableName: table.name,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
-          ExpressionAttributeValues: { ':pk': pk, ':msg': MESSAGE_PREFIX },
-          ConsistentRead: true,
-          ScanIndexForward: false,
-          Limit: Math.max(1, maxMessages),
-        }),
-      ),
+  const budget = Math.max(1, maxMessages);
+  const out = await guard('Query conversation', { pk }, () =>
+    table.doc.send(
+      new QueryCommand({
+        TableName: table.name,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': pk, ':from': 'meta', ':to': `${MESSAGE_PREFIX}~` },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: budget + 1,
+      }),
     ),
-  ]);
-  if (!meta.Item) throw new NotFoundError('session', { pk });
-  const messages = (newestFirst.Items ?? []).map(fromMessageItem).reverse();
-  return { session: fromSessionItem(meta.Item), messages };
+  );
+  const items = out.Items ?? [];
+  let meta = items.find((item) => item.sk === 'meta');
+  if (!meta) {
+    const read = await guard('GetItem session', key, () => table.doc.send(new GetCommand({ TableName: table.name, Key: key, ConsistentRead: true })));
+    meta = read.Item;
+  }
+  if (!meta) throw new NotFoundError('session', { pk });
+  const messages = items
+    .filter((item) => String(item.sk).startsWith(MESSAGE_PREFIX))
+    .slice(0, budget)
+    .map(fromMessageItem)
+    .reverse();
+  return { session: fromSessionItem(meta), messages };
 }
 
 /** Messages of history a turn loads by default (a use case can set its own budget). */
