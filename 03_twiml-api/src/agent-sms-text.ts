@@ -24,23 +24,27 @@ export interface AgentSmsFacts {
 
 export function agentSmsText(facts: AgentSmsFacts): string {
   const name = facts.callerName ? cut(oneLine(facts.callerName), MAX_NAME_CHARS) : '';
-  const header = [
-    `Transfer from the ${cut(oneLine(facts.useCaseName), MAX_USE_CASE_NAME_CHARS)} assistant.`,
-    `Caller: ${name ? `${name}, ` : ''}${oneLine(facts.callerNumber)}`,
-  ].join('\n');
-  const summary = facts.summary ? redactLongNumbers(oneLine(facts.summary)) : '';
+  const header = encoded(
+    [
+      `Transfer from the ${cut(oneLine(facts.useCaseName), MAX_USE_CASE_NAME_CHARS)} assistant.`,
+      `Caller: ${name ? `${name}, ` : ''}${oneLine(facts.callerNumber)}`,
+    ].join('\n'),
+  );
+  const summary = facts.summary ? encoded(redactLongNumbers(oneLine(facts.summary))) : '';
   const full = `${header}\n${summary || NO_SUMMARY}`;
-  if (fits(full)) return encoded(full);
-  // Keep as many of the summary's words as fit, marked as cut.
-  const words = summary.split(' ');
-  let low = 0;
-  let high = words.length;
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (fits(`${header}\n${words.slice(0, mid).join(' ')}...`)) low = mid;
-    else high = mid - 1;
-  }
-  return encoded(`${header}\n${low > 0 ? `${words.slice(0, low).join(' ')}...` : NO_SUMMARY}`);
+  const message = new SegmentedMessage(full, 'auto');
+  if (message.segmentsCount <= MAX_AGENT_SMS_SEGMENTS) return full;
+  // What the first two segments hold (the library packs them as Twilio does), less room for "...", back to a word.
+  const fitting = message.segments
+    .slice(0, MAX_AGENT_SMS_SEGMENTS)
+    .flatMap((segment) => [...segment])
+    .map((part: { raw?: unknown }) => (typeof part.raw === 'string' ? part.raw : ''))
+    .join('');
+  const room = [...fitting.slice(header.length + 1)].slice(0, -3).join('');
+  let words = summary.slice(0, room.length + 1).split(' ').slice(0, -1);
+  // Checked, not assumed: a word boundary can still land an extended character across a segment.
+  while (words.length > 0 && smsSegments(`${header}\n${words.join(' ')}...`) > MAX_AGENT_SMS_SEGMENTS) words = words.slice(0, -1);
+  return `${header}\n${words.length > 0 ? `${words.join(' ')}...` : NO_SUMMARY}`;
 }
 
 /** How many SMS segments Twilio bills for a body (the encoding decides: GSM-7 or UCS-2). */
@@ -54,10 +58,6 @@ export function smsSegments(body: string): number {
  */
 function encoded(text: string): string {
   return new SegmentedMessage(text, 'auto', true).graphemes.join('');
-}
-
-function fits(text: string): boolean {
-  return smsSegments(encoded(text)) <= MAX_AGENT_SMS_SEGMENTS;
 }
 
 function oneLine(text: string): string {
