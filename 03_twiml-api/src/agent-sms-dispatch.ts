@@ -1,4 +1,4 @@
-import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { AgentSmsRequest } from './agent-sms-request.ts';
 
 /**
@@ -11,19 +11,15 @@ export interface AgentSmsDispatcher {
 
 /**
  * AWS: an asynchronous (`Event`) invocation of the agent-SMS function, the mechanism $default already uses for a
- * slow tool round. Lambda queues the event and answers 202 at once; the function retries on its own. The Lambda
- * client is loaded on the first handoff, not at every cold start of the callback.
+ * slow tool round. Lambda queues the event and answers 202 at once; the function retries on its own. The client
+ * is created on the first handoff.
  */
 export function lambdaAgentSmsDispatcher(functionName: string, client?: LambdaClient): AgentSmsDispatcher {
-  let lambda: Promise<{ client: LambdaClient; InvokeCommand: typeof import('@aws-sdk/client-lambda').InvokeCommand }> | undefined;
+  let lambda = client;
   return {
     async dispatch(request) {
-      lambda ??= import('@aws-sdk/client-lambda').then((sdk) => ({ client: client ?? new sdk.LambdaClient({}), InvokeCommand: sdk.InvokeCommand }));
-      const { client: lambdaClient, InvokeCommand } = await lambda.catch((err: unknown) => {
-        lambda = undefined;
-        throw err;
-      });
-      const out = await lambdaClient.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: JSON.stringify(request) }));
+      lambda ??= new LambdaClient({});
+      const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: JSON.stringify(request) }));
       if (out.StatusCode !== 202) throw new Error(`the agent-SMS function ${functionName} did not accept the event (status ${out.StatusCode})`);
     },
   };
