@@ -15,4 +15,3 @@ export const AgentSmsRequestSchema = z.object({
   handoffData: z.optional(z.string().check(z.maxLength(64_000))),
 });
 export type AgentSmsRequest = z.infer<typeof AgentSmsRequestSchema>;
-
