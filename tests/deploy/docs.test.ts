@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ToolOutcomeSchema } from '../../02_cr-application/src/edges/lambda-tools.ts';
 import { DtmfMapSchema, DtmfActionSchema, UseCaseConfigSchema } from '../../layers/data/use-case-config.ts';
 import { planFor, readProfile } from '../../scripts/lib/deploy-plan.ts';
 import { repoStacks, ROOT } from './support.ts';
@@ -79,6 +80,22 @@ describe('docs/ADDING-A-USE-CASE.md and the README document every use-case setti
     expect(schemaPaths(DtmfActionSchema).filter((path) => !shown.has(path))).toEqual([]);
   });
 
+  it('every tool action a tool Lambda may answer with has an example naming each of its fields', () => {
+    // The actions of a successful tool outcome, as the engine checks them at the boundary.
+    const success = (ToolOutcomeSchema as unknown as ZodInternals)._zod.def.options![0]!;
+    const actions = success._zod.def.shape!.actions!._zod.def.innerType!._zod.def.element!._zod.def.options!;
+    const problems: string[] = [];
+    for (const action of actions) {
+      const { type, ...fields } = action._zod.def.shape!;
+      const name = String(type!._zod.def.values![0]);
+      const example = doc.split('\n').find((line) => line.includes(`{ type: '${name}'`));
+      if (!example) problems.push(`${name}: no example`);
+      else for (const field of Object.keys(fields)) if (!new RegExp(`\\b${field}\\??\\s*[:,}]`).test(example)) problems.push(`${name}: no ${field}`);
+    }
+    expect(actions.length).toBeGreaterThan(5);
+    expect(problems).toEqual([]);
+  });
+
   it("the README's use-case section names every top-level setting and links the guide", () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Use cases and tools'), readme.indexOf('\n## ', readme.indexOf('## Use cases and tools') + 1));
@@ -121,4 +138,9 @@ function valuePaths(value: unknown, prefix = ''): string[] {
     const path = prefix ? `${prefix}.${key}` : key;
     return [path, ...valuePaths(child, path)];
   });
+}
+
+/** The parts of zod's internal definition the action walk reads. */
+interface ZodInternals {
+  _zod: { def: { options?: ZodInternals[]; shape?: Record<string, ZodInternals>; innerType?: ZodInternals; element?: ZodInternals; values?: unknown[] } };
 }
