@@ -129,6 +129,17 @@ describe('warm transfer: the summary texted to the agent', () => {
     expect(twilio.requests).toHaveLength(1);
   });
 
+  it('two copies of the callback at once text the agent once', async () => {
+    const { callSid, post } = await handoffCall();
+    const { handler } = connectAction();
+    const answers = await Promise.all([handler(post()), handler(post())]);
+    expect(answers.map((a) => a.body)).toEqual([answers[0]!.body, answers[0]!.body]);
+    await lambda.settled();
+    expect(lambda.invocations.filter((i) => i.functionName === AGENT_SMS_FUNCTION)).toHaveLength(2);
+    expect(twilio.requests).toHaveLength(1);
+    expect(await claimOf(callSid)).toMatchObject({ status: 'sent' });
+  });
+
   it('texts nobody when the use case does not ask, and texts agentSmsTo when the agent is dialed at a SIP address', async () => {
     const off = await handoffCall('no-texts');
     await connectAction().handler(off.post());
