@@ -1,5 +1,5 @@
 import { connectionGoneProbe } from '../../02_cr-application/src/edges/connection-probe.ts';
-import { inProcessCallTimer, type CallTimer, type DigitsCheck } from '../../02_cr-application/src/engine/continuity/call-timer.ts';
+import { inProcessCallTimer, type CallTimer, type EngineCheck } from '../../02_cr-application/src/engine/continuity/call-timer.ts';
 import { onTimerDue } from '../../02_cr-application/src/engine/continuity/timer-due.ts';
 import type { ConnectionsEndpoint, Sink, Store } from '../../02_cr-application/src/engine/ports.ts';
 import { systemClock, type Clock } from '../../02_cr-application/src/engine/ports.ts';
@@ -21,7 +21,7 @@ export function localContinuity(
   store: Store,
   sinkFor: (endpoint: ConnectionsEndpoint) => Sink,
   connectionsEndpoint: string,
-  runEntryTimeout: (check: DigitsCheck) => Promise<unknown>,
+  runInEngine: (check: EngineCheck) => Promise<unknown>,
 ): LocalContinuity {
   const pending = new Set<() => void>();
   let stopped = false;
@@ -40,7 +40,7 @@ export function localContinuity(
   const callTimer: CallTimer = inProcessCallTimer(clock, (check) =>
     stopped
       ? Promise.resolve()
-      : onTimerDue({ store, sinkFor, timer: callTimer, clock, log: logger, runEntryTimeout }, check).catch((err: unknown) =>
+      : onTimerDue({ store, sinkFor, timer: callTimer, clock, log: logger, runInEngine }, check).catch((err: unknown) =>
           logger.error('call timer check failed', { error: err as Error, kind: check.kind }),
         ),
   );

@@ -5,7 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqsCallTimer, MAX_DELAY_SECONDS } from '../../02_cr-application/src/edges/sqs-call-timer.ts';
-import type { DigitsCheck, GraceCheck, SilenceCheck, TimerCheck } from '../../02_cr-application/src/engine/continuity/call-timer.ts';
+import type { DigitsCheck, EngineCheck, GraceCheck, SilenceCheck, TimerCheck } from '../../02_cr-application/src/engine/continuity/call-timer.ts';
 import { GRACE_OVER_REASON } from '../../02_cr-application/src/engine/continuity/grace.ts';
 import { createCallTimerHandler } from '../../02_cr-application/src/handlers/call-timer.ts';
 import { speakingMs } from '../../02_cr-application/src/engine/continuity/silence.ts';
@@ -74,14 +74,14 @@ describe('call timer consumer (SQS event)', () => {
     const store = createMemoryStore({ clock });
     const sink = createRecordingSink({ clock });
     const scheduled: TimerCheck[] = [];
-    const forwarded: DigitsCheck[] = [];
+    const forwarded: EngineCheck[] = [];
     const handler = createCallTimerHandler({
       store,
       sinkFor: () => sink,
       timer: { schedule: async (c) => void scheduled.push(c) },
       clock,
       log: logger,
-      runEntryTimeout: async (c) => void forwarded.push(c),
+      runInEngine: async (c) => void forwarded.push(c),
     });
     /** A session whose ledger went through `events`, from its first connection `c-<id>`. */
     async function session(id: string, events: LedgerEvent[], overrides = {}) {

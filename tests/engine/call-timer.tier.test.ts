@@ -6,7 +6,7 @@ import type { ToolManifestEntry } from '../../layers/data/index.ts';
 import type { Ledger } from '../../layers/data/turn-ledger.ts';
 import type { SilenceSettings } from '../../layers/data/use-case-config.ts';
 import { createEngineTier, type EngineTier, type TierCall } from './tier/engine-tier.ts';
-import { finish, says, text, toolCall } from './tier/scripted-llm.ts';
+import { fail, finish, says, text, toolCall, waitMs } from './tier/scripted-llm.ts';
 import { settle } from './tier/settle.ts';
 
 /**
@@ -338,6 +338,50 @@ describe('silence on the call timer', () => {
       await tier.drain();
       expect(call.replies()).toEqual([REPLY]);
       expect(outcomes('silence')).toEqual(['cancelled']);
+    });
+  });
+
+  describe('reprompts phrased by the LLM (opt-in)', () => {
+    const REPLY = 'Tours run every day from ten to four.';
+    const phrased: SilenceSettings = { ...silence, llmPhrasing: { timeoutMs: 1_000, maxWords: 20 } };
+    async function answered(): Promise<{ call: TierCall; due: number }> {
+      tier = await createEngineTier();
+      const call = await tier.call({ silence: phrased });
+      tier.llm.enqueue(says(REPLY));
+      void call.prompt('When can I tour?');
+      await tier.drain();
+      return { call, due: tier.clock.now() + speakingMs(REPLY) + 8_000 };
+    }
+
+    it('says the LLM\'s line, asked with a short request (recent conversation, no tools)', async () => {
+      const { call, due } = await answered();
+      tier.llm.enqueue(says('Still with me? Take your time picking a day.'));
+      await tier.clock.advanceTo(due);
+      await tier.drain();
+      expect(call.replies()).toEqual([REPLY, 'Still with me? Take your time picking a day.']);
+      const request = tier.llm.requests[1]!.request;
+      expect(request).toMatchObject({ tools: [], toolChoice: 'none' });
+      expect(request.messages.slice(1)).toEqual([
+        { role: 'user', content: 'When can I tour?' },
+        { role: 'assistant', content: REPLY },
+      ]);
+      expect(call.history().at(-1)).toEqual(['assistant', 'Still with me? Take your time picking a day.']);
+    });
+
+    it('falls back to the configured line when the LLM fails, or has not answered within its time', async () => {
+      const first = await answered();
+      tier.llm.enqueue([fail(new Error('upstream 500'))]);
+      await tier.clock.advanceTo(first.due);
+      await tier.drain();
+      expect(first.call.replies()).toEqual([REPLY, 'Are you still there?']);
+
+      const second = await answered();
+      tier.llm.enqueue([waitMs(5_000), ...says('Too late to be said.')]);
+      await tier.clock.advanceTo(second.due + 1_000 - 1);
+      expect(second.call.replies()).toEqual([REPLY]);
+      await tier.clock.advance(1);
+      await tier.drain();
+      expect(second.call.replies()).toEqual([REPLY, 'Are you still there?']);
     });
   });
 });

@@ -20,6 +20,6 @@ export function awsCallTimerDeps(env: NodeJS.ProcessEnv = process.env): TimerDep
     timer,
     clock: systemClock,
     log: logger,
-    runEntryTimeout: createLambdaTimerForward(new LambdaClient({}), engine),
+    runInEngine: createLambdaTimerForward(new LambdaClient({}), engine),
   };
 }

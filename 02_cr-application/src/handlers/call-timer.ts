@@ -34,7 +34,8 @@ export function createCallTimerHandler(deps: TimerDeps) {
     const { check } = parsed;
     try {
       const outcome = await onTimerDue({ ...deps, store, log }, check);
-      const metric = COUNTED[outcome];
+      // A silence check forwarded to $default is counted there, as the reprompt it becomes.
+      const metric = outcome === 'forwarded' && check.kind !== 'digits' ? undefined : COUNTED[outcome];
       if (metric) countMetric(metric);
       return true;
     } catch (err) {

@@ -3,7 +3,8 @@ import { awsDefaultDeps } from '../edges/aws-default-deps.ts';
 import { logger as sharedLogger } from '../../../layers/observability/logger.ts';
 import { metrics } from '../../../layers/observability/metrics.ts';
 import { armAfterTurn } from '../engine/continuity/after-turn.ts';
-import { isTimerEvent, TimerEventSchema, type DigitsCheck, type CallTimer, type TimerEvent } from '../engine/continuity/call-timer.ts';
+import { isTimerEvent, TimerEventSchema, type CallTimer, type DigitsCheck, type TimerEvent } from '../engine/continuity/call-timer.ts';
+import { onSilenceDue } from '../engine/continuity/silence.ts';
 import { onDigitTimeout } from '../engine/messages/digit-entry.ts';
 import { handleFrame } from '../engine/conversation.ts';
 import type { FrameContext } from '../engine/messages/context.ts';
@@ -71,8 +72,15 @@ export function createDefaultHandler(deps: DefaultDeps) {
           log.error('malformed call timer event dropped', { detail: parsed.error.message });
           return { statusCode: 200 };
         }
+        const { check } = parsed.data;
+        if (check.kind === 'silence') {
+          // A reprompt the use case has the LLM phrase: the same silence check, run here where the LLM is.
+          if (deps.callTimer) await onSilenceDue({ store, sinkFor: deps.sinkFor, timer: deps.callTimer, clock, log, llm: deps.llm }, check);
+          else log.error('silence check handed to a $default without the call timer; dropped');
+          return { statusCode: 200 };
+        }
         const deadlineAt = deadlineFor(startedAt, CONTINUATION_BUDGET_MS, remaining, startedAt);
-        report(await entryTimedOut(parsed.data.check, deadlineAt, isColdStart));
+        report(await entryTimedOut(check, deadlineAt, isColdStart));
         return { statusCode: 200 };
       }
       if (continuation) {

@@ -91,7 +91,7 @@ export async function createEngineTier(options: { config?: Partial<EngineConfig>
   // SQS consumer's async invocation does in AWS.
   const callTimer: CallTimer = inProcessCallTimer(clock, (check) =>
     track(
-      onTimerDue({ store, sinkFor: () => sink, timer: callTimer, clock, log: logger, runEntryTimeout: (c) => track(handler({ source: CALL_TIMER_EVENT, check: c })) }, check).then((outcome) => {
+      onTimerDue({ store, sinkFor: () => sink, timer: callTimer, clock, log: logger, runInEngine: (c) => track(handler({ source: CALL_TIMER_EVENT, check: c })) }, check).then((outcome) => {
         timerChecks.push({ check, outcome });
         if (check.kind === 'silence') silenceChecks.push(outcome);
       }),

@@ -75,11 +75,16 @@ export function inProcessCallTimer(clock: Clock, run: (check: TimerCheck) => Pro
   };
 }
 
-/** A keypad entry's timeout handed to $default, where turns run: marked so the handler tells it from API Gateway's events. */
+/**
+ * A check handed to $default, where turns and the LLM are (a keypad entry's timeout, a reprompt the LLM phrases):
+ * marked so the handler tells it from API Gateway's events.
+ */
 export const CALL_TIMER_EVENT = 'cr.call-timer';
 
-export const TimerEventSchema = z.object({ source: z.literal(CALL_TIMER_EVENT), check: DigitsCheckSchema });
+export const TimerEventSchema = z.object({ source: z.literal(CALL_TIMER_EVENT), check: z.discriminatedUnion('kind', [DigitsCheckSchema, SilenceCheckSchema]) });
 export type TimerEvent = z.infer<typeof TimerEventSchema>;
+/** The checks that run in $default. */
+export type EngineCheck = TimerEvent['check'];
 
 export function isTimerEvent(event: unknown): boolean {
   return typeof event === 'object' && event !== null && (event as { source?: unknown }).source === CALL_TIMER_EVENT;

@@ -1,7 +1,7 @@
 import { digitEntryDeadline } from '../../../../layers/data/digit-entry.ts';
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
 import type { Clock, ConnectionsEndpoint, Store } from '../ports.ts';
-import type { CallTimer, DigitsCheck } from './call-timer.ts';
+import type { CallTimer, DigitsCheck, EngineCheck } from './call-timer.ts';
 
 /**
  * A keypad entry's inter-digit timeout on the call timer. Each key (and the turn that opened the entry, once its
@@ -15,7 +15,7 @@ export interface DigitsDueDeps {
   timer: CallTimer;
   clock: Pick<Clock, 'now'>;
   /** Hands a current check to the engine: an async invocation of $default in AWS, a direct call locally. */
-  runEntryTimeout: (check: DigitsCheck) => Promise<unknown>;
+  runInEngine: (check: EngineCheck) => Promise<unknown>;
 }
 
 export type DigitsOutcome = 'forwarded' | 'rescheduled' | 'cancelled';
@@ -29,7 +29,7 @@ export async function onDigitsDue(deps: DigitsDueDeps, check: DigitsCheck): Prom
     await deps.timer.schedule(check);
     return 'rescheduled';
   }
-  await deps.runEntryTimeout(check);
+  await deps.runInEngine(check);
   return 'forwarded';
 }
 

@@ -2,8 +2,9 @@ import type { ChatMessage, Session } from '../../../../layers/data/index.ts';
 import { createIdFactory } from '../../../../layers/data/ids.ts';
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
-import type { Clock, ConnectionsEndpoint, Sink, Store } from '../ports.ts';
-import type { CallTimer, SilenceCheck } from './call-timer.ts';
+import type { Clock, ConnectionsEndpoint, Llm, Sink, Store } from '../ports.ts';
+import type { CallTimer, EngineCheck, SilenceCheck } from './call-timer.ts';
+import { PHRASING_CONTEXT_MESSAGES, phraseReprompt } from './reprompt-phrasing.ts';
 
 /**
  * A silent caller: once the greeting or a reply has been spoken and the caller says nothing for `afterSeconds`, a
@@ -82,11 +83,15 @@ export interface SilenceDeps {
   store: Pick<Store, 'loadConversation' | 'readLedger' | 'compareAndSetLedger' | 'appendMessages' | 'endSession'>;
   sinkFor: (endpoint: ConnectionsEndpoint) => Sink;
   timer: CallTimer;
-  clock: Pick<Clock, 'now'>;
+  clock: Clock;
   log: AppLogger;
+  /** Phrases reprompts for a use case that asks for it ($default has it; the timer's consumer does not). */
+  llm?: Llm | undefined;
+  /** Hands a check to $default, where the LLM is: the consumer's way to a phrased reprompt. */
+  runInEngine?: ((check: EngineCheck) => Promise<unknown>) | undefined;
 }
 
-export type SilenceOutcome = 'cancelled' | 'rescheduled' | 'reprompted' | 'hung-up';
+export type SilenceOutcome = 'cancelled' | 'rescheduled' | 'reprompted' | 'hung-up' | 'forwarded';
 
 /** What the call's `end` carries when silence ended it: the goodbye was said, Twilio only has to hang up. */
 export const SILENCE_HANDOFF = { reason: 'silence', goodbyeSaid: true } as const;
@@ -96,7 +101,12 @@ const newId = createIdFactory();
 /** A silence check is due: a reprompt, the goodbye, or nothing when the caller has spoken since. */
 export async function onSilenceDue(deps: SilenceDeps, check: SilenceCheck): Promise<SilenceOutcome> {
   const { store, clock, log } = deps;
-  const { session } = await store.loadConversation(check.sessionId, 1);
+  const phrasing = (await store.loadConversation(check.sessionId, 1)).session.silence?.llmPhrasing;
+  if (phrasing && !deps.llm && deps.runInEngine) {
+    await deps.runInEngine(check);
+    return 'forwarded';
+  }
+  const { session, messages } = phrasing ? await store.loadConversation(check.sessionId, PHRASING_CONTEXT_MESSAGES * 2) : await store.loadConversation(check.sessionId, 1);
   const settings = session.silence;
   if (!settings || session.status === 'ended') return 'cancelled';
   const at = clock.now();
@@ -114,9 +124,16 @@ export async function onSilenceDue(deps: SilenceDeps, check: SilenceCheck): Prom
       await deps.timer.schedule({ ...check, dueAt: verdict.dueAt });
       return 'rescheduled';
     case 'reprompt': {
-      const posted = await sink.post(verdict.connectionId, { type: 'text', token: line, last: true });
+      let said = line;
+      if (settings.llmPhrasing && deps.llm) {
+        said = (await phraseReprompt({ llm: deps.llm, clock, log }, session, messages, settings.llmPhrasing, line)).text;
+        // The phrasing took a moment: a caller who spoke meanwhile cleared the silence, and is not talked over.
+        const now = await store.readLedger(check.sessionId);
+        if (now?.ledger.silence?.turn !== check.turn || now.ledger.silence.round !== verdict.round) return 'cancelled';
+      }
+      const posted = await sink.post(verdict.connectionId, { type: 'text', token: said, last: true });
       log.info('silent caller reprompted', { round: verdict.round, posted: posted.status });
-      await remember(store, check, line);
+      await remember(store, check, said);
       await deps.timer.schedule({ ...check, round: verdict.round, dueAt: verdict.dueAt });
       return 'reprompted';
     }

@@ -4,7 +4,7 @@ import { onGraceDue, type GraceOutcome } from './grace.ts';
 import { onSilenceDue, type SilenceDeps, type SilenceOutcome } from './silence.ts';
 
 /** What the call timer's consumer needs: the silence checks' edges, and a way to run an entry's timeout as a turn. */
-export type TimerDeps = SilenceDeps & Pick<DigitsDueDeps, 'runEntryTimeout'>;
+export type TimerDeps = SilenceDeps & Pick<DigitsDueDeps, 'runInEngine'>;
 
 export type TimerOutcome = SilenceOutcome | GraceOutcome | DigitsOutcome;
 
