@@ -62,10 +62,11 @@ export function createDefaultHandler(deps: DefaultDeps) {
     const receivedAt = typeof epoch === 'number' && epoch <= startedAt ? epoch : startedAt;
     const isColdStart = beginInvocation(context);
     const continuation = isContinueTurnEvent(event);
+    const timerEvent = isTimerEvent(event);
     try {
       if (isColdStart) metrics.captureColdStartMetric();
       const remaining = context?.getRemainingTimeInMillis?.();
-      if (isTimerEvent(event)) {
+      if (timerEvent) {
         const parsed = TimerEventSchema.safeParse(event);
         if (!parsed.success) {
           // Nobody is on the line for this event: logged and dropped (a retry could not fix it).
@@ -112,6 +113,13 @@ export function createDefaultHandler(deps: DefaultDeps) {
       if (continuation) {
         log.error('turn continuation failed; handed to the on-failure destination', { error: err as Error });
         countMetric('ContinuationFailures');
+        flushMetrics();
+        throw err;
+      }
+      if (timerEvent) {
+        // Lambda retries an async invocation that throws; the ledger makes a retried check harmless.
+        log.error('call timer check failed in $default; Lambda retries it', { error: err as Error });
+        countMetric('HandlerErrors');
         flushMetrics();
         throw err;
       }
