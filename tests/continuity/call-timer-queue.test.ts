@@ -49,7 +49,7 @@ const check = (dueAt: number): SilenceCheck => ({ kind: 'silence', sessionId: 's
 describe('SQS call timer', () => {
   it('sends each check to the queue, delayed to its due time (rounded up to the second, at most 15 minutes)', async () => {
     const client = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-    const queueUrl = `${endpoint}/000000000000/cr-test-silence`;
+    const queueUrl = `${endpoint}/000000000000/cr-test-call-timer`;
     const timer = createSqsCallTimer(client, queueUrl, () => 1_000_000);
     await timer.schedule(check(1_008_200));
     await timer.schedule(check(999_000));

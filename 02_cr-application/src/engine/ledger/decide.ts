@@ -88,7 +88,7 @@ export type LedgerEvent =
   /** The call timer's grace check for connection generation `gen`: the call ends if it has not reconnected. */
   | { type: 'grace-due'; gen: number; at: number }
   /**
-   * A silence timer fired. `maxReprompts` reached means goodbye; otherwise the next reprompt, after which the
+   * A silence check of the call timer fired. `maxReprompts` reached means goodbye; otherwise the next reprompt, after which the
    * silence counts until `nextDueAt`.
    */
   | { type: 'silence-due'; turn: number; round: number; at: number; maxReprompts: number; nextDueAt: number };
