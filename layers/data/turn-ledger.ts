@@ -64,8 +64,9 @@ export const LedgerConnectionSchema = z.object({
 export type LedgerConnection = z.infer<typeof LedgerConnectionSchema>;
 
 /**
- * The silence the call timer counts: armed when a reply (or the greeting, turn 0) has been spoken, for the turn it followed. Any caller input (a prompt, a
- * partial prompt, a key, an interrupt) clears it; a timer that fires and finds it changed does nothing.
+ * The silence the call timer counts: armed when a reply (or the greeting, turn 0) has been spoken, for the turn it
+ * followed. Any caller input (a prompt, a partial prompt, a key, an interrupt) clears it; a check that fires and
+ * finds it changed does nothing.
  */
 export const LedgerSilenceSchema = z.object({
   /** The turn whose reply the caller has not answered. */

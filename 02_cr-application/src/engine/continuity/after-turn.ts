@@ -15,7 +15,8 @@ import { spokenUntil, type ArmDeps } from './silence.ts';
 export async function armAfterTurn(deps: ArmDeps, session: Session, end: TurnEnd | undefined, opened = false): Promise<void> {
   if (!end || end.handedOff || end.record.outcome !== 'completed' || !deps.callTimer) return;
   const { record } = end;
-  const until = record.firstTokenPostedAt !== undefined ? spokenUntil({ text: end.spoken, firstPostedAt: record.firstTokenPostedAt, lastPostedAt: record.lastTokenPostedAt, turn: record.turn }) : deps.clock.now();
+  const first = record.firstTokenPostedAt;
+  const until = first !== undefined ? spokenUntil({ turn: record.turn, text: end.spoken, firstPostedAt: first, lastPostedAt: record.lastTokenPostedAt }) : deps.clock.now();
   const events: LedgerEvent[] = [];
   if (opened || (record.tools?.length ?? 0) > 0) events.push({ type: 'digits-arm', at: until });
   // An open entry refuses the silence (its timeout speaks next), so the two never both arm.

@@ -28,7 +28,8 @@ export async function phraseReprompt(
   const cancel = deps.clock.setTimer(phrasing.timeoutMs, () => abort.abort(new Error(`no reprompt phrasing within ${phrasing.timeoutMs} ms`)));
   try {
     let text = '';
-    const stream = deps.llm.stream({ model: session.llm?.model, temperature: session.llm?.temperature, messages: request(session, messages, phrasing, fallback), tools: [], toolChoice: 'none' }, abort.signal);
+    const llmRequest = { model: session.llm?.model, temperature: session.llm?.temperature, messages: request(session, messages, phrasing, fallback) };
+    const stream = deps.llm.stream({ ...llmRequest, tools: [], toolChoice: 'none' }, abort.signal);
     for await (const chunk of stream) {
       if (chunk.type === 'text') text += chunk.text;
       if (text.length > MAX_CHARS) throw new Error('reprompt phrasing too long');

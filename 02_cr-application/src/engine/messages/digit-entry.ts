@@ -22,7 +22,8 @@ export async function runDigitEntryTurn(ctx: FrameContext, call: LoadedCall, ent
   if (incomplete && spec.incompleteLine && !entry.retried) {
     // Opened again before the line is said, so keys typed over it are collected; its timeout counts from the
     // end of the line (armed after the turn).
-    const reopened = await applyToLedger(ctx.store, call.sessionId, { type: 'digits-start', at: ctx.receivedAt, spec, retry: true }, { ledger: call.session.ledger, status: call.session.status });
+    const known = { ledger: call.session.ledger, status: call.session.status };
+    const reopened = await applyToLedger(ctx.store, call.sessionId, { type: 'digits-start', at: ctx.receivedAt, spec, retry: true }, known);
     call.session.ledger = reopened.ledger;
     const end = await runTurn(ctx, { ...turnInput(ctx, call, userText), say: spec.incompleteLine, askLlm: false });
     await armAfterTurn(ctx, call.session, end, true);
