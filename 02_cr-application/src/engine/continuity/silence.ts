@@ -101,14 +101,13 @@ const newId = createIdFactory();
 /** A silence check is due: a reprompt, the goodbye, or nothing when the caller has spoken since. */
 export async function onSilenceDue(deps: SilenceDeps, check: SilenceCheck): Promise<SilenceOutcome> {
   const { store, clock, log } = deps;
-  const phrasing = (await store.loadConversation(check.sessionId, 1)).session.silence?.llmPhrasing;
-  if (phrasing && !deps.llm && deps.runInEngine) {
+  const { session } = await store.loadConversation(check.sessionId, 1);
+  const settings = session.silence;
+  if (!settings || session.status === 'ended') return 'cancelled';
+  if (settings.llmPhrasing && !deps.llm && deps.runInEngine) {
     await deps.runInEngine(check);
     return 'forwarded';
   }
-  const { session, messages } = phrasing ? await store.loadConversation(check.sessionId, PHRASING_CONTEXT_MESSAGES * 2) : await store.loadConversation(check.sessionId, 1);
-  const settings = session.silence;
-  if (!settings || session.status === 'ended') return 'cancelled';
   const at = clock.now();
   const line = settings.lines[Math.min(check.round, settings.lines.length - 1)] as string;
   const nextDueAt = at + speakingMs(line) + settings.afterSeconds * 1000;
@@ -126,6 +125,8 @@ export async function onSilenceDue(deps: SilenceDeps, check: SilenceCheck): Prom
     case 'reprompt': {
       let said = line;
       if (settings.llmPhrasing && deps.llm) {
+        // The conversation so far is read only now, for a reprompt that is really due.
+        const { messages } = await store.loadConversation(check.sessionId, PHRASING_CONTEXT_MESSAGES * 2);
         said = (await phraseReprompt({ llm: deps.llm, clock, log }, session, messages, settings.llmPhrasing, line)).text;
         // The phrasing took a moment: a caller who spoke meanwhile cleared the silence, and is not talked over.
         const now = await store.readLedger(check.sessionId);
