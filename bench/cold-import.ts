@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { buildAll, REPO_ROOT } from '../scripts/build.ts';
 import { buildSpec, esbuildOptions, type BuiltEntry } from '../scripts/lib/function-build.ts';
 import { lambdaNodeOptions } from '../scripts/lib/function-env.ts';
 import { loadStacks, serverlessFunctions } from '../scripts/lib/stacks.ts';
+import { piecesIn, withoutPiece, type Piece } from './import-pieces.ts';
 import { median } from './stats.ts';
 
 /**
@@ -20,10 +21,13 @@ import { median } from './stats.ts';
  * trace); then the first `error.stack` of the process, taken inside the handler's own frames. The same bundles of
  * a baseline commit (bench/cold-start-baseline.json names it) are built from git and timed in the same run,
  * interleaved, so a regression shows side by side.
- * Then, for the $default bundle, where that time goes (a CPU profile of one import, mapped back through the
- * bundle's source map to packages) and what the esbuild property `MainFields: module,main` would change (the
- * bundle rebuilt with it and timed the same way); and, for the call-setup bundle, proof that it does not carry
- * the twilio SDK (its esbuild metafile inputs, and `require.cache` after the import).
+ * Each import is timed twice: wall clock (the target) and the process's CPU time (user + system), which another
+ * process's load on the machine inflates far less, so a change shows even when the machine is busy.
+ * Then, for each hot bundle ($connect, $default, $disconnect, call setup), where that time goes: a CPU profile of
+ * one import mapped back through the bundle's source map to packages, and what each large piece costs (the
+ * bundle rebuilt without it, bench/import-pieces.ts); what the esbuild property `MainFields: module,main` would
+ * change where a template lacks it; and, for the call-setup bundle, proof that it does not carry the twilio SDK
+ * (its esbuild metafile inputs, and `require.cache` after the import).
  */
 export interface BundleTiming {
   stack: string;
@@ -31,6 +35,9 @@ export interface BundleTiming {
   bytes: number;
   importMs: number[];
   medianMs: number;
+  /** CPU time (user + system) of the same imports. */
+  cpuMs: number[];
+  cpuMedianMs: number;
   /** Modules from node_modules/twilio in require.cache after the import (bundled code never shows here; external would). */
   twilioModulesLoaded: number;
   /** NODE_OPTIONS the template gives the function (with its parameters' defaults), as Lambda starts node. */
@@ -53,7 +60,7 @@ export interface BaselineFile {
   machine: string;
   command: string;
   runs: number;
-  bundles: { bundle: string; bytes: number; importMedianMs: number; firstStackMedianMs: number | null; nodeOptions: string }[];
+  bundles: { bundle: string; bytes: number; importMedianMs: number; importCpuMedianMs?: number; firstStackMedianMs: number | null; nodeOptions: string }[];
 }
 
 export interface Contributor {
@@ -77,10 +84,29 @@ export interface MainFieldsVariant {
   moduleMain: { bytes: number; medianMs: number };
 }
 
+/** One hot bundle's import, taken apart: a CPU profile by package, its biggest packages, and what each piece costs. */
+export interface BundleAnalysis {
+  bundle: string;
+  profile: Contributor[];
+  profiledMs: number;
+  packageBytes: { what: string; bytes: number }[];
+  pieces: PieceCost[];
+}
+
+/** The bundle without one piece, timed interleaved with the bundle as built (same runs, same moments). */
+export interface PieceCost {
+  piece: string;
+  bytesWithout: number;
+  /** Medians of the bundle as built and without the piece, wall and CPU. */
+  asBuilt: { medianMs: number; cpuMedianMs: number };
+  without: { medianMs: number; cpuMedianMs: number };
+}
+
 export interface ColdImportResult {
   runs: number;
   bundles: BundleTiming[];
-  defaultBundle?: { profile: Contributor[]; profiledMs: number; packageBytes: { what: string; bytes: number }[] };
+  /** The hot bundles taken apart (with `analyse`). */
+  analyses: BundleAnalysis[];
   twilio?: TwilioCheck;
   mainFields: MainFieldsVariant[];
   baseline?: BaselineRun;
@@ -92,7 +118,7 @@ export interface ColdImportOptions {
   runs: number;
   /** Only these stack folders (tests); all by default. */
   stacks?: string[];
-  /** Profile $default and rebuild the analysed bundles with MainFields (skipped in quick runs). */
+  /** Profile the hot bundles, time them without each large piece, and try MainFields (skipped in quick runs). */
   analyse?: boolean;
   /** A git ref whose bundles are built and timed alongside (bench/cold-start-baseline.json's commit by default). */
   baselineRef?: string;
@@ -102,6 +128,13 @@ export interface ColdImportOptions {
 const run = promisify(execFile);
 export const DEFAULT_FUNCTION = { stack: '02_cr-application', functionId: 'DefaultFunction' };
 export const CALL_SETUP_FUNCTION = { stack: '03_twiml-api', functionId: 'CallSetupFunction' };
+/** The functions a caller waits on at a cold start: the targets of the cold-start budget. */
+export const HOT_FUNCTIONS = [
+  { stack: '02_cr-application', functionId: 'ConnectFunction' },
+  DEFAULT_FUNCTION,
+  { stack: '02_cr-application', functionId: 'DisconnectFunction' },
+  CALL_SETUP_FUNCTION,
+];
 
 // The environment a function has in Lambda, as far as module scope might read it; no credentials needed to import.
 const IMPORT_ENV = {
@@ -127,9 +160,12 @@ const IMPORT_ENV = {
 // there, as on the first logged error of a container) and then throws.
 const IMPORT_SCRIPT = `
 const { createRequire } = await import('node:module');
+const cpuStart = process.cpuUsage();
 const started = performance.now();
 const mod = await import(process.argv[1]);
 const ms = performance.now() - started;
+const cpu = process.cpuUsage(cpuStart);
+const cpuMs = (cpu.user + cpu.system) / 1000;
 const cache = createRequire(process.cwd() + '/').cache;
 const twilio = Object.keys(cache).filter((k) => /[\\\\/]node_modules[\\\\/]twilio[\\\\/]/.test(k)).length;
 let stackMs = null;
@@ -148,11 +184,12 @@ if (typeof handler === 'function') {
   const done = Promise.resolve().then(() => handler(event, event)).catch(() => undefined);
   await Promise.race([done, new Promise((r) => setTimeout(r, 3000))]);
 }
-process.stdout.write('\\n@@cold-import ' + JSON.stringify({ ms, twilio, stackMs }) + '\\n', () => process.exit(0));
+process.stdout.write('\\n@@cold-import ' + JSON.stringify({ ms, cpuMs, twilio, stackMs }) + '\\n', () => process.exit(0));
 `;
 
 export interface ImportSample {
   ms: number;
+  cpuMs: number;
   twilio: number;
   stackMs: number | null;
 }
@@ -187,6 +224,8 @@ function emptyTiming(t: Target): BundleTiming {
     bytes: t.entry.bytes,
     importMs: [],
     medianMs: Number.NaN,
+    cpuMs: [],
+    cpuMedianMs: Number.NaN,
     twilioModulesLoaded: 0,
     nodeOptions: t.nodeOptions,
     firstStackMs: [],
@@ -197,6 +236,8 @@ function emptyTiming(t: Target): BundleTiming {
 async function sample(t: Target, into: BundleTiming): Promise<void> {
   const out = await importOnce(t.entry.outfile, [], t);
   into.importMs.push(out.ms);
+  into.cpuMs.push(out.cpuMs);
+  into.cpuMedianMs = median(into.cpuMs) ?? Number.NaN;
   if (out.stackMs !== null) into.firstStackMs.push(out.stackMs);
   into.twilioModulesLoaded = Math.max(into.twilioModulesLoaded, out.twilio);
   into.medianMs = median(into.importMs) ?? Number.NaN;
@@ -230,6 +271,7 @@ export async function writeBaselineFile(result: ColdImportResult, commit: string
       bundle: `${b.stack}/${b.functionId}`,
       bytes: b.bytes,
       importMedianMs: Number(b.medianMs.toFixed(1)),
+      importCpuMedianMs: Number(b.cpuMedianMs.toFixed(1)),
       firstStackMedianMs: Number.isFinite(b.firstStackMedianMs) ? Number(b.firstStackMedianMs.toFixed(1)) : null,
       nodeOptions: b.nodeOptions,
     })),
@@ -282,17 +324,23 @@ export async function measureColdImports(options: ColdImportOptions): Promise<Co
       );
     }
     const built = current.map((t) => t.entry);
-    const result: ColdImportResult = { runs: options.runs, bundles, mainFields: [] };
+    const result: ColdImportResult = { runs: options.runs, bundles, analyses: [], mainFields: [] };
     if (options.baselineRef && !baselineSkipped) result.baseline = { ref: options.baselineRef, bundles: before };
     if (baselineSkipped) result.baselineSkipped = baselineSkipped;
-    const analysed = [DEFAULT_FUNCTION, CALL_SETUP_FUNCTION].filter((f) => built.some((b) => b.stack === f.stack && b.functionId === f.functionId));
+    const analysed = HOT_FUNCTIONS.filter((f) => built.some((b) => b.stack === f.stack && b.functionId === f.functionId));
     for (const target of analysed) {
       const asBuilt = bundles.find((b) => b.stack === target.stack && b.functionId === target.functionId)!;
       const rebuilt = await rebuild(target, join(outDir, 'analysis', target.functionId), {});
       if (target === CALL_SETUP_FUNCTION) result.twilio = twilioCheck(`${target.stack}/${target.functionId}`, rebuilt.metafile, asBuilt.twilioModulesLoaded);
       if (!options.analyse) continue;
-      if (target === DEFAULT_FUNCTION) {
-        result.defaultBundle = { ...(await profileImport(rebuilt.outfile)), packageBytes: packageBytes(rebuilt.metafile) };
+      const name = `${target.stack}/${target.functionId}`;
+      const pieces = await measurePieces(target, rebuilt, join(outDir, 'analysis', `${target.functionId}-pieces`), options.runs);
+      result.analyses.push({ bundle: name, ...(await profileImport(rebuilt.outfile)), packageBytes: packageBytes(rebuilt.metafile), pieces });
+      for (const p of pieces) {
+        progress(
+          `  ${name} without ${p.piece}: ${(p.bytesWithout / 1024).toFixed(0)} KiB, import median ${p.without.medianMs.toFixed(1)} ms ` +
+            `(CPU ${p.without.cpuMedianMs.toFixed(1)}) against ${p.asBuilt.medianMs.toFixed(1)} (CPU ${p.asBuilt.cpuMedianMs.toFixed(1)}) as built`,
+        );
       }
       // Nothing to compare once the template itself builds with the ES module builds first.
       if (rebuilt.mainFields === 'module,main') continue;
@@ -312,11 +360,34 @@ export async function measureColdImports(options: ColdImportOptions): Promise<Co
   }
 }
 
+/**
+ * The bundle as built and, for each large piece in it, the bundle without that piece: all imported in turn in
+ * fresh processes, `runs` rounds, so the differences are taken at the same moments of the machine.
+ */
+async function measurePieces(target: { stack: string; functionId: string }, asBuilt: { outfile: string; metafile: Metafile }, outdir: string, runs: number): Promise<PieceCost[]> {
+  const variants: { piece: Piece; outfile: string; bytes: number }[] = [];
+  for (const piece of piecesIn(asBuilt.metafile)) {
+    const built = await rebuild(target, join(outdir, String(variants.length)), { plugins: [withoutPiece(piece)], sourcemap: false });
+    variants.push({ piece, outfile: built.outfile, bytes: built.bytes });
+  }
+  const base: ImportSample[] = [];
+  const without: ImportSample[][] = variants.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    base.push(await importOnce(asBuilt.outfile));
+    for (const [k, v] of variants.entries()) without[k]!.push(await importOnce(v.outfile));
+  }
+  const medians = (samples: ImportSample[]) => ({
+    medianMs: median(samples.map((s) => s.ms)) ?? Number.NaN,
+    cpuMedianMs: median(samples.map((s) => s.cpuMs)) ?? Number.NaN,
+  });
+  return variants.map((v, k) => ({ piece: v.piece.name, bytesWithout: v.bytes, asBuilt: medians(base), without: medians(without[k]!) }));
+}
+
 /** The function's bundle built again with its template's BuildProperties, optionally overridden. */
 async function rebuild(
   target: { stack: string; functionId: string },
   outdir: string,
-  override: { mainFields?: string[] },
+  override: { mainFields?: string[]; plugins?: Plugin[]; sourcemap?: boolean },
 ): Promise<{ outfile: string; bytes: number; metafile: Metafile; mainFields: string | undefined }> {
   const stack = loadStacks(REPO_ROOT).stacks.find((s) => s.folder === target.stack);
   const fn = stack && serverlessFunctions(stack).find((f) => f.functionId === target.functionId);
@@ -358,6 +429,9 @@ export function twilioCheck(bundle: string, metafile: Metafile, twilioModulesLoa
   };
 }
 
+// node's own functions that load a built-in module (node v20-v22).
+const BUILTIN_LOADERS = new Set(['compileForPublicLoader', 'compileForInternalLoader', 'requireBuiltin']);
+
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
@@ -384,6 +458,7 @@ export async function profileImport(file: string): Promise<{ profile: Contributo
     const charge = new Map<string, number>();
     const chargeFor = (id: number): string | undefined => {
       let inEvaluate = false;
+      let builtin = false;
       for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
         const frame = nodes.get(cur)!.callFrame;
         if (frame.url === url) {
@@ -391,8 +466,11 @@ export async function profileImport(file: string): Promise<{ profile: Contributo
           if (source) return packageOf(source);
         }
         if (frame.functionName === '(garbage collector)') return '(garbage collection)';
+        // An ES module bundle imports every node built-in it names before its own code runs (esbuild hoists them).
+        if (BUILTIN_LOADERS.has(frame.functionName)) builtin = true;
         if (frame.functionName === 'evaluate' || frame.functionName === 'link' || frame.functionName === 'instantiate') inEvaluate = true;
       }
+      if (builtin) return '(node built-in modules the bundle imports)';
       return inEvaluate ? '(V8 parse, compile and link of the bundle)' : undefined;
     };
     prof.samples.forEach((id, i) => {

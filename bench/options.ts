@@ -26,7 +26,8 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]
   --token-gap-ms MS       its gap between tokens (default 10)
   --counts [--turns T]    requests per call and per turn, written to bench/turn-counts.json (npm run scaling)
   --import-runs N         cold imports per bundle (default 5); --skip-imports skips them
-  --imports-only          only the cold imports of every bundle, beside the baseline commit's
+  --imports-only          only the cold imports of every bundle, beside the baseline commit's, and the hot
+                          bundles taken apart (CPU profiles, each large piece's cost)
   --baseline REF          git ref whose bundles are timed beside the current ones (default: bench/cold-start-baseline.json's)
   --write-baseline        record this run's cold imports (and HEAD) as bench/cold-start-baseline.json
   --read-samples N        DynamoDB reads measured (default 200)

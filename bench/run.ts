@@ -110,7 +110,7 @@ async function coldImports(options: Extract<BenchOptions, { mode: 'design' }>, m
   const committed = await readBaselineFile();
   const baselineRef = options.writeBaseline ? undefined : (options.baseline ?? committed?.commit);
   print(`cold import of every bundle${baselineRef ? `, beside the bundles of ${baselineRef}` : ''}:`);
-  const imports = await measureColdImports({ runs: options.importRuns, analyse: !options.importsOnly, ...(baselineRef ? { baselineRef } : {}), progress: print });
+  const imports = await measureColdImports({ runs: options.importRuns, analyse: true, ...(baselineRef ? { baselineRef } : {}), progress: print });
   const tables = [coldImportTable(imports, committed), ...importAnalysisTables(imports)];
   for (const table of tables) print(`\n${renderText(table)}`);
   const verdicts = verdictLines([...coldStartVerdicts(imports), ...importVerdicts(imports)]);

@@ -1,6 +1,6 @@
-import { ApiGatewayManagementApiClient, GetConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { GetConnectionCommand, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { ConnectionsEndpoint } from '../engine/ports.ts';
-import { connectionsUrl } from './connections-sink.ts';
+import { connectionsClient, connectionsUrl } from './connections-endpoint.ts';
 
 /**
  * Whether API Gateway no longer has a connection: GetConnection answers 410 GoneException for a closed one. A
@@ -13,12 +13,7 @@ export function connectionGoneProbe(env: NodeJS.ProcessEnv = process.env): (conn
     const url = connectionsUrl(endpoint, env);
     let client = clients.get(url);
     if (!client) {
-      const local = Boolean(env.CONNECTIONS_ENDPOINT);
-      client = new ApiGatewayManagementApiClient({
-        endpoint: url,
-        region: env.AWS_REGION ?? 'us-east-1',
-        ...(local && !env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-      });
+      client = connectionsClient(url, env);
       clients.set(url, client);
     }
     try {

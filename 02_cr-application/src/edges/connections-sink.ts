@@ -1,6 +1,7 @@
-import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { PostToConnectionCommand, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { encodeOutbound } from '../../../layers/protocol/conversation-relay.ts';
 import type { ConnectionsEndpoint, PostResult, Sink } from '../engine/ports.ts';
+import { connectionsClient, connectionsUrl } from './connections-endpoint.ts';
 
 const encoder = new TextEncoder();
 
@@ -25,13 +26,6 @@ export function createConnectionsSink(client: ApiGatewayManagementApiClient): Si
   };
 }
 
-/** The @connections URL for an API Gateway WebSocket event: https://{domainName}/{stage}. */
-export function connectionsUrl(endpoint: ConnectionsEndpoint, env: NodeJS.ProcessEnv = process.env): string {
-  if (env.CONNECTIONS_ENDPOINT) return env.CONNECTIONS_ENDPOINT;
-  if (!endpoint.domainName) throw new Error('no @connections endpoint: the event has no domainName and CONNECTIONS_ENDPOINT is unset');
-  return `https://${endpoint.domainName}/${endpoint.stage ?? ''}`.replace(/\/$/, '');
-}
-
 /**
  * Sinks per endpoint, clients created once per container and reused. CONNECTIONS_ENDPOINT (the local runtime's
  * @connections URL) overrides the one derived from the event.
@@ -42,14 +36,7 @@ export function connectionsSinkFactory(env: NodeJS.ProcessEnv = process.env): (e
     const url = connectionsUrl(endpoint, env);
     let sink = sinks.get(url);
     if (!sink) {
-      const local = Boolean(env.CONNECTIONS_ENDPOINT);
-      const client = new ApiGatewayManagementApiClient({
-        endpoint: url,
-        region: env.AWS_REGION ?? 'us-east-1',
-        // A local @connections server accepts any credentials; fixed ones keep the SDK off the machine's profiles.
-        ...(local && !env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-      });
-      sink = createConnectionsSink(client);
+      sink = createConnectionsSink(connectionsClient(url, env));
       sinks.set(url, sink);
     }
     return sink;
