@@ -3,7 +3,7 @@ import { createIdFactory } from '../../../layers/data/ids.ts';
 import type { AppLogger } from '../../../layers/observability/logger.ts';
 import type { ToolAction } from '../../../layers/tools/contract.ts';
 import { toLlmMessages } from './history.ts';
-import { historyRaced, pendingHeard, uncommittedBefore, type PendingHeard, type Standing } from './ledger/decide.ts';
+import { historyRaced, pendingHeard, uncommittedBefore, withNotes, type PendingHeard, type Standing } from './ledger/decide.ts';
 import { heardPrefix, heardReply } from './ledger/heard.ts';
 import { applyToLedger } from './ledger/ledger-client.ts';
 import { TurnWatch } from './ledger/turn-watch.ts';
@@ -322,6 +322,7 @@ class Turn {
         if (ledger.v !== session.ledger.v) {
           try {
             ({ session, messages } = await store.loadConversation(this.sessionId, config.maxHistoryMessages));
+            session = { ...session, ledger: withNotes(session.ledger) };
           } catch (err) {
             this.log.warn('history re-read failed; going on with what was read', { error: err as Error });
             break;
@@ -344,9 +345,11 @@ class Turn {
       await sleep(clock, config.historyPollMs, this.abort.signal);
       if (this.stopReason) return false;
       const read = await store.readLedger(this.sessionId).catch(() => undefined);
-      if (read) ledger = read.ledger;
+      if (read) ledger = withNotes(read.ledger);
     }
     this.recorder.historyWaited(clock.now() - startedAt);
+    // The newest read of the same version may show more: an interrupt whose note landed while this turn waited.
+    if (ledger.v === session.ledger.v) session = { ...session, ledger };
     this.history = this.historyFor(session, messages, abandoned);
     return !this.stopReason;
   }
