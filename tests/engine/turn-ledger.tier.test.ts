@@ -128,25 +128,90 @@ describe('interrupt', () => {
     });
   });
 
-  it('an interrupt whose invocation loses the race to the next prompt still reaches that prompt\'s LLM request', async () => {
+  it('an interrupt whose ledger write loses the race to the next prompt counts from its note: the first request carries it', async () => {
     tier = await createEngineTier();
     tier.llm.enqueue(says('The studio rents for $1,450 a month, parking included.'));
     const call = await tier.call();
     void call.prompt('How much is the studio?');
     await tier.drain();
     await tier.clock.advance(500);
-    // Twilio sends the interrupt, then the new prompt; the prompt reads the history before the interrupt lands.
+    // Twilio sends the interrupt, then the new prompt; the interrupt's compare-and-set is still on its way when the
+    // prompt reads the history (it lost a race, or its invocation is slow).
     const held = tier.store.hold('compareAndSetLedger', { match: (_s, _v, next: Ledger) => next.turns['1']?.heard !== undefined });
     void call.interrupt('the studio rents for');
     await held.reached;
     await tier.clock.advance(5);
+    tier.llm.enqueue(says('Yes, it is extra.'));
+    void call.prompt('Is parking extra?');
+    await tier.llm.requested(2);
+    held();
+    await tier.drain();
+    expect(tier.llm.requests).toHaveLength(2);
+    expect(conversation(tier.llm.requests[1]!.request)).toEqual([
+      ['user', 'How much is the studio?'],
+      ['assistant', 'The studio rents for'],
+      ['user', 'Is parking extra?'],
+    ]);
+    expect(call.history()[1]).toEqual(['assistant', 'The studio rents for']);
+    expect(tier.store.session(call.sessionId)!.ledger.notes).toBeUndefined();
+  });
+
+  it('the reply ended, its commit and the interrupt both in flight when the next prompt waits: the wait ends with the heard part', async () => {
+    tier = await createEngineTier();
+    tier.llm.enqueue(says('The studio rents for $1,450 a month, parking included.'));
+    const call = await tier.call();
+    // The last words and last:true are posted; the turn's commit is on its way.
+    const commit = tier.store.hold('compareAndSetLedger', { match: (_s, _v, next: Ledger) => next.turns['1']?.committed === true });
+    void call.prompt('How much is the studio?');
+    await commit.reached;
+    expect(call.texts().at(-1)?.last).toBe(true);
+    // The caller cut in while the last words were spoken; the interrupt's ledger write loses every race for now.
+    await tier.clock.advance(5);
+    const interruptWrite = tier.store.hold('compareAndSetLedger', { match: (_s, _v, next: Ledger) => next.turns['1']?.heard !== undefined && next.turnCount === 1 });
+    void call.interrupt('the studio rents for one thousand four hundred fifty dollars a month');
+    await interruptWrite.reached;
+    await tier.clock.advance(5);
+    tier.llm.enqueue(says('It is included.'));
+    void call.prompt('And parking?');
+    await settle();
+    await tier.clock.advance(50);
+    // The new turn waits for the commit; the commit lands (and, losing to the claim, decides again).
+    commit();
+    await until(tier.llm.requested(2));
+    expect(conversation(tier.llm.requests[1]!.request)).toEqual([
+      ['user', 'How much is the studio?'],
+      ['assistant', 'The studio rents for $1,450 a month,'],
+      ['user', 'And parking?'],
+    ]);
+    interruptWrite();
+    await tier.drain();
+    expect(tier.llm.requests).toHaveLength(2);
+    expect(call.history()[1]).toEqual(['assistant', 'The studio rents for $1,450 a month,']);
+    expect(call.replies().at(-1)).toBe('It is included.');
+  });
+
+  it('an interrupt noted only after the next prompt read the history restarts that request before it says anything', async () => {
+    tier = await createEngineTier();
+    tier.llm.enqueue(says('The studio rents for $1,450 a month, parking included.'));
+    const call = await tier.call();
+    void call.prompt('How much is the studio?');
+    await tier.drain();
+    await tier.clock.advance(500);
+    // The interrupt frame is in flight: not even its note has landed when the new prompt reads the history.
+    const note = tier.store.hold('noteInterrupt');
+    void call.interrupt('the studio rents for');
+    await note.reached;
+    await tier.clock.advance(5);
     const slow = gate();
     tier.llm.enqueue([slow, ...says('It does not.')], says('Yes, it is extra.'));
     void call.prompt('Is parking extra?');
-    await tier.llm.requested(1 + 1);
-    held();
+    await tier.llm.requested(2);
+    note();
     await settle();
+    // The next ledger read (the watch, at most 100 ms later) shows it; nothing was said yet, so the request restarts.
     await tier.clock.advance(100);
+    await tier.llm.requested(3);
+    slow.open();
     await tier.drain();
     expect(tier.llm.requests[1]!.aborted).toBe(true);
     expect(conversation(tier.llm.requests[2]!.request)).toEqual([
