@@ -29,6 +29,11 @@ export const LedgerTurnSchema = z.object({
   heardMs: z.optional(z.number()),
   /** Every message of the turn (caller, tool rounds, reply as heard) is in the table. */
   committed: z.boolean(),
+  /**
+   * A later turn stopped waiting for this one's commit (its invocation seemed dead) and marked it committed. A slow
+   * one commits late all the same, and then records what it stored.
+   */
+  abandoned: z.optional(z.boolean()),
   /** The stored reply message, so an interrupt that lands after the commit can rewrite it. */
   replyMessageId: z.optional(z.string()),
   /** The stored reply already holds only what was heard. */

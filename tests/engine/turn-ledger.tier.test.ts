@@ -363,6 +363,34 @@ describe('the next turn sees the previous one, whatever the timing', () => {
   });
 });
 
+describe('a turn abandoned while it was alive (slow, not dead)', () => {
+  it('the waiting turn sends what was heard of it; its late commit still cuts the stored reply to the heard part', async () => {
+    tier = await createEngineTier({ config: { historyWaitMs: 500 } });
+    tier.llm.enqueue(says('The studio rents for $1,450 a month, parking included.'));
+    const call = await tier.call();
+    const commit = tier.store.hold('compareAndSetLedger', { match: (_s, _v, next: Ledger) => next.turns['1']?.committed === true && !next.turns['1'].abandoned });
+    void call.prompt('How much is the studio?');
+    await commit.reached;
+    await tier.clock.advance(5);
+    void call.interrupt('the studio rents for');
+    await settle();
+    await tier.clock.advance(5);
+    tier.llm.enqueue(says('It is included.'));
+    void call.prompt('And parking?');
+    // The commit takes longer than the wait: the new turn gives up on it, and reads the history once more.
+    await until(tier.llm.requested(2));
+    expect(conversation(tier.llm.requests[1]!.request)).toEqual([
+      ['user', 'How much is the studio?'],
+      ['assistant', 'The studio rents for'],
+      ['user', 'And parking?'],
+    ]);
+    commit();
+    await tier.drain();
+    expect(call.history()[1]).toEqual(['assistant', 'The studio rents for']);
+    expect(tier.store.session(call.sessionId)!.ledger.turns['1']).toMatchObject({ committed: true, heardApplied: true });
+  });
+});
+
 describe('a turn whose claim is still landing', () => {
   it('asks for a tool before its claim landed: the tools wait for the claim, and the turn is not taken for superseded', async () => {
     tier = await createEngineTier();

@@ -340,6 +340,14 @@ class Turn {
           await applyToLedger(store, this.sessionId, { type: 'abandon', turn }).catch(() => undefined);
           abandoned.push(turn);
         }
+        // A slow turn (not a dead one) has stored its words by now: read them, rather than the first read's.
+        try {
+          ({ session, messages } = await store.loadConversation(this.sessionId, config.maxHistoryMessages));
+          session = { ...session, ledger: withNotes(session.ledger) };
+          ledger = session.ledger;
+        } catch (err) {
+          this.log.warn('history re-read failed; going on with what was read', { error: err as Error });
+        }
         break;
       }
       await sleep(clock, config.historyPollMs, this.abort.signal);
@@ -369,8 +377,14 @@ class Turn {
     });
     const carried: ChatMessage[] = [];
     for (const n of abandoned) {
-      const userText = session.ledger.turns[n]?.userText;
-      if (userText && !seen.has(n)) carried.push({ messageId: '', role: 'user', content: userText, turn: n, createdAt: '', expireAt: 0 });
+      const entry = session.ledger.turns[n];
+      if (entry?.userText && !seen.has(n)) carried.push({ messageId: '', role: 'user', content: entry.userText, turn: n, createdAt: '', expireAt: 0 });
+      // Its reply may be stored whole while the caller heard only part of it (the turn never got to cut it).
+      const reply = view.filter((m) => m.turn === n && m.role === 'assistant' && !m.interrupted && !m.toolCalls?.length).at(-1);
+      if (entry?.heard !== undefined && reply) {
+        const index = view.indexOf(reply);
+        view[index] = { ...reply, content: heardReply(entry.spokenBefore ?? '', reply.content ?? '', entry.heard, entry.heardMs) };
+      }
     }
     return toLlmMessages(session.systemPrompt, [...view, ...carried]);
   }

@@ -179,7 +179,7 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
       const turn = ledger.turns[event.turn];
       if (!turn || turn.committed) return { verdict: { type: 'noop' } };
       const state = turn.state === 'streaming' ? 'ended' : turn.state;
-      return write(ledger, { turns: { ...ledger.turns, [event.turn]: { ...turn, state, committed: true } } }, { type: 'noop' });
+      return write(ledger, { turns: { ...ledger.turns, [event.turn]: { ...turn, state, committed: true, abandoned: true } } }, { type: 'noop' });
     }
     case 'end': {
       const turns = mapTurns(ledger, (t) => (t.state === 'streaming' ? { ...t, state: 'ended' } : t));
@@ -522,11 +522,14 @@ function commit(ledger: Ledger, event: Extract<LedgerEvent, { type: 'commit' }>)
   const entry = ledger.turns[turn];
   // Pruned or never claimed (the claim failed): nothing to record, the messages are in the table.
   if (!entry) return { verdict: { type: 'committed', turn } };
-  if (entry.committed) return { verdict: { type: 'committed', turn } };
+  // Committed already, unless by a turn that gave up waiting for this one: a slow turn still records its reply, so
+  // that an interrupt of it is applied (now, or by whoever reads it later) like any other.
+  if (entry.committed && !(entry.abandoned && replyMessageId && !entry.replyMessageId)) return { verdict: { type: 'committed', turn } };
   if (entry.heard !== undefined && !heardApplied && replyMessageId) {
     return { verdict: { type: 'apply-heard', turn, heard: entry.heard, heardMs: entry.heardMs } };
   }
-  const next: LedgerTurn = { ...entry, committed: true, state: entry.state === 'streaming' ? 'finished' : entry.state };
+  const { abandoned: _abandoned, ...kept } = entry;
+  const next: LedgerTurn = { ...kept, committed: true, state: entry.state === 'streaming' ? 'finished' : entry.state };
   if (replyMessageId) next.replyMessageId = replyMessageId;
   if (event.spokenBefore) next.spokenBefore = event.spokenBefore.slice(-MAX_SPOKEN_BEFORE);
   if (event.lastMessageId) next.lastMessageId = event.lastMessageId;
