@@ -55,7 +55,11 @@ describe('interrupt', () => {
     expect(tier.llm.requests[0]!.aborted).toBe(true);
     held.open();
     await tier.drain();
-    expect(call.texts().some((t) => t.last)).toBe(false);
+    // Nothing more of its words: one empty last:true closes the stopped reply.
+    expect(call.texts()).toEqual([
+      { token: 'The office opens at nine. ', last: false },
+      { token: '', last: true },
+    ]);
     expect(call.history()).toEqual([
       ['user', 'When are you open?'],
       ['assistant', 'The office opens'],
@@ -293,7 +297,11 @@ describe('supersede', () => {
     held.open();
     await tier.drain();
     expect(framesAfterFirstOf(call, 'new0', 'old')).toBe(0);
-    expect(call.texts().filter((t) => t.last)).toHaveLength(1);
+    // Each reply ends exactly once: the older with an empty close, before the newer reply's first frame.
+    const texts = call.texts();
+    const firstNew = texts.findIndex((t) => t.token.includes('new0'));
+    expect(texts.filter((t) => t.last)).toEqual([{ token: '', last: true }, { token: 'new0 reply.', last: true }]);
+    expect(texts.findIndex((t) => t.last)).toBeLessThan(firstNew);
     expect(conversation(tier.llm.requests[1]!.request)).toEqual([
       ['user', 'Tell me everything'],
       ['assistant', 'old0 old1 old2 old3 old4'],
@@ -449,8 +457,12 @@ describe('a stalled LLM stream', () => {
     await tier.clock.advance(1_000);
     void call.prompt('hello?');
     await tier.drain();
-    // The stalled reply never got its last:true (it no longer owned the reply): the fresh answer simply follows.
-    expect(call.texts().map((t) => t.token)).toEqual(['stalled0 ', 'fresh0 answer.']);
+    // The stalled reply, no longer the owner, is closed without a word more (no stall line), before the fresh answer.
+    expect(call.texts()).toEqual([
+      { token: 'stalled0 ', last: false },
+      { token: '', last: true },
+      { token: 'fresh0 answer.', last: true },
+    ]);
     expect(framesAfterFirstOf(call, 'fresh0', 'stalled')).toBe(0);
     expect(tier.sink.posts.some((p) => p.message.type === 'text' && p.message.token.includes('train of thought'))).toBe(false);
   });

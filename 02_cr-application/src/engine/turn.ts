@@ -885,6 +885,8 @@ class Turn {
     this.watch.close();
     const claim = await this.claim;
     await this.pump.settled();
+    // Before the commit: the newer turn that stopped this one waits for the commit before it asks the LLM.
+    await this.pump.close();
     try {
       await stored;
       if (this.stopReason) await this.storeStoppedReply();
