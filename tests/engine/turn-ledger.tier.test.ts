@@ -313,6 +313,42 @@ describe('supersede', () => {
     ]);
   });
 
+  it('interrupt, newer prompt at once and a frame still in flight: the older reply is closed once, after that frame and before the newer reply', async () => {
+    tier = await createEngineTier();
+    const held = gate();
+    const rest = gate();
+    tier.llm.enqueue([text('old0 '), held, text('old1 '), rest, ...words(20, 'more'), finish()], says('new0 reply.'));
+    const call = await tier.call();
+    void call.prompt('Tell me everything');
+    await held.reached;
+    await settle();
+    await tier.clock.advance(300);
+    // The next post stays in flight: the words that left just before the caller cut in.
+    const late = tier.sink.hold(call.connectionId);
+    held.open();
+    await late.reached;
+    await rest.reached;
+    await tier.clock.advance(5);
+    void call.interrupt('old0');
+    void call.prompt('Just the price');
+    await settle();
+    await tier.clock.advance(100);
+    late();
+    await tier.drain();
+    const texts = call.texts();
+    const firstNew = texts.findIndex((t) => t.token.includes('new0'));
+    expect(texts.filter((t) => t.last)).toEqual([{ token: '', last: true }, { token: 'new0 reply.', last: true }]);
+    expect(texts.map((t) => t.token).slice(0, 3)).toEqual(['old0 ', 'old1 ', '']);
+    expect(texts.findIndex((t) => t.last)).toBeLessThan(firstNew);
+    expect(framesAfterFirstOf(call, 'new0', 'old')).toBe(0);
+    expect(conversation(tier.llm.requests[1]!.request)).toEqual([
+      ['user', 'Tell me everything'],
+      ['assistant', 'old0'],
+      ['user', 'Just the price'],
+    ]);
+    expect(call.history()[1]).toEqual(['assistant', 'old0']);
+  });
+
   it('an older prompt whose claim lands after a newer one yields: it says nothing, and its words are kept', async () => {
     tier = await createEngineTier();
     tier.llm.respond(() => says('Answer.'));
