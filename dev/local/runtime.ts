@@ -30,6 +30,7 @@ import { DATABASE_FOLDER, LOCAL_TABLE_NAME, lockDataDir, prepareDataDir, type Da
 import { chooseLlm, SettingsError, type LlmChoice, type Settings } from './settings.ts';
 import { callSidOf, type UsageMeter } from './usage-meter.ts';
 import { localContinuity } from './continuity.ts';
+import { CALL_TIMER_EVENT } from '../../02_cr-application/src/engine/continuity/call-timer.ts';
 
 /**
  * The whole app on one machine: the same handler factories that run in Lambda, with local edges. Embedded
@@ -282,14 +283,17 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     cleanup.push(() => gateway.stop());
     const authToken = settings.TWILIO_AUTH_TOKEN;
     const sinkFor = connectionsSinkFactory({ CONNECTIONS_ENDPOINT: gateway.connectionsEndpoint, AWS_REGION: 'local' });
-    const continuity = localContinuity(baseStore, sinkFor, gateway.connectionsEndpoint);
+    // A keypad entry's timeout runs its turn in $default, as the timer's consumer hands it over in AWS.
+    const continuity = localContinuity(baseStore, sinkFor, gateway.connectionsEndpoint, (check) =>
+      metered('default', '$default', () => [`session:${check.sessionId}`], () => defaultHandler({ source: CALL_TIMER_EVENT, check })),
+    );
     cleanup.push(async () => continuity.stop());
     const defaultHandler = createDefaultHandler({
       store,
       llm,
       tools: useCaseToolInvoker(invokers),
       sinkFor,
-      silenceTimer: continuity.silenceTimer,
+      callTimer: continuity.callTimer,
     });
     routes = {
       connect: createConnectHandler({
@@ -298,7 +302,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
         connectionGone: continuity.connectionGone,
       }),
       message: (event) => defaultHandler(event),
-      disconnect: createDisconnectHandler({ store: baseStore }),
+      disconnect: createDisconnectHandler({ store: baseStore, callTimer: continuity.callTimer }),
     };
     http = {
       callSetup: createCallSetupHandler({

@@ -85,6 +85,16 @@ export const SilenceSettingsSchema = z.strictObject({
   /** Said in turn (the last one repeats when there are more reprompts than lines). */
   lines: z._default(z.array(text()).check(z.minLength(1)), ['Are you still there?', "I'm still here if you need me. Is there anything else I can help with?"]),
   goodbye: z._default(text(), "It sounds like now isn't a good time. Feel free to call back anytime. Goodbye."),
+  /**
+   * The LLM phrases each reprompt from the conversation (one short sentence, in the call's language), with a
+   * bounded request: on any error, an empty answer or no answer within `timeoutMs`, the configured line is said.
+   */
+  llmPhrasing: z.optional(
+    z.strictObject({
+      timeoutMs: z._default(z.int().check(z.minimum(200), z.maximum(3_000)), 1_200),
+      maxWords: z._default(z.int().check(z.minimum(3), z.maximum(40)), 20),
+    }),
+  ),
 });
 export type SilenceSettings = z.infer<typeof SilenceSettingsSchema>;
 
