@@ -599,7 +599,7 @@ function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | 
   if (!target) {
     const verdict: Verdict = { type: 'interrupt-ignored', reason: ledger.turnCount === 0 ? 'no-reply-yet' : 'turn-gone' };
     // The caller cut into the greeting: they are there, so the silence armed after it stops counting.
-    return ledger.silence ? write(ledger, { silence: undefined }, verdict) : { verdict };
+    return ledger.silence ? write(ledger, { silence: undefined, interrupts }, verdict) : { verdict };
   }
   const { n, t } = target;
   if (t.heard !== undefined) return { verdict: { type: 'interrupt-ignored', reason: 'already-recorded' } };
