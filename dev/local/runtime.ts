@@ -11,6 +11,8 @@ import { createOpenAiLlm } from '../../02_cr-application/src/edges/openai-llm.ts
 import type { Store } from '../../02_cr-application/src/engine/ports.ts';
 import { createCallSetupHandler } from '../../03_twiml-api/src/handlers/call-setup.ts';
 import { createConnectActionHandler } from '../../03_twiml-api/src/handlers/connect-action.ts';
+import { sendAgentSms } from '../../03_twiml-api/src/agent-sms.ts';
+import { inProcessAgentSmsDispatcher } from '../../03_twiml-api/src/agent-sms-dispatch.ts';
 import { getSession } from '../../layers/data/sessions.ts';
 import { createWhisperHandler } from '../../03_twiml-api/src/handlers/whisper.ts';
 import type { TurnRecord } from '../../layers/data/turns.ts';
@@ -314,7 +316,17 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
         // `npm run call -- --use-case <id>` reaches any use case; only here, never in AWS.
         useCaseParameter: true,
       }),
-      connectAction: createConnectActionHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl, agentNumber: settings.AGENT_NUMBER }),
+      connectAction: createConnectActionHandler({
+        table,
+        authToken: async () => authToken,
+        publicBaseUrl: gateway.httpUrl,
+        agentNumber: settings.AGENT_NUMBER,
+        // The agent-SMS function's work, started and not awaited, as Lambda's asynchronous invocation would.
+        agentSms: inProcessAgentSmsDispatcher(
+          (request) => metered('agent-sms', 'agent SMS', () => [`call:${request.callSid}`], () => sendAgentSms({ table, messages, logger }, request)),
+          () => undefined,
+        ),
+      }),
       whisper: createWhisperHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl }),
     };
     log(`Gateway    HTTP ${gateway.httpUrl}, WebSocket ${gateway.webSocketUrl}, @connections ${gateway.connectionsEndpoint}`);

@@ -124,6 +124,29 @@ export const PreemptionSchema = z.strictObject({
 });
 export type Preemption = z.infer<typeof PreemptionSchema>;
 
+/** E.164, as Twilio's Messages API takes it (a sip: URI cannot receive a text). */
+const E164_NUMBER = /^\+[1-9]\d{6,14}$/;
+
+/**
+ * What a live-agent handoff does besides dialing the agent (AGENT_NUMBER). The agent always hears the summary as
+ * a whisper; with `agentSms` it is also texted, so it stays on the agent's phone after the whisper is gone.
+ */
+export const HandoffSettingsSchema = z
+  .strictObject({
+    /** Text the handoff summary to the agent (to AGENT_NUMBER, or to `agentSmsTo`). */
+    agentSms: z._default(z.boolean(), false),
+    /** Where the text goes when the number dialed cannot take one (a SIP desk phone, a landline). */
+    agentSmsTo: z.optional(z.string().check(z.regex(E164_NUMBER, 'an E.164 number that accepts SMS, such as +14065550188'))),
+  })
+  .check(
+    z.superRefine((handoff, ctx) => {
+      if (handoff.agentSmsTo !== undefined && !handoff.agentSms) {
+        ctx.addIssue({ code: 'custom', path: ['agentSmsTo'], message: 'is set but agentSms is not true: set "agentSms": true, or remove agentSmsTo', input: handoff.agentSmsTo });
+      }
+    }),
+  );
+export type HandoffSettings = z.infer<typeof HandoffSettingsSchema>;
+
 export const UseCaseConfigSchema = z
   .strictObject({
     id: z.string().check(z.regex(/^[a-z0-9-]{1,64}$/, 'use-case ids are lowercase letters, digits and -')),
@@ -186,6 +209,8 @@ export const UseCaseConfigSchema = z
     ),
 
     preemption: z.optional(PreemptionSchema),
+    /** Live-agent handoff: the summary texted to the agent. */
+    handoff: z.optional(HandoffSettingsSchema),
   })
   .check(
     z.superRefine((config, ctx) => {
