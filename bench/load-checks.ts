@@ -134,10 +134,10 @@ export function ownershipFigures(calls: readonly CallEvidence[], requests: reado
       if (lasts === 1) figures.lastFlags.exactlyOne++;
       else if (lasts === 0) figures.lastFlags.none++;
       else figures.lastFlags.several++;
-      if (outcomeOf.get(turn)?.outcome === 'complete' && lasts !== 1) {
-        figures.lastFlags.completeNotOne++;
-        note(`call ${c} turn ${turn}: complete reply r${request} had ${lasts} last:true frames`);
-      }
+      if (lasts === 1) continue;
+      const outcome = outcomeOf.get(turn)?.outcome;
+      if (outcome === 'complete') figures.lastFlags.completeNotOne++;
+      note(`call ${c} turn ${turn}: ${outcome ?? 'unplanned'} reply r${request} had ${lasts} last:true frames`);
     }
 
     // The table afterwards: interrupted replies as heard, other sessions' words, duplicates.

@@ -230,6 +230,11 @@ export class RelayCall extends EventEmitter {
     switch (type) {
       case 'text': {
         if (typeof frame.token !== 'string') return this.violation(raw, 'text without a string token');
+        if (frame.token === '' && frame.last === true && !this.current) {
+          // The app closing a reply this caller already cut into: nothing more to hear, and no new reply.
+          this.emit('text', { token: '', last: true, at } satisfies TextFrame);
+          return;
+        }
         const reply = (this.current ??= { text: '', tokens: [], frames: 0, startedAt: at, completedAt: at });
         reply.text += frame.token;
         reply.tokens.push({ token: frame.token, at });

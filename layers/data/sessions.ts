@@ -4,7 +4,7 @@ import { connectionKey, GSI1, MESSAGE_PREFIX, sessionIndexPk, sessionKey, sessio
 import { fromMessageItem, type ChatMessage } from './messages.ts';
 import type { Table } from './table.ts';
 import { expireAt } from './ttl.ts';
-import { emptyLedger, ledgerFromItem, type Ledger } from './turn-ledger.ts';
+import { EMPTY_INTERRUPT_NOTES, emptyLedger, ledgerFromItem, type Ledger } from './turn-ledger.ts';
 import type { DtmfMap, SilenceSettings, ToolManifestEntry, UseCaseConfig } from './use-case-config.ts';
 
 export type SessionStatus = 'created' | 'connected' | 'ended';
@@ -65,7 +65,7 @@ export async function createSession(table: Table, input: NewSession, now = Date.
     table.doc.send(
       new PutCommand({
         TableName: table.name,
-        Item: { ...key, pk1: sessionIndexPk(iso), sk1: `${iso}#${input.sessionId}`, ...withoutLedger(session) },
+        Item: { ...key, pk1: sessionIndexPk(iso), sk1: `${iso}#${input.sessionId}`, ...withoutLedger(session), interruptNotes: EMPTY_INTERRUPT_NOTES },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     ),
@@ -259,7 +259,7 @@ export async function listSessionsByDay(table: Table, days: string[], limit = 10
 }
 
 function fromSessionItem(item: Record<string, unknown>): Session {
-  const { pk: _pk, sk: _sk, pk1: _pk1, sk1: _sk1, ...session } = item;
+  const { pk: _pk, sk: _sk, pk1: _pk1, sk1: _sk1, interruptNotes: _notes, ...session } = item;
   return { ...(session as unknown as Session), ledger: ledgerFromItem(item) };
 }
 

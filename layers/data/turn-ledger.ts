@@ -29,6 +29,11 @@ export const LedgerTurnSchema = z.object({
   heardMs: z.optional(z.number()),
   /** Every message of the turn (caller, tool rounds, reply as heard) is in the table. */
   committed: z.boolean(),
+  /**
+   * A later turn stopped waiting for this one's commit (its invocation seemed dead) and marked it committed. A slow
+   * one commits late all the same, and then records what it stored.
+   */
+  abandoned: z.optional(z.boolean()),
   /** The stored reply message, so an interrupt that lands after the commit can rewrite it. */
   replyMessageId: z.optional(z.string()),
   /** The stored reply already holds only what was heard. */
@@ -104,6 +109,19 @@ export const SpeculationSchema = z.object({
 });
 export type Speculation = z.infer<typeof SpeculationSchema>;
 
+/**
+ * An `interrupt` frame as it arrived, kept on the session item beside the ledger (`interruptNotes`, by arrival)
+ * from the moment its invocation starts until its ledger write has landed. Written unconditionally, so it can
+ * never lose a race: a newer prompt, the interrupted turn's own commit and the interrupt's compare-and-set all
+ * write the ledger at that moment, and the interrupt must not count only once it has won.
+ */
+export const InterruptNoteSchema = z.object({
+  at: z.number(),
+  heard: z.string(),
+  heardMs: z.optional(z.number()),
+});
+export type InterruptNote = z.infer<typeof InterruptNoteSchema>;
+
 export const LedgerSchema = z.object({
   /** Bumped by every write; every write is conditional on the version it was decided from. */
   v: z.int().check(z.nonnegative()),
@@ -124,18 +142,43 @@ export const LedgerSchema = z.object({
   speculations: z.optional(z.int().check(z.nonnegative())),
   /** A multi-digit keypad entry in progress. */
   digits: z.optional(DigitEntrySchema),
+  /** When the recent interrupts decided arrived, oldest first: a note still on the item is not decided again. */
+  interrupts: z.optional(z.array(z.number())),
+  /**
+   * Read, never stored in the ledger: the session item's interrupt notes, oldest first. The engine folds them in
+   * as interrupt events (engine/ledger/decide.ts `withNotes`) before it reads or decides anything.
+   */
+  notes: z.optional(z.array(InterruptNoteSchema)),
 });
 export type Ledger = z.infer<typeof LedgerSchema>;
 
 export const emptyLedger = (): Ledger => ({ v: 0, turnCount: 0, turns: {} });
 
-/** The stored ledger, or an empty one for a session that has none yet. An unreadable one is a bug: say so. */
+const InterruptNotesSchema = z.record(z.string(), InterruptNoteSchema);
+
+/**
+ * The stored ledger (an empty one for a session that has none yet), with the session item's interrupt notes. An
+ * unreadable one is a bug: say so.
+ */
 export function ledgerFromItem(item: Record<string, unknown>): Ledger {
-  if (item.ledger === undefined) return emptyLedger();
-  const parsed = LedgerSchema.safeParse(item.ledger);
-  if (!parsed.success) throw new Error(`session ${String(item.pk)}: field "ledger" is malformed: ${parsed.error.message}`);
-  return parsed.data;
+  let ledger = emptyLedger();
+  if (item.ledger !== undefined) {
+    const parsed = LedgerSchema.safeParse(item.ledger);
+    if (!parsed.success) throw new Error(`session ${String(item.pk)}: field "ledger" is malformed: ${parsed.error.message}`);
+    ledger = parsed.data;
+  }
+  if (item.interruptNotes === undefined) return ledger;
+  const notes = InterruptNotesSchema.safeParse(item.interruptNotes);
+  if (!notes.success) throw new Error(`session ${String(item.pk)}: field "interruptNotes" is malformed: ${notes.error.message}`);
+  const list = Object.values(notes.data).sort((a, b) => a.at - b.at);
+  return list.length > 0 ? { ...ledger, notes: list } : ledger;
 }
+
+/** The map key of an interrupt note: its arrival time. */
+export const interruptNoteKey = (at: number): string => `a${at}`;
+
+/** What a new session item starts with: the map interrupt notes are written into. */
+export const EMPTY_INTERRUPT_NOTES = {};
 
 export interface LedgerRead {
   ledger: Ledger;
@@ -152,7 +195,7 @@ export async function readLedger(table: Table, sessionId: string): Promise<Ledge
         TableName: table.name,
         Key: key,
         ConsistentRead: true,
-        ProjectionExpression: 'pk, ledger, #status',
+        ProjectionExpression: 'pk, ledger, interruptNotes, #status',
         ExpressionAttributeNames: { '#status': 'status' },
       }),
     ),
@@ -168,6 +211,8 @@ export async function readLedger(table: Table, sessionId: string): Promise<Ledge
 export async function compareAndSetLedger(table: Table, sessionId: string, expectedVersion: number, next: Ledger, now = Date.now()): Promise<void> {
   if (next.v !== expectedVersion + 1) throw new Error(`ledger write must advance the version by one (from ${expectedVersion} to ${next.v})`);
   const key = sessionKey(sessionId);
+  // The notes are the session item's own attribute, read with the ledger; the ledger attribute never holds them.
+  const { notes: _notes, ...stored } = next;
   await guard('UpdateItem turn ledger', key, () =>
     table.doc.send(
       new UpdateCommand({
@@ -177,10 +222,46 @@ export async function compareAndSetLedger(table: Table, sessionId: string, expec
         ConditionExpression:
           expectedVersion === 0 ? 'attribute_exists(pk) AND attribute_not_exists(ledger)' : 'attribute_exists(pk) AND ledger.v = :v',
         ExpressionAttributeValues: {
-          ':next': next,
+          ':next': stored,
           ':now': new Date(now).toISOString(),
           ...(expectedVersion === 0 ? {} : { ':v': expectedVersion }),
         },
+      }),
+    ),
+  );
+}
+
+/**
+ * Writes an interrupt note: one unconditional update (no read, no version), so it lands at the first try whoever
+ * else is writing the ledger. Throws ConditionFailedError for a session created before notes existed (no map).
+ */
+export async function noteInterrupt(table: Table, sessionId: string, note: InterruptNote): Promise<void> {
+  const key = sessionKey(sessionId);
+  await guard('UpdateItem interrupt note', key, () =>
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.name,
+        Key: key,
+        UpdateExpression: 'SET interruptNotes.#k = :note',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_exists(interruptNotes)',
+        ExpressionAttributeNames: { '#k': interruptNoteKey(note.at) },
+        ExpressionAttributeValues: { ':note': note },
+      }),
+    ),
+  );
+}
+
+/** Removes an interrupt note once the ledger holds its interrupt (whoever wrote it there). */
+export async function clearInterruptNote(table: Table, sessionId: string, at: number): Promise<void> {
+  const key = sessionKey(sessionId);
+  await guard('UpdateItem interrupt note', key, () =>
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.name,
+        Key: key,
+        UpdateExpression: 'REMOVE interruptNotes.#k',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#k': interruptNoteKey(at) },
       }),
     ),
   );

@@ -158,6 +158,24 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect((await store.loadConversation(id, 60)).session.ledger).toEqual(second);
       });
 
+      it('keeps interrupt notes beside the ledger: written whatever its version, read with it oldest first, never stored in it, cleared one by one', async () => {
+        const id = await seeded();
+        await store.noteInterrupt(id, { at: 3_000, heard: 'Two' });
+        await store.noteInterrupt(id, { at: 2_000, heard: 'One', heardMs: 300 });
+        const notes = [{ at: 2_000, heard: 'One', heardMs: 300 }, { at: 3_000, heard: 'Two' }];
+        expect((await store.readLedger(id))?.ledger).toEqual({ ...emptyLedger(), notes });
+        const first = claimed(emptyLedger(), 'hello');
+        await store.compareAndSetLedger(id, 0, { ...first, notes: [{ at: 9_999, heard: 'not stored' }] });
+        expect((await store.readLedger(id))?.ledger).toEqual({ ...first, notes });
+        expect((await store.loadConversation(id, 60)).session.ledger).toEqual({ ...first, notes });
+        await store.clearInterruptNote(id, 2_000);
+        expect((await store.readLedger(id))?.ledger.notes).toEqual([{ at: 3_000, heard: 'Two' }]);
+        await store.clearInterruptNote(id, 3_000);
+        await store.clearInterruptNote(id, 3_000);
+        expect((await store.readLedger(id))?.ledger).toEqual(first);
+        expect(await rejection(store.noteInterrupt(newSessionId(), { at: 1, heard: 'nobody' }))).toBeInstanceOf(ConditionFailedError);
+      });
+
       it('refuses a stale version with ConditionFailedError and keeps the ledger as it was', async () => {
         const id = await seeded();
         const first = claimed(emptyLedger(), 'one');

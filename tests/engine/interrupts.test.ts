@@ -25,7 +25,9 @@ describe('interrupt and supersede (separate invocations, coordinated through the
     expect(record!.interruptedAt).toBeTypeOf('number');
     expect(engine.llm.requests[0]!.aborted).toBe(true);
     const framesAtStop = call.textFrames().length;
-    expect(call.textFrames().some((f) => f.last)).toBe(false);
+    // Nothing more of its words; one empty last:true closes it.
+    expect(call.textFrames().filter((f) => f.last)).toEqual([expect.objectContaining({ token: '', last: true })]);
+    expect(call.textFrames().at(-1)).toMatchObject({ token: '', last: true });
     expect(call.replies()[0]!.split(' ').length).toBeLessThan(400);
 
     const { messages } = await loadConversation(engine.table, call.sessionId);
@@ -39,7 +41,7 @@ describe('interrupt and supersede (separate invocations, coordinated through the
     // The next turn's LLM request sees only the heard text.
     engine.llm.setResponder(() => ({ text: 'Sure.' }));
     call.send({ type: 'prompt', voicePrompt: 'Stop, go on', last: true });
-    await waitFor(() => call.textFrames().some((f) => f.last), 15_000, 'the next reply');
+    await waitFor(() => call.textFrames().filter((f) => f.last).length === 2, 15_000, 'the next reply');
     const history = engine.llm.requests[1]!.body.messages.map((m) => [m.role, m.content]);
     expect(history.slice(1)).toEqual([
       ['user', 'Tell me a long story'],
@@ -73,7 +75,7 @@ describe('interrupt and supersede (separate invocations, coordinated through the
     await expect.poll(async () => (await loadConversation(engine!.table, call.sessionId)).messages.map((m) => m.content)).toEqual(['Hi', 'Hello.']);
   });
 
-  it('a newer prompt supersedes a turn still streaming: the older stops and posts nothing more', async () => {
+  it('a newer prompt supersedes a turn still streaming: the older stops, closed by one empty last:true before the newer reply', async () => {
     let n = 0;
     engine = await startEngine({
       // A real LLM takes a while to its first token; the older turn learns it was superseded within one post.
@@ -90,10 +92,12 @@ describe('interrupt and supersede (separate invocations, coordinated through the
     const records = await listTurnRecords(engine.table, call.sessionId);
     expect(records.map((r) => r.outcome).sort()).toEqual(['completed', 'superseded']);
     expect(engine.llm.requests[0]!.aborted).toBe(true);
-    // Exactly one reply ended, the newer one; the older never said its last word nor anything after the new reply.
+    // Each reply ended exactly once: the older by an empty close before the newer reply started; the older never
+    // said its last word nor anything after the new reply.
     const frames = call.textFrames();
-    expect(frames.filter((f) => f.last)).toHaveLength(1);
     const newReplyStart = frames.findIndex((f) => f.token.startsWith('New'));
+    expect(frames.filter((f) => f.last).map((f) => f.token)).toEqual(['', 'New answer.']);
+    expect(frames.findIndex((f) => f.last)).toBeLessThan(newReplyStart);
     expect(frames.slice(newReplyStart + 1).every((f) => !f.token.includes('old'))).toBe(true);
     expect(frames.map((f) => f.token).join('')).not.toContain('old79');
 

@@ -10,6 +10,8 @@ import {
   uncommittedBefore,
   speculationStanding,
   decideAll,
+  foldNotes,
+  heardToRewrite,
   type LedgerEvent,
 } from '../../02_cr-application/src/engine/ledger/decide.ts';
 import { comparable } from '../../02_cr-application/src/engine/utterance.ts';
@@ -166,6 +168,70 @@ describe('commit', () => {
     const abandoned = apply(state, { type: 'abandon', turn: 1 }).state;
     expect(uncommittedBefore(abandoned, 2)).toEqual([]);
     expect(abandoned.turns['1']).toMatchObject({ committed: true, userText: 'one' });
+  });
+});
+
+describe('a turn abandoned while it was alive', () => {
+  it('commits late all the same: its reply is recorded, and an interrupt of it makes the commit apply the heard text first', () => {
+    const claimed = apply(emptyLedger(), { type: 'claim', promptAt: 10, userText: 'one' }, { type: 'interrupt', at: 30, heard: 'Hel' }, { type: 'claim', promptAt: 40, userText: 'two' }).state;
+    const abandoned = apply(claimed, { type: 'abandon', turn: 1 }).state;
+    expect(abandoned.turns['1']).toMatchObject({ committed: true, abandoned: true });
+    expect(decide(abandoned, { type: 'commit', turn: 1, replyMessageId: 'r1', heardApplied: false }).verdict).toEqual({ type: 'apply-heard', turn: 1, heard: 'Hel', heardMs: undefined });
+    const { state } = apply(abandoned, { type: 'commit', turn: 1, replyMessageId: 'r1', heardApplied: true, lastMessageId: 'r1' });
+    expect(state.turns['1']).toMatchObject({ committed: true, replyMessageId: 'r1', lastMessageId: 'r1', heardApplied: true });
+    expect(state.turns['1']!.abandoned).toBeUndefined();
+    // Recorded once: a repeat changes nothing.
+    expect(decide(state, { type: 'commit', turn: 1, replyMessageId: 'r1', heardApplied: true }).next).toBeUndefined();
+  });
+
+  it('a dead one (no reply to record) stays as the abandon left it', () => {
+    const abandoned = apply(emptyLedger(), { type: 'claim', promptAt: 10, userText: 'one' }, { type: 'abandon', turn: 1 }).state;
+    expect(decide(abandoned, { type: 'commit', turn: 1, heardApplied: false })).toEqual({ verdict: { type: 'committed', turn: 1 } });
+  });
+});
+
+describe('interrupt notes (an interrupt counts from its unconditional write, before its compare-and-set lands)', () => {
+  const note = (at: number, heard: string) => ({ at, heard });
+
+  it('a note folds in as the interrupt event it is, at the version read', () => {
+    const read = ledger({ 1: turn({ promptAt: 10 }) }, { notes: [note(30, 'Hel')] });
+    const { ledger: folded, changed } = foldNotes(read);
+    expect(changed).toBe(true);
+    expect(folded.v).toBe(read.v);
+    expect(folded.notes).toBeUndefined();
+    expect(folded).toEqual({ ...decide(ledger({ 1: turn({ promptAt: 10 }) }), { type: 'interrupt', at: 30, heard: 'Hel' }).next!, v: read.v });
+    expect(standingOf(folded, 'connected', 1)).toEqual({ type: 'interrupted', heard: 'Hel', heardMs: undefined });
+  });
+
+  it('a note already decided changes nothing, and its own interrupt event is not decided twice', () => {
+    const decided = apply(ledger({ 1: turn({ promptAt: 10 }) }), { type: 'interrupt', at: 30, heard: 'Hel' }).state;
+    expect(foldNotes({ ...decided, notes: [note(30, 'Hel')] })).toEqual({ ledger: decided, changed: false });
+    expect(decide(decided, { type: 'interrupt', at: 30, heard: 'Hel' })).toEqual({ verdict: { type: 'interrupt-ignored', reason: 'already-recorded' } });
+  });
+
+  it('a reprompt cut, decided once, is never placed on the reply before it when its note is read again', () => {
+    const finished = ledger({ 1: turn({ promptAt: 10, state: 'finished', committed: true, replyMessageId: 'r1' }) }, { silence: { turn: 1, round: 1, dueAt: 900, spokeAt: 500 } });
+    const once = apply(finished, { type: 'interrupt', at: 600, heard: 'Are you' }).state;
+    expect(once.silence).toBeUndefined();
+    expect(once.turns['1']!.heard).toBeUndefined();
+    expect(foldNotes({ ...once, notes: [note(600, 'Are you')] }).changed).toBe(false);
+  });
+
+  it('notes fold in arrival order, each on the turn whose reply was playing', () => {
+    const read = ledger({ 1: turn({ promptAt: 10 }), 2: turn({ promptAt: 40 }) }, { notes: [note(50, 'Two'), note(30, 'One')] });
+    const { ledger: folded } = foldNotes(read);
+    expect(folded.turns['1']).toMatchObject({ heard: 'One', state: 'interrupted' });
+    expect(folded.turns['2']).toMatchObject({ heard: 'Two', state: 'interrupted' });
+  });
+
+  it('the rewrite of a committed reply stays with the interrupt, whoever folded its note in', () => {
+    const committed = ledger({ 1: turn({ promptAt: 10, state: 'finished', committed: true, replyMessageId: 'r1', spokenBefore: 'Hi. ' }) });
+    const { ledger: folded } = foldNotes({ ...committed, notes: [note(30, 'Hel')] });
+    expect(heardToRewrite(folded, 30, 'Hel')).toEqual({ turn: 1, replyMessageId: 'r1', heard: 'Hel', heardMs: undefined, spokenBefore: 'Hi. ' });
+    expect(pendingHeard(folded)).toHaveLength(1);
+    const applied = apply(folded, { type: 'heard-applied', turn: 1 }).state;
+    expect(heardToRewrite(applied, 30, 'Hel')).toBeUndefined();
+    expect(heardToRewrite(folded, 30, 'another report')).toBeUndefined();
   });
 });
 

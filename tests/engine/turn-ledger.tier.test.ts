@@ -55,7 +55,11 @@ describe('interrupt', () => {
     expect(tier.llm.requests[0]!.aborted).toBe(true);
     held.open();
     await tier.drain();
-    expect(call.texts().some((t) => t.last)).toBe(false);
+    // Nothing more of its words: one empty last:true closes the stopped reply.
+    expect(call.texts()).toEqual([
+      { token: 'The office opens at nine. ', last: false },
+      { token: '', last: true },
+    ]);
     expect(call.history()).toEqual([
       ['user', 'When are you open?'],
       ['assistant', 'The office opens'],
@@ -128,25 +132,90 @@ describe('interrupt', () => {
     });
   });
 
-  it('an interrupt whose invocation loses the race to the next prompt still reaches that prompt\'s LLM request', async () => {
+  it('an interrupt whose ledger write loses the race to the next prompt counts from its note: the first request carries it', async () => {
     tier = await createEngineTier();
     tier.llm.enqueue(says('The studio rents for $1,450 a month, parking included.'));
     const call = await tier.call();
     void call.prompt('How much is the studio?');
     await tier.drain();
     await tier.clock.advance(500);
-    // Twilio sends the interrupt, then the new prompt; the prompt reads the history before the interrupt lands.
+    // Twilio sends the interrupt, then the new prompt; the interrupt's compare-and-set is still on its way when the
+    // prompt reads the history (it lost a race, or its invocation is slow).
     const held = tier.store.hold('compareAndSetLedger', { match: (_s, _v, next: Ledger) => next.turns['1']?.heard !== undefined });
     void call.interrupt('the studio rents for');
     await held.reached;
     await tier.clock.advance(5);
+    tier.llm.enqueue(says('Yes, it is extra.'));
+    void call.prompt('Is parking extra?');
+    await tier.llm.requested(2);
+    held();
+    await tier.drain();
+    expect(tier.llm.requests).toHaveLength(2);
+    expect(conversation(tier.llm.requests[1]!.request)).toEqual([
+      ['user', 'How much is the studio?'],
+      ['assistant', 'The studio rents for'],
+      ['user', 'Is parking extra?'],
+    ]);
+    expect(call.history()[1]).toEqual(['assistant', 'The studio rents for']);
+    expect(tier.store.session(call.sessionId)!.ledger.notes).toBeUndefined();
+  });
+
+  it('the reply ended, its commit and the interrupt both in flight when the next prompt waits: the wait ends with the heard part', async () => {
+    tier = await createEngineTier();
+    tier.llm.enqueue(says('The studio rents for $1,450 a month, parking included.'));
+    const call = await tier.call();
+    // The last words and last:true are posted; the turn's commit is on its way.
+    const commit = tier.store.hold('compareAndSetLedger', { match: (_s, _v, next: Ledger) => next.turns['1']?.committed === true });
+    void call.prompt('How much is the studio?');
+    await commit.reached;
+    expect(call.texts().at(-1)?.last).toBe(true);
+    // The caller cut in while the last words were spoken; the interrupt's ledger write loses every race for now.
+    await tier.clock.advance(5);
+    const interruptWrite = tier.store.hold('compareAndSetLedger', { match: (_s, _v, next: Ledger) => next.turns['1']?.heard !== undefined && next.turnCount === 1 });
+    void call.interrupt('the studio rents for one thousand four hundred fifty dollars a month');
+    await interruptWrite.reached;
+    await tier.clock.advance(5);
+    tier.llm.enqueue(says('It is included.'));
+    void call.prompt('And parking?');
+    await settle();
+    await tier.clock.advance(50);
+    // The new turn waits for the commit; the commit lands (and, losing to the claim, decides again).
+    commit();
+    await until(tier.llm.requested(2));
+    expect(conversation(tier.llm.requests[1]!.request)).toEqual([
+      ['user', 'How much is the studio?'],
+      ['assistant', 'The studio rents for $1,450 a month,'],
+      ['user', 'And parking?'],
+    ]);
+    interruptWrite();
+    await tier.drain();
+    expect(tier.llm.requests).toHaveLength(2);
+    expect(call.history()[1]).toEqual(['assistant', 'The studio rents for $1,450 a month,']);
+    expect(call.replies().at(-1)).toBe('It is included.');
+  });
+
+  it('an interrupt noted only after the next prompt read the history restarts that request before it says anything', async () => {
+    tier = await createEngineTier();
+    tier.llm.enqueue(says('The studio rents for $1,450 a month, parking included.'));
+    const call = await tier.call();
+    void call.prompt('How much is the studio?');
+    await tier.drain();
+    await tier.clock.advance(500);
+    // The interrupt frame is in flight: not even its note has landed when the new prompt reads the history.
+    const note = tier.store.hold('noteInterrupt');
+    void call.interrupt('the studio rents for');
+    await note.reached;
+    await tier.clock.advance(5);
     const slow = gate();
     tier.llm.enqueue([slow, ...says('It does not.')], says('Yes, it is extra.'));
     void call.prompt('Is parking extra?');
-    await tier.llm.requested(1 + 1);
-    held();
+    await tier.llm.requested(2);
+    note();
     await settle();
+    // The next ledger read (the watch, at most 100 ms later) shows it; nothing was said yet, so the request restarts.
     await tier.clock.advance(100);
+    await tier.llm.requested(3);
+    slow.open();
     await tier.drain();
     expect(tier.llm.requests[1]!.aborted).toBe(true);
     expect(conversation(tier.llm.requests[2]!.request)).toEqual([
@@ -228,7 +297,11 @@ describe('supersede', () => {
     held.open();
     await tier.drain();
     expect(framesAfterFirstOf(call, 'new0', 'old')).toBe(0);
-    expect(call.texts().filter((t) => t.last)).toHaveLength(1);
+    // Each reply ends exactly once: the older with an empty close, before the newer reply's first frame.
+    const texts = call.texts();
+    const firstNew = texts.findIndex((t) => t.token.includes('new0'));
+    expect(texts.filter((t) => t.last)).toEqual([{ token: '', last: true }, { token: 'new0 reply.', last: true }]);
+    expect(texts.findIndex((t) => t.last)).toBeLessThan(firstNew);
     expect(conversation(tier.llm.requests[1]!.request)).toEqual([
       ['user', 'Tell me everything'],
       ['assistant', 'old0 old1 old2 old3 old4'],
@@ -238,6 +311,42 @@ describe('supersede', () => {
       [1, 'superseded'],
       [2, 'completed'],
     ]);
+  });
+
+  it('interrupt, newer prompt at once and a frame still in flight: the older reply is closed once, after that frame and before the newer reply', async () => {
+    tier = await createEngineTier();
+    const held = gate();
+    const rest = gate();
+    tier.llm.enqueue([text('old0 '), held, text('old1 '), rest, ...words(20, 'more'), finish()], says('new0 reply.'));
+    const call = await tier.call();
+    void call.prompt('Tell me everything');
+    await held.reached;
+    await settle();
+    await tier.clock.advance(300);
+    // The next post stays in flight: the words that left just before the caller cut in.
+    const late = tier.sink.hold(call.connectionId);
+    held.open();
+    await late.reached;
+    await rest.reached;
+    await tier.clock.advance(5);
+    void call.interrupt('old0');
+    void call.prompt('Just the price');
+    await settle();
+    await tier.clock.advance(100);
+    late();
+    await tier.drain();
+    const texts = call.texts();
+    const firstNew = texts.findIndex((t) => t.token.includes('new0'));
+    expect(texts.filter((t) => t.last)).toEqual([{ token: '', last: true }, { token: 'new0 reply.', last: true }]);
+    expect(texts.map((t) => t.token).slice(0, 3)).toEqual(['old0 ', 'old1 ', '']);
+    expect(texts.findIndex((t) => t.last)).toBeLessThan(firstNew);
+    expect(framesAfterFirstOf(call, 'new0', 'old')).toBe(0);
+    expect(conversation(tier.llm.requests[1]!.request)).toEqual([
+      ['user', 'Tell me everything'],
+      ['assistant', 'old0'],
+      ['user', 'Just the price'],
+    ]);
+    expect(call.history()[1]).toEqual(['assistant', 'old0']);
   });
 
   it('an older prompt whose claim lands after a newer one yields: it says nothing, and its words are kept', async () => {
@@ -295,6 +404,34 @@ describe('the next turn sees the previous one, whatever the timing', () => {
     const sent = conversation(tier.llm.requests[1]!.request);
     expect(sent[0]).toEqual(['user', 'first']);
     expect(sent.at(-1)).toEqual(['user', 'second']);
+  });
+});
+
+describe('a turn abandoned while it was alive (slow, not dead)', () => {
+  it('the waiting turn sends what was heard of it; its late commit still cuts the stored reply to the heard part', async () => {
+    tier = await createEngineTier({ config: { historyWaitMs: 500 } });
+    tier.llm.enqueue(says('The studio rents for $1,450 a month, parking included.'));
+    const call = await tier.call();
+    const commit = tier.store.hold('compareAndSetLedger', { match: (_s, _v, next: Ledger) => next.turns['1']?.committed === true && !next.turns['1'].abandoned });
+    void call.prompt('How much is the studio?');
+    await commit.reached;
+    await tier.clock.advance(5);
+    void call.interrupt('the studio rents for');
+    await settle();
+    await tier.clock.advance(5);
+    tier.llm.enqueue(says('It is included.'));
+    void call.prompt('And parking?');
+    // The commit takes longer than the wait: the new turn gives up on it, and reads the history once more.
+    await until(tier.llm.requested(2));
+    expect(conversation(tier.llm.requests[1]!.request)).toEqual([
+      ['user', 'How much is the studio?'],
+      ['assistant', 'The studio rents for'],
+      ['user', 'And parking?'],
+    ]);
+    commit();
+    await tier.drain();
+    expect(call.history()[1]).toEqual(['assistant', 'The studio rents for']);
+    expect(tier.store.session(call.sessionId)!.ledger.turns['1']).toMatchObject({ committed: true, heardApplied: true });
   });
 });
 
@@ -356,8 +493,12 @@ describe('a stalled LLM stream', () => {
     await tier.clock.advance(1_000);
     void call.prompt('hello?');
     await tier.drain();
-    // The stalled reply never got its last:true (it no longer owned the reply): the fresh answer simply follows.
-    expect(call.texts().map((t) => t.token)).toEqual(['stalled0 ', 'fresh0 answer.']);
+    // The stalled reply, no longer the owner, is closed without a word more (no stall line), before the fresh answer.
+    expect(call.texts()).toEqual([
+      { token: 'stalled0 ', last: false },
+      { token: '', last: true },
+      { token: 'fresh0 answer.', last: true },
+    ]);
     expect(framesAfterFirstOf(call, 'fresh0', 'stalled')).toBe(0);
     expect(tier.sink.posts.some((p) => p.message.type === 'text' && p.message.token.includes('train of thought'))).toBe(false);
   });

@@ -3,7 +3,7 @@
 import { appendMessages, getMessage, rewriteHeard } from '../../../layers/data/messages.ts';
 import { bindConnection, endSession, getSession, loadConversation, sessionIdForConnection, updateSession } from '../../../layers/data/sessions.ts';
 import type { Table } from '../../../layers/data/table.ts';
-import { compareAndSetLedger, readLedger } from '../../../layers/data/turn-ledger.ts';
+import { clearInterruptNote, compareAndSetLedger, noteInterrupt, readLedger } from '../../../layers/data/turn-ledger.ts';
 import { putSpeculationRecord, putTurnRecord } from '../../../layers/data/turns.ts';
 import { pointConnection } from '../../../layers/data/connections.ts';
 import type { Store } from '../engine/ports.ts';
@@ -26,6 +26,8 @@ export function createDynamoStore(table: Table): Store {
     rewriteHeard: (sessionId, messageId, heard) => rewriteHeard(table, sessionId, messageId, heard),
     readLedger: (sessionId) => readLedger(table, sessionId),
     compareAndSetLedger: (sessionId, expectedVersion, next) => compareAndSetLedger(table, sessionId, expectedVersion, next),
+    noteInterrupt: (sessionId, note) => noteInterrupt(table, sessionId, note),
+    clearInterruptNote: (sessionId, at) => clearInterruptNote(table, sessionId, at),
     putTurnRecord: (record) => putTurnRecord(table, record),
     putSpeculationRecord: (record) => putSpeculationRecord(table, record),
   };

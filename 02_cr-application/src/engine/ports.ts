@@ -1,5 +1,5 @@
 import type { ChatMessage, Conversation, NewMessage, SessionChanges, SpeculationRecord, TokenUsage, TurnRecord } from '../../../layers/data/index.ts';
-import type { Ledger, LedgerRead } from '../../../layers/data/turn-ledger.ts';
+import type { InterruptNote, Ledger, LedgerRead } from '../../../layers/data/turn-ledger.ts';
 import type { OutboundMessage } from '../../../layers/protocol/conversation-relay.ts';
 import type { ToolInvoker } from '../../../layers/tools/contract.ts';
 
@@ -36,11 +36,17 @@ export interface ConversationStore {
   rewriteHeard(sessionId: string, messageId: string, heard: string): Promise<void>;
 }
 
-/** The turn ledger (engine/ledger): read it, compare-and-set it. Nothing else. */
+/**
+ * The turn ledger (engine/ledger): read it, compare-and-set it. Beside it, the interrupt notes: an `interrupt`
+ * frame's one write that cannot lose a race (read with the ledger, folded in by engine/ledger/decide.ts).
+ */
 export interface LedgerStore {
   readLedger(sessionId: string): Promise<LedgerRead | undefined>;
   /** Throws ConditionFailedError when the ledger is no longer at `expectedVersion`. */
   compareAndSetLedger(sessionId: string, expectedVersion: number, next: Ledger): Promise<void>;
+  /** Unconditional; throws ConditionFailedError only for a session item without the notes map (an older one). */
+  noteInterrupt(sessionId: string, note: InterruptNote): Promise<void>;
+  clearInterruptNote(sessionId: string, at: number): Promise<void>;
 }
 
 export interface TurnRecordStore {

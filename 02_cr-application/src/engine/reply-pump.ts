@@ -13,8 +13,8 @@ import type { Clock, PostResult, Sink } from './ports.ts';
  * of as an empty post of its own. The wait is the rest of the current loop turn, measured as no change to the
  * overhead to the first token; a microtask would run before the rest of the read is decoded, and a timer would add
  * a fixed delay to every post.
- * Exactly one `last: true` ends the reply (unless it is stopped: an interrupted or superseded reply must not say
- * anything more, and a hung-up caller cannot hear it).
+ * Exactly one `last: true` ends the reply. A stopped one (interrupted, superseded) says nothing more, and is
+ * closed by an empty `last: true` once the turn has stopped (`close`); a hung-up caller hears nothing.
  */
 export type PumpStopReason = 'interrupted' | 'superseded' | 'hangup' | 'ended';
 
@@ -135,6 +135,23 @@ export class ReplyPump {
       this.scheduleDrain();
     };
     until.then(open, open);
+  }
+
+  /**
+   * Closes a reply that was stopped (interrupted, superseded) after some of its words went out: one empty `last:
+   * true`, after the post in flight, so every reply that reached the caller ends exactly once. Nothing for a reply
+   * that said nothing or already ended, or whose caller is gone. The turn calls it before it commits, and a newer
+   * turn waits for that commit before its request, so the close never lands inside the newer reply.
+   */
+  async close(): Promise<void> {
+    if (!this.stopped || this.finished || this.firstTextPostedAt === undefined) return;
+    if (this.stopReason === 'hangup' || this.stopReason === 'ended') return;
+    await this.settled();
+    this.finished = true;
+    const frame: OutboundMessage = { type: 'text', token: '', last: true };
+    if (this.lang) frame.lang = this.lang;
+    const result = await this.sink.post(this.connectionId, frame);
+    if (result.status === 'sent') this.posts++;
   }
 
   /** Resolves once no post is in flight (a stopped pump may still have one it cannot recall). */

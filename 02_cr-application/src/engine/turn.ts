@@ -3,7 +3,7 @@ import { createIdFactory } from '../../../layers/data/ids.ts';
 import type { AppLogger } from '../../../layers/observability/logger.ts';
 import type { ToolAction } from '../../../layers/tools/contract.ts';
 import { toLlmMessages } from './history.ts';
-import { historyRaced, pendingHeard, uncommittedBefore, type PendingHeard, type Standing } from './ledger/decide.ts';
+import { historyRaced, pendingHeard, uncommittedBefore, withNotes, type PendingHeard, type Standing } from './ledger/decide.ts';
 import { heardPrefix, heardReply } from './ledger/heard.ts';
 import { applyToLedger } from './ledger/ledger-client.ts';
 import { TurnWatch } from './ledger/turn-watch.ts';
@@ -322,6 +322,7 @@ class Turn {
         if (ledger.v !== session.ledger.v) {
           try {
             ({ session, messages } = await store.loadConversation(this.sessionId, config.maxHistoryMessages));
+            session = { ...session, ledger: withNotes(session.ledger) };
           } catch (err) {
             this.log.warn('history re-read failed; going on with what was read', { error: err as Error });
             break;
@@ -339,14 +340,24 @@ class Turn {
           await applyToLedger(store, this.sessionId, { type: 'abandon', turn }).catch(() => undefined);
           abandoned.push(turn);
         }
+        // A slow turn (not a dead one) has stored its words by now: read them, rather than the first read's.
+        try {
+          ({ session, messages } = await store.loadConversation(this.sessionId, config.maxHistoryMessages));
+          session = { ...session, ledger: withNotes(session.ledger) };
+          ledger = session.ledger;
+        } catch (err) {
+          this.log.warn('history re-read failed; going on with what was read', { error: err as Error });
+        }
         break;
       }
       await sleep(clock, config.historyPollMs, this.abort.signal);
       if (this.stopReason) return false;
       const read = await store.readLedger(this.sessionId).catch(() => undefined);
-      if (read) ledger = read.ledger;
+      if (read) ledger = withNotes(read.ledger);
     }
     this.recorder.historyWaited(clock.now() - startedAt);
+    // The newest read of the same version may show more: an interrupt whose note landed while this turn waited.
+    if (ledger.v === session.ledger.v) session = { ...session, ledger };
     this.history = this.historyFor(session, messages, abandoned);
     return !this.stopReason;
   }
@@ -366,8 +377,14 @@ class Turn {
     });
     const carried: ChatMessage[] = [];
     for (const n of abandoned) {
-      const userText = session.ledger.turns[n]?.userText;
-      if (userText && !seen.has(n)) carried.push({ messageId: '', role: 'user', content: userText, turn: n, createdAt: '', expireAt: 0 });
+      const entry = session.ledger.turns[n];
+      if (entry?.userText && !seen.has(n)) carried.push({ messageId: '', role: 'user', content: entry.userText, turn: n, createdAt: '', expireAt: 0 });
+      // Its reply may be stored whole while the caller heard only part of it (the turn never got to cut it).
+      const reply = view.filter((m) => m.turn === n && m.role === 'assistant' && !m.interrupted && !m.toolCalls?.length).at(-1);
+      if (entry?.heard !== undefined && reply) {
+        const index = view.indexOf(reply);
+        view[index] = { ...reply, content: heardReply(entry.spokenBefore ?? '', reply.content ?? '', entry.heard, entry.heardMs) };
+      }
     }
     return toLlmMessages(session.systemPrompt, [...view, ...carried]);
   }
@@ -868,6 +885,8 @@ class Turn {
     this.watch.close();
     const claim = await this.claim;
     await this.pump.settled();
+    // Before the commit: the newer turn that stopped this one waits for the commit before it asks the LLM.
+    await this.pump.close();
     try {
       await stored;
       if (this.stopReason) await this.storeStoppedReply();

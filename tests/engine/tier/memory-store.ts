@@ -2,6 +2,8 @@ import {
   ConditionFailedError,
   emptyLedger,
   expireAt,
+  EMPTY_INTERRUPT_NOTES,
+  interruptNoteKey,
   ledgerFromItem,
   withinItemLimit,
   messageKey,
@@ -13,6 +15,7 @@ import {
   turnKey,
   type ChatMessage,
   type Conversation,
+  type InterruptNote,
   type Ledger,
   type LedgerRead,
   type NewMessage,
@@ -112,7 +115,7 @@ function conditionFailed(operation: string, key: Record<string, unknown>): Condi
 /** DynamoDB orders sort keys by their UTF-8 bytes. */
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
-type SessionItem = Omit<Session, 'ledger'> & { ledger?: Ledger };
+type SessionItem = Omit<Session, 'ledger'> & { ledger?: Ledger; interruptNotes?: Record<string, InterruptNote> };
 
 interface Hook<K extends StoreOperation> {
   op: K;
@@ -140,7 +143,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   let holds: HoldHook<StoreOperation>[] = [];
 
   const iso = (ms: number) => new Date(ms).toISOString();
-  const toSession = (item: SessionItem): Session => ({ ...asStored(item), ledger: ledgerFromItem({ pk: sessionPk(item.sessionId), ledger: item.ledger }) });
+  const toSession = (item: SessionItem): Session => {
+    const { interruptNotes, ...rest } = asStored(item);
+    return { ...rest, ledger: ledgerFromItem({ pk: sessionPk(item.sessionId), ledger: item.ledger, interruptNotes }) };
+  };
 
   function takeFailure<K extends StoreOperation>(op: K, phase: HookPhase, args: Args<K>): Error | undefined {
     const hook = failures.find((h) => h.op === op && h.phase === phase && (!h.match || (h.match as (...a: Args<K>) => boolean)(...args)));
@@ -183,9 +189,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       await Promise.resolve();
       if (sessions.has(input.sessionId)) throw conditionFailed('PutItem session', sessionKey(input.sessionId));
       const at = iso(now);
-      const item: SessionItem = asStored({ ...input, status: 'created', createdAt: at, updatedAt: at, expireAt: expireAt(now) });
+      const item: SessionItem = asStored({ ...input, status: 'created', createdAt: at, updatedAt: at, expireAt: expireAt(now), interruptNotes: { ...EMPTY_INTERRUPT_NOTES } });
       sessions.set(input.sessionId, item);
-      return { ...asStored(item), ledger: emptyLedger() };
+      return toSession({ ...item, ledger: emptyLedger() });
     },
 
     bindConnection: (sessionId, connectionId) =>
@@ -277,8 +283,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         const item = sessions.get(sessionId);
         const holds = item !== undefined && (expectedVersion === 0 ? item.ledger === undefined : item.ledger?.v === expectedVersion);
         if (!item || !holds) throw conditionFailed('UpdateItem turn ledger', sessionKey(sessionId));
-        item.ledger = asStored(next);
+        const { notes: _notes, ...stored } = next;
+        item.ledger = asStored(stored);
         item.updatedAt = iso(clock.now());
+      }),
+
+    noteInterrupt: (sessionId, note) =>
+      run('noteInterrupt', [sessionId, note], () => {
+        const item = sessions.get(sessionId);
+        if (!item?.interruptNotes) throw conditionFailed('UpdateItem interrupt note', sessionKey(sessionId));
+        item.interruptNotes[interruptNoteKey(note.at)] = asStored(note);
+      }),
+
+    clearInterruptNote: (sessionId, at) =>
+      run('clearInterruptNote', [sessionId, at], () => {
+        const item = sessions.get(sessionId);
+        if (!item) throw conditionFailed('UpdateItem interrupt note', sessionKey(sessionId));
+        if (item.interruptNotes) delete item.interruptNotes[interruptNoteKey(at)];
       }),
 
     putTurnRecord: (record) =>

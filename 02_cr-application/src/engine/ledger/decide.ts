@@ -162,6 +162,9 @@ export interface Decision {
 /** The item stays small: only the end of what was said before a reply is needed to align what was heard. */
 export const MAX_SPOKEN_BEFORE = 2_000;
 
+/** How many decided interrupts the ledger remembers (by arrival), so that none is decided twice. */
+export const KEPT_INTERRUPTS = 8;
+
 /** How many committed turns the ledger keeps (the next turn needs only the last few). */
 export const KEPT_TURNS = 4;
 
@@ -206,7 +209,7 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
       const turn = ledger.turns[event.turn];
       if (!turn || turn.committed) return { verdict: { type: 'noop' } };
       const state = turn.state === 'streaming' ? 'ended' : turn.state;
-      return write(ledger, { turns: { ...ledger.turns, [event.turn]: { ...turn, state, committed: true } } }, { type: 'noop' });
+      return write(ledger, { turns: { ...ledger.turns, [event.turn]: { ...turn, state, committed: true, abandoned: true } } }, { type: 'noop' });
     }
     case 'end': {
       const turns = mapTurns(ledger, (t) => (t.state === 'streaming' ? { ...t, state: 'ended' } : t));
@@ -263,6 +266,43 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
     case 'grace-due':
       return graceDue(ledger, event.gen, event.at);
   }
+}
+
+/**
+ * The ledger with the session item's interrupt notes decided in, oldest first, as the interrupt events they are
+ * (`changed` when one of them was not in the ledger yet), at the version read. An interrupt counts from the moment
+ * its note lands, not from the moment its own compare-and-set wins: every reader sees it, and every writer writes
+ * it with its own event. Deciding a note the ledger already holds changes nothing, so notes are folded in on every
+ * read until the interrupt's invocation clears its own.
+ */
+export function foldNotes(ledger: Ledger): { ledger: Ledger; changed: boolean } {
+  if (ledger.notes === undefined) return { ledger, changed: false };
+  const { notes, ...rest } = ledger;
+  let state: Ledger = rest;
+  let changed = false;
+  for (const note of [...notes].sort((a, b) => a.at - b.at)) {
+    const { next } = interrupt(state, note.at, note.heard, note.heardMs);
+    if (!next) continue;
+    state = { ...next, v: ledger.v };
+    changed = true;
+  }
+  return { ledger: state, changed };
+}
+
+/** `foldNotes` for a reader: the ledger as it stands once every interrupt that reached us counts. */
+export const withNotes = (ledger: Ledger): Ledger => foldNotes(ledger).ledger;
+
+/**
+ * The stored reply an interrupt must still cut to what was heard: its turn is committed with this interrupt's
+ * words and nobody has rewritten it yet. Asked by the interrupt's own invocation after its ledger write, whoever
+ * wrote the interrupt into the ledger (it may be another writer that folded the note in).
+ */
+export function heardToRewrite(ledger: Ledger, at: number, heard: string): PendingHeard | undefined {
+  const target = interruptTarget(ledger, at);
+  if (!target) return undefined;
+  const { n, t } = target;
+  if (!t.committed || t.heard !== heard || t.heardApplied !== false || !t.replyMessageId) return undefined;
+  return { turn: n, replyMessageId: t.replyMessageId, heard, heardMs: t.heardMs, spokenBefore: t.spokenBefore ?? '' };
 }
 
 /**
@@ -537,20 +577,29 @@ function dropRunning(speculation: Speculation | undefined): Speculation | undefi
   return speculation?.state === 'running' ? { ...speculation, state: 'dropped' } : speculation;
 }
 
-function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | undefined): Decision {
-  // A reprompt is not part of any turn's reply: cutting into it only stops the silence timer.
-  const spokeAt = ledger.silence?.spokeAt;
-  if (spokeAt !== undefined && at >= spokeAt) return write(ledger, { silence: undefined }, { type: 'interrupt-ignored', reason: 'reprompt' });
-  // The reply the caller cut into is the newest one whose prompt came before the interrupt: a newer prompt may
-  // have been claimed by the time this frame is handled, and its reply had not started when the caller spoke.
-  const target = Object.entries(ledger.turns)
+/** The turn an interrupt received at `at` cut into: the newest whose prompt came before it. */
+function interruptTarget(ledger: Ledger, at: number): { n: number; t: LedgerTurn } | undefined {
+  return Object.entries(ledger.turns)
     .map(([n, t]) => ({ n: Number(n), t }))
     .filter(({ t }) => t.promptAt < at)
     .sort((a, b) => b.n - a.n)[0];
+}
+
+function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | undefined): Decision {
+  // A reprompt is not part of any turn's reply: cutting into it only stops the silence timer.
+  const spokeAt = ledger.silence?.spokeAt;
+  // The same frame decided again (its note folded in by another writer first, or read again before it was cleared):
+  // deciding it twice could place it on another turn once the state it cut into has moved on.
+  if (ledger.interrupts?.includes(at)) return { verdict: { type: 'interrupt-ignored', reason: 'already-recorded' } };
+  const interrupts = [...(ledger.interrupts ?? []), at].slice(-KEPT_INTERRUPTS);
+  if (spokeAt !== undefined && at >= spokeAt) return write(ledger, { silence: undefined, interrupts }, { type: 'interrupt-ignored', reason: 'reprompt' });
+  // The reply the caller cut into is the newest one whose prompt came before the interrupt: a newer prompt may
+  // have been claimed by the time this frame is handled, and its reply had not started when the caller spoke.
+  const target = interruptTarget(ledger, at);
   if (!target) {
     const verdict: Verdict = { type: 'interrupt-ignored', reason: ledger.turnCount === 0 ? 'no-reply-yet' : 'turn-gone' };
     // The caller cut into the greeting: they are there, so the silence armed after it stops counting.
-    return ledger.silence ? write(ledger, { silence: undefined }, verdict) : { verdict };
+    return ledger.silence ? write(ledger, { silence: undefined, interrupts }, verdict) : { verdict };
   }
   const { n, t } = target;
   if (t.heard !== undefined) return { verdict: { type: 'interrupt-ignored', reason: 'already-recorded' } };
@@ -561,7 +610,7 @@ function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | 
   // A speculation was asked with the whole reply in its history: the caller heard less of it.
   return write(
     ledger,
-    { turns: { ...ledger.turns, [n]: entry }, silence: undefined, speculation: dropRunning(ledger.speculation) },
+    { turns: { ...ledger.turns, [n]: entry }, silence: undefined, speculation: dropRunning(ledger.speculation), interrupts },
     { type: 'interrupt-recorded', turn: n, ...(rewrite ? { rewrite } : {}) },
   );
 }
@@ -571,11 +620,14 @@ function commit(ledger: Ledger, event: Extract<LedgerEvent, { type: 'commit' }>)
   const entry = ledger.turns[turn];
   // Pruned or never claimed (the claim failed): nothing to record, the messages are in the table.
   if (!entry) return { verdict: { type: 'committed', turn } };
-  if (entry.committed) return { verdict: { type: 'committed', turn } };
+  // Committed already, unless by a turn that gave up waiting for this one: a slow turn still records its reply, so
+  // that an interrupt of it is applied (now, or by whoever reads it later) like any other.
+  if (entry.committed && !(entry.abandoned && replyMessageId && !entry.replyMessageId)) return { verdict: { type: 'committed', turn } };
   if (entry.heard !== undefined && !heardApplied && replyMessageId) {
     return { verdict: { type: 'apply-heard', turn, heard: entry.heard, heardMs: entry.heardMs } };
   }
-  const next: LedgerTurn = { ...entry, committed: true, state: entry.state === 'streaming' ? 'finished' : entry.state };
+  const { abandoned: _abandoned, ...kept } = entry;
+  const next: LedgerTurn = { ...kept, committed: true, state: entry.state === 'streaming' ? 'finished' : entry.state };
   if (replyMessageId) next.replyMessageId = replyMessageId;
   if (event.spokenBefore) next.spokenBefore = event.spokenBefore.slice(-MAX_SPOKEN_BEFORE);
   if (event.lastMessageId) next.lastMessageId = event.lastMessageId;

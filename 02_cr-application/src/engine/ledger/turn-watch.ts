@@ -1,7 +1,7 @@
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
 import type { LedgerRead } from '../../../../layers/data/turn-ledger.ts';
 import type { Clock, LedgerStore } from '../ports.ts';
-import { standingOf, type Standing } from './decide.ts';
+import { standingOf, withNotes, type Standing } from './decide.ts';
 
 /**
  * How a turn learns, while it streams, waits for the LLM or runs tools, that an `interrupt`, a newer `prompt` or
@@ -43,8 +43,9 @@ export class TurnWatch {
     if (this.turn === 0) return { type: 'owner' };
     try {
       this.reads++;
-      const read = await this.store.readLedger(this.sessionId);
-      if (!read) return { type: 'ended' };
+      const raw = await this.store.readLedger(this.sessionId);
+      if (!raw) return { type: 'ended' };
+      const read = { ...raw, ledger: withNotes(raw.ledger) };
       this.onRead(read);
       return standingOf(read.ledger, read.status, this.turn);
     } catch (err) {

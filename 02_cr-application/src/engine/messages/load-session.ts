@@ -1,4 +1,5 @@
 import type { Conversation, Session } from '../../../../layers/data/index.ts';
+import { withNotes } from '../ledger/decide.ts';
 import type { FrameContext } from './context.ts';
 import { sayFallback } from './spoken-fallback.ts';
 
@@ -19,7 +20,9 @@ export async function loadCall(ctx: FrameContext): Promise<LoadedCall | undefine
     ctx.log.appendKeys({ sessionId });
     const conversation = await ctx.store.loadConversation(sessionId, ctx.config.maxHistoryMessages);
     ctx.log.appendKeys({ callSid: conversation.session.callSid });
-    return { sessionId, session: conversation.session, messages: conversation.messages };
+    // An interrupt whose ledger write has not landed yet already counts (its note is on the same item).
+    const session = { ...conversation.session, ledger: withNotes(conversation.session.ledger) };
+    return { sessionId, session, messages: conversation.messages };
   } catch (err) {
     ctx.log.error('could not load the conversation', { error: err as Error, sessionId });
     await sayFallback(ctx);

@@ -1,6 +1,6 @@
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
 import type { LedgerTurn } from '../../../../layers/data/turn-ledger.ts';
-import { speculationStanding } from '../ledger/decide.ts';
+import { speculationStanding, withNotes } from '../ledger/decide.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
 import type { Clock, LedgerStore } from '../ports.ts';
 
@@ -84,8 +84,9 @@ export class SpeculationWatch {
     this.inFlight = true;
     try {
       this.reads++;
-      const read = await this.store.readLedger(this.sessionId);
-      if (!read) return this.settle({ type: 'dropped', reason: 'ended' });
+      const raw = await this.store.readLedger(this.sessionId);
+      if (!raw) return this.settle({ type: 'dropped', reason: 'ended' });
+      const read = { ...raw, ledger: withNotes(raw.ledger) };
       const standing = speculationStanding(read.ledger, read.status, this.id);
       if (standing.type === 'confirmed') return this.settle({ type: 'confirmed', turn: standing.turn, entry: read.ledger.turns[standing.turn]! });
       if (standing.type === 'dropped') return this.settle({ type: 'dropped', reason: read.status === 'ended' ? 'ended' : 'dropped' });
