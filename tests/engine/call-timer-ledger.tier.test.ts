@@ -1,25 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { decide, type LedgerEvent, type Verdict } from '../../02_cr-application/src/engine/ledger/decide.ts';
 import { emptyLedger, type Ledger } from '../../layers/data/turn-ledger.ts';
+import { runEvents } from './tier/decide-run.ts';
 
 /**
  * The turn ledger's decisions for the call timer's checks, as a table: the reconnect grace (`grace-due` against
  * `connect`), the silence after the greeting and the speaker events (`silence-arm` turn 0, `agent-speech`,
  * `caller-speech`), and a keypad entry owned by the timer (`digits-arm`, timed `digit`).
  */
-function run(events: LedgerEvent[], from: Ledger = emptyLedger()): { ledger: Ledger; verdicts: Verdict[] } {
-  let ledger = from;
-  const verdicts: Verdict[] = [];
-  for (const event of events) {
-    const d = decide(ledger, event);
-    verdicts.push(d.verdict);
-    if (d.next) {
-      expect(d.next.v).toBe(ledger.v + 1);
-      ledger = d.next;
-    }
-  }
-  return { ledger, verdicts };
-}
+const run = runEvents;
 
 const connected: LedgerEvent = { type: 'connect', connectionId: 'c1', at: 0, bound: true, graceMs: 60_000 };
 const dropped: LedgerEvent[] = [connected, { type: 'disconnect', connectionId: 'c1', at: 1_000 }];

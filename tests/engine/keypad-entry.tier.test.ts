@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { decide, type LedgerEvent, type Verdict } from '../../02_cr-application/src/engine/ledger/decide.ts';
+import type { LedgerEvent, Verdict } from '../../02_cr-application/src/engine/ledger/decide.ts';
 import type { DigitEntrySpec } from '../../layers/data/digit-entry.ts';
 import type { ToolManifestEntry } from '../../layers/data/index.ts';
 import { emptyLedger, type Ledger } from '../../layers/data/turn-ledger.ts';
+import { runEvents } from './tier/decide-run.ts';
 import { createEngineTier, type EngineTier } from './tier/engine-tier.ts';
 import { finish, says, toolCall } from './tier/scripted-llm.ts';
 
@@ -13,19 +14,7 @@ import { finish, says, toolCall } from './tier/scripted-llm.ts';
 const UNIT: DigitEntrySpec = { description: 'The unit number the caller typed.', timeoutMs: 5_000 };
 const PIN: DigitEntrySpec = { description: 'The PIN the caller typed.', maxDigits: 4, tool: 'verify_pin' };
 
-function run(events: LedgerEvent[], from: Ledger = emptyLedger()): { ledger: Ledger; verdicts: Verdict[] } {
-  let ledger = from;
-  const verdicts: Verdict[] = [];
-  for (const event of events) {
-    const d = decide(ledger, event);
-    verdicts.push(d.verdict);
-    if (d.next) {
-      expect(d.next.v).toBe(ledger.v + 1);
-      ledger = d.next;
-    }
-  }
-  return { ledger, verdicts };
-}
+const run = runEvents;
 
 const keys = (digits: string, startAt: number, gapMs = 500): LedgerEvent[] => [...digits].map((digit, i) => ({ type: 'digit', at: startAt + i * gapMs, digit }));
 
