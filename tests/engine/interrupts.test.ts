@@ -111,8 +111,11 @@ describe('interrupt and supersede (separate invocations, coordinated through the
 
   it('an interrupt while tools run stops the turn before the next LLM round', async () => {
     engine = await startEngine({ responder: () => ({ toolCalls: [{ name: 'search', arguments: { city: 'Denver' } }] }) });
+    // The tool answers only once the interrupt's own invocation has returned, so the interrupt always lands while
+    // the tool runs, however long a busy machine takes to deliver it (a fixed tool time raced it).
     engine.toolFunctions['cr-test-tools-search'] = async () => {
-      await sleep(400);
+      const handled = engine!.routeResults.length;
+      await waitFor(() => engine!.routeResults.length > handled, 15_000, 'the interrupt handled');
       return { ok: true, result: 'found' };
     };
     const call = await engine.startCall({ tools: [tool('search')], filler: { afterMs: 50, text: 'One moment.' } });

@@ -89,10 +89,11 @@ describe('PostToConnection', () => {
     expect(gw.posts[0]!.answeredAt - gw.posts[0]!.receivedAt).toBeGreaterThanOrEqual(290);
 
     gw.setPostLatency(0);
-    const fastStart = performance.now();
     await post(api, connectionId, 'fast');
-    // Generous: only shows the latency setting really changed, not how fast this machine is.
-    expect(performance.now() - fastStart).toBeLessThan(answeredAfter);
+    // The setting really changed: the gateway answered at once instead of holding the post. Measured inside the
+    // gateway, so a busy machine's slow client round trip cannot make it look held.
+    const fast = gw.posts[1]!;
+    expect(fast.answeredAt - fast.receivedAt).toBeLessThan(290);
   });
 
   it('latency can be chosen per connection', async () => {

@@ -123,10 +123,18 @@ describe('$default', () => {
 
   it('runs frames of one connection concurrently', async () => {
     const spans: Array<{ start: number; end: number }> = [];
+    // Each handler holds until both have started: serialized handlers never get there, and give up after 10 s
+    // (then the second starts after the first ended and the check below fails). A fixed hold raced a busy machine.
+    let started = 0;
+    let bothStarted!: () => void;
+    const both = new Promise<void>((resolve) => (bothStarted = resolve));
     const recorded = recordingRoutes({
       message: async () => {
         const start = performance.now();
-        await sleep(400);
+        if (++started === 2) bothStarted();
+        let giveUp: NodeJS.Timeout | undefined;
+        await Promise.race([both, new Promise<void>((resolve) => (giveUp = setTimeout(resolve, 10_000)))]);
+        clearTimeout(giveUp);
         spans.push({ start, end: performance.now() });
       },
     });
