@@ -38,6 +38,9 @@ const ALL = ['tests/**/*.test.ts', '0*/**/*.test.ts', 'layers/**/*.test.ts', 'de
 const shared = {
   testTimeout: 20_000,
   hookTimeout: 60_000,
+  // How long `expect.poll` waits for something that must happen (a row landing in the table...). A limit for a
+  // hang, not a speed check: vitest's 1 s default failed on a busy machine while the test was still right.
+  expect: { poll: { timeout: 15_000 } },
   env: {
     // Tests assert behaviour, not log lines: keep the output readable. LOG_LEVEL=DEBUG npm test shows everything.
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'SILENT',

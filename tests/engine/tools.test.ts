@@ -160,7 +160,7 @@ describe('tool rounds', () => {
     const call = await engine.startCall({ tools: [tool('transfer')] });
     call.send({ type: 'prompt', voicePrompt: 'Get me a person', last: true });
     await call.waitForReplies(1);
-    await waitFor(() => call.frames().some((f) => f.type === 'end'), 5_000, 'end frame');
+    await waitFor(() => call.frames().some((f) => f.type === 'end'), 15_000, 'end frame');
     const frames = call.frames();
     const types = frames.map((f) => f.type);
     expect(types.indexOf('sendDigits')).toBeLessThan(types.lastIndexOf('text'));

@@ -55,7 +55,7 @@ describe('PostToConnection', () => {
     const { client, connectionId, api } = await connected();
     const tokens = Array.from({ length: 30 }, (_, i) => `token-${i}`);
     for (const token of tokens) await post(api, connectionId, token);
-    await waitFor(() => client.frames.length === tokens.length, 5000, 'all frames');
+    await waitFor(() => client.frames.length === tokens.length, 15_000, 'all frames');
     expect(client.frames).toEqual(tokens);
   });
 
@@ -70,7 +70,7 @@ describe('PostToConnection', () => {
     });
     const tokens = Array.from({ length: 10 }, (_, i) => `t${i}`);
     await Promise.all(tokens.map((token) => post(api, connectionId, token)));
-    await waitFor(() => client.frames.length === tokens.length, 5000, 'all frames');
+    await waitFor(() => client.frames.length === tokens.length, 15_000, 'all frames');
     const byArrival = [...gw.posts].sort((a, b) => a.receivedAt - b.receivedAt);
     expect(client.frames).toEqual(byArrival.map((p) => p.data));
     expect([...client.frames].sort()).toEqual([...tokens].sort());
@@ -126,7 +126,7 @@ describe('PostToConnection', () => {
   it('answers GoneException for a closed socket and for an unknown id', async () => {
     const { recorded, client, connectionId, api } = await connected();
     await client.close();
-    await waitFor(() => recorded.disconnects.length === 1, 5000, '$disconnect');
+    await waitFor(() => recorded.disconnects.length === 1, 15_000, '$disconnect');
     expect((await errorOf(post(api, connectionId, 'late'))).name).toBe('GoneException');
     expect((await errorOf(post(api, connectionId.replace(/^./, 'Z') + 'x', 'nobody'))).name).toBe('GoneException');
   });
@@ -137,7 +137,7 @@ describe('PostToConnection', () => {
     const pending = errorOf(post(api, connectionId, 'in flight'));
     await sleep(50);
     await client.close();
-    await waitFor(() => recorded.disconnects.length === 1, 5000, '$disconnect');
+    await waitFor(() => recorded.disconnects.length === 1, 15_000, '$disconnect');
     expect((await pending).name).toBe('GoneException');
   });
 
@@ -167,7 +167,7 @@ describe('GetConnection and DeleteConnection', () => {
     const answer = await api.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
     expect(answer.$metadata.httpStatusCode).toBe(204);
     expect((await client.closed).code).toBe(1000);
-    await waitFor(() => recorded.disconnects.length === 1, 5000, '$disconnect');
+    await waitFor(() => recorded.disconnects.length === 1, 15_000, '$disconnect');
     expect(recorded.disconnects[0]!.requestContext.disconnectStatusCode).toBe(1000);
     expect((await errorOf(api.send(new GetConnectionCommand({ ConnectionId: connectionId })))).name).toBe('GoneException');
     expect((await errorOf(api.send(new DeleteConnectionCommand({ ConnectionId: connectionId })))).name).toBe('GoneException');
