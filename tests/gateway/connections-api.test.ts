@@ -133,9 +133,13 @@ describe('PostToConnection', () => {
 
   it('answers GoneException when the caller hangs up during the round trip', async () => {
     const { gw, recorded, client, connectionId, api } = await connected();
-    gw.setPostLatency(300);
+    // The hang-up starts once the post has arrived, and has 2 s of simulated latency to finish in: a fixed 50 ms
+    // wait and 300 ms of latency let a busy machine deliver the post before the hang-up.
+    let arrived!: () => void;
+    const postArrived = new Promise<void>((resolve) => (arrived = resolve));
+    gw.setPostLatency(() => (arrived(), 2_000));
     const pending = errorOf(post(api, connectionId, 'in flight'));
-    await sleep(50);
+    await postArrived;
     await client.close();
     await waitFor(() => recorded.disconnects.length === 1, 15_000, '$disconnect');
     expect((await pending).name).toBe('GoneException');
@@ -179,9 +183,13 @@ describe('GetConnection and DeleteConnection', () => {
 describe('stop()', () => {
   it('answers posts still waiting out their latency with GoneException', async () => {
     const { gw, connectionId, api } = await connected();
-    gw.setPostLatency(10_000);
+    // The latency is asked for when the post has arrived: from then on it is waiting out its latency. (A fixed
+    // 100 ms wait could stop the gateway before a busy machine had delivered the post at all.)
+    let arrived!: () => void;
+    const postArrived = new Promise<void>((resolve) => (arrived = resolve));
+    gw.setPostLatency(() => (arrived(), 10_000));
     const pending = errorOf(post(api, connectionId, 'never delivered'));
-    await sleep(100);
+    await postArrived;
     expect(gw.posts).toHaveLength(0);
     const stopping = gw.stop();
     expect((await pending).name).toBe('GoneException');
