@@ -30,6 +30,9 @@ const UNIT = [
   'tests/tools/define-tool.test.ts',
   'tests/tools/in-process-invoker.test.ts',
   'tests/twiml/render.test.ts',
+  'tests/twiml/relay-attributes.test.ts',
+  'tests/use-cases/authoring-docs.test.ts',
+  'layers/runtime/lazy.test.ts',
 ];
 const DEPLOY = ['tests/deploy/**/*.test.ts'];
 const ALL = ['tests/**/*.test.ts', '0*/**/*.test.ts', 'layers/**/*.test.ts', 'dev/**/*.test.ts'];

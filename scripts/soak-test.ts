@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ export const USAGE = `Usage: npm run test:soak -- [options]
   --hogs N       busy-loop processes kept running beside the suite, each one core's worth (default 1)
   --budget S     seconds a run may take; a slower run counts as a failure (default 120)
   -h, --help     show this help
-Each run's full output is kept in .soak/run-<n>.log; the table at the end has each run's duration and result.`;
+Each run's output goes to .soak/run-<n>.log as it runs; the table at the end has each run's duration and result.`;
 
 export interface SoakOptions {
   runs: number;
@@ -59,11 +59,17 @@ function runSuite(run: number, logFile: string): Promise<RunResult> {
   const started = process.hrtime.bigint();
   return new Promise((done) => {
     const child = spawn('npm', ['test'], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Written as it comes, so a long run can be followed with tail -f.
+    const log = createWriteStream(logFile);
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const keep = (chunk: Buffer) => {
+      output += chunk.toString();
+      log.write(chunk);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     child.on('close', (code) => {
-      writeFileSync(logFile, output);
+      log.end();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // The suite's closing line (tests/support/summary-reporter.ts); a typecheck failure never reaches it.
       const summary = /^\d+ passed, \d+ failed.*$/m.exec(output)?.[0] ?? (code === 0 ? 'passed' : 'no summary (typecheck or setup failed)');
