@@ -3,6 +3,8 @@ import * as z from 'zod/mini';
 import '../../layers/config/zod-locale.ts';
 import { endSession, updateSession, type Table } from '../../layers/data/index.ts';
 import type { AppLogger } from '../../layers/observability/logger.ts';
+import { AGENT_SMS_EVENT } from './agent-sms-request.ts';
+import type { AgentSmsDispatcher } from './agent-sms-dispatch.ts';
 import { readHandoff, type Handoff } from './handoff.ts';
 import { whisperUrl } from './public-url.ts';
 import { apologyTwiml, dialAgentTwiml, goodbyeTwiml, hangupTwiml, NO_AGENT_AVAILABLE } from './twiml.ts';
@@ -24,6 +26,8 @@ export type CallOutcome = 'dialed-agent' | 'agent-unavailable' | 'hung-up' | 'se
 export interface AfterSessionDeps {
   table: Table;
   agentNumber?: string | undefined;
+  /** Hands the handoff summary off to be texted to the agent (when the use case asks); absent: never texted. */
+  agentSms?: AgentSmsDispatcher | undefined;
   logger: AppLogger;
   now: () => Date;
 }
@@ -66,9 +70,18 @@ export async function afterSession(deps: AfterSessionDeps, sessionId: string | u
   const at = deps.now().getTime();
   const reason = handoff.kind === 'live-agent' || handoff.kind === 'other' ? (handoff.reason ?? 'handoff') : `relay-${ended.SessionStatus ?? 'ended'}`;
   const handoffData = handoff.kind === 'none' ? undefined : handoff.raw;
+  // The text to the agent is handed off alongside the writes: the `<Dial>` waits for neither Twilio's Messages
+  // API nor the text's own reads, and a failure here never changes what the caller hears.
+  const texting =
+    step.outcome === 'dialed-agent' && deps.agentSms && deps.agentNumber
+      ? deps.agentSms
+          .dispatch({ source: AGENT_SMS_EVENT, callSid: ended.CallSid, sessionId, agentNumber: deps.agentNumber, ...(handoffData !== undefined ? { handoffData } : {}) })
+          .catch((err: unknown) => deps.logger.error('Could not hand off the text to the agent; the transfer goes on without it', { ...context, error: err as Error }))
+      : undefined;
   const results = await Promise.allSettled([
     updateSession(deps.table, sessionId, { outcome: step.outcome }, at),
     endSession(deps.table, sessionId, reason, handoffData !== undefined ? { handoffData } : {}, at),
+    texting,
   ]);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) {

@@ -43,9 +43,11 @@ export async function findResumable(table: Table, phone: string, useCaseId: stri
 /** When the call dropped; undefined when it is still going or ended as a completed call. */
 function droppedAt(session: Session): number | undefined {
   if (COMPLETED.has(session.endReason ?? '') || session.outcome === 'dialed-agent' || session.handoffData) return undefined;
+  const connection = session.ledger.connection;
+  // Ended by the call timer when its reconnect grace ran out: the call dropped when its connection did.
+  if (connection?.state === 'ended') return connection.at;
   if (session.status === 'ended') return session.endedAt ? Date.parse(session.endedAt) : undefined;
   // Still held for a reconnect that is not coming: the caller dialled again instead.
-  const connection = session.ledger.connection;
   return connection?.state === 'disconnected' ? connection.at : undefined;
 }
 

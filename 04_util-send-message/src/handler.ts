@@ -5,10 +5,10 @@ import { logger } from '../../layers/observability/logger.ts';
 import { createMessageService, handleSendMessage } from './send-message.ts';
 
 /**
- * Lambda entry point, invoked directly by tool functions (payload: { to, body, channel }). The sender (and the
- * credentials it read from SSM) is built once per container and built again after SECRETS_TTL_SECONDS, so
- * rotated credentials reach warm containers; a failed build (e.g. SSM unreachable) is retried on the next
- * invocation.
+ * Lambda entry point, invoked directly by tool functions and by 03's agent-SMS function (payload: { to, body,
+ * channel }). The sender (and the credentials it read from SSM) is built once per container and built again after
+ * SECRETS_TTL_SECONDS, so rotated credentials reach warm containers; a failed build (e.g. SSM unreachable) is
+ * retried on the next invocation.
  */
 let sender: { value: Promise<MessageSender>; builtAt: number } | undefined;
 

@@ -1,21 +1,28 @@
 import { connectionGoneProbe } from '../../02_cr-application/src/edges/connection-probe.ts';
-import { inProcessSilenceTimer, onSilenceDue, type SilenceTimer } from '../../02_cr-application/src/engine/continuity/silence.ts';
+import { inProcessCallTimer, type CallTimer, type EngineCheck } from '../../02_cr-application/src/engine/continuity/call-timer.ts';
+import { onTimerDue } from '../../02_cr-application/src/engine/continuity/timer-due.ts';
 import type { ConnectionsEndpoint, Sink, Store } from '../../02_cr-application/src/engine/ports.ts';
 import { systemClock, type Clock } from '../../02_cr-application/src/engine/ports.ts';
 import { logger } from '../../layers/observability/logger.ts';
 
 /**
- * Call continuity on this machine: the silence timer runs its checks in process (the same code the SQS consumer
- * runs in AWS), and $connect asks the local gateway's @connections API whether a dropped connection is gone.
- * `stop()` cancels every pending check, so stopping the runtime leaves no timer behind.
+ * Call continuity on this machine: the call timer runs its checks in process (the same code the SQS consumer
+ * runs in AWS; a keypad entry's timeout goes to the $default handler, as the consumer's async invocation does),
+ * and $connect asks the local gateway's @connections API whether a dropped connection is gone. `stop()` cancels
+ * every pending check, so stopping the runtime leaves no timer behind.
  */
 export interface LocalContinuity {
-  silenceTimer: SilenceTimer;
+  callTimer: CallTimer;
   connectionGone: (connectionId: string, endpoint: ConnectionsEndpoint) => Promise<boolean>;
   stop(): void;
 }
 
-export function localContinuity(store: Store, sinkFor: (endpoint: ConnectionsEndpoint) => Sink, connectionsEndpoint: string): LocalContinuity {
+export function localContinuity(
+  store: Store,
+  sinkFor: (endpoint: ConnectionsEndpoint) => Sink,
+  connectionsEndpoint: string,
+  runInEngine: (check: EngineCheck) => Promise<unknown>,
+): LocalContinuity {
   const pending = new Set<() => void>();
   let stopped = false;
   // The system clock, with every timer remembered until it fires or the runtime stops.
@@ -30,11 +37,15 @@ export function localContinuity(store: Store, sinkFor: (endpoint: ConnectionsEnd
       return cancel;
     },
   };
-  const silenceTimer: SilenceTimer = inProcessSilenceTimer(clock, (check) =>
-    stopped ? Promise.resolve() : onSilenceDue({ store, sinkFor, timer: silenceTimer, clock, log: logger }, check).catch((err: unknown) => logger.error('silence check failed', { error: err as Error })),
+  const callTimer: CallTimer = inProcessCallTimer(clock, (check) =>
+    stopped
+      ? Promise.resolve()
+      : onTimerDue({ store, sinkFor, timer: callTimer, clock, log: logger, runInEngine }, check).catch((err: unknown) =>
+          logger.error('call timer check failed', { error: err as Error, kind: check.kind }),
+        ),
   );
   return {
-    silenceTimer,
+    callTimer,
     connectionGone: connectionGoneProbe({ CONNECTIONS_ENDPOINT: connectionsEndpoint, AWS_REGION: 'local' }),
     stop() {
       stopped = true;

@@ -11,6 +11,8 @@ import { createOpenAiLlm } from '../../02_cr-application/src/edges/openai-llm.ts
 import type { Store } from '../../02_cr-application/src/engine/ports.ts';
 import { createCallSetupHandler } from '../../03_twiml-api/src/handlers/call-setup.ts';
 import { createConnectActionHandler } from '../../03_twiml-api/src/handlers/connect-action.ts';
+import { sendAgentSms } from '../../03_twiml-api/src/agent-sms.ts';
+import { inProcessAgentSmsDispatcher } from '../../03_twiml-api/src/agent-sms-dispatch.ts';
 import { getSession } from '../../layers/data/sessions.ts';
 import { createWhisperHandler } from '../../03_twiml-api/src/handlers/whisper.ts';
 import type { TurnRecord } from '../../layers/data/turns.ts';
@@ -30,6 +32,7 @@ import { DATABASE_FOLDER, LOCAL_TABLE_NAME, lockDataDir, prepareDataDir, type Da
 import { chooseLlm, SettingsError, type LlmChoice, type Settings } from './settings.ts';
 import { callSidOf, type UsageMeter } from './usage-meter.ts';
 import { localContinuity } from './continuity.ts';
+import { CALL_TIMER_EVENT } from '../../02_cr-application/src/engine/continuity/call-timer.ts';
 
 /**
  * The whole app on one machine: the same handler factories that run in Lambda, with local edges. Embedded
@@ -282,14 +285,17 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     cleanup.push(() => gateway.stop());
     const authToken = settings.TWILIO_AUTH_TOKEN;
     const sinkFor = connectionsSinkFactory({ CONNECTIONS_ENDPOINT: gateway.connectionsEndpoint, AWS_REGION: 'local' });
-    const continuity = localContinuity(baseStore, sinkFor, gateway.connectionsEndpoint);
+    // A keypad entry's timeout runs its turn in $default, as the timer's consumer hands it over in AWS.
+    const continuity = localContinuity(baseStore, sinkFor, gateway.connectionsEndpoint, (check) =>
+      metered('default', '$default', () => [`session:${check.sessionId}`], () => defaultHandler({ source: CALL_TIMER_EVENT, check })),
+    );
     cleanup.push(async () => continuity.stop());
     const defaultHandler = createDefaultHandler({
       store,
       llm,
       tools: useCaseToolInvoker(invokers),
       sinkFor,
-      silenceTimer: continuity.silenceTimer,
+      callTimer: continuity.callTimer,
     });
     routes = {
       connect: createConnectHandler({
@@ -298,7 +304,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
         connectionGone: continuity.connectionGone,
       }),
       message: (event) => defaultHandler(event),
-      disconnect: createDisconnectHandler({ store: baseStore }),
+      disconnect: createDisconnectHandler({ store: baseStore, callTimer: continuity.callTimer }),
     };
     http = {
       callSetup: createCallSetupHandler({
@@ -310,7 +316,17 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
         // `npm run call -- --use-case <id>` reaches any use case; only here, never in AWS.
         useCaseParameter: true,
       }),
-      connectAction: createConnectActionHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl, agentNumber: settings.AGENT_NUMBER }),
+      connectAction: createConnectActionHandler({
+        table,
+        authToken: async () => authToken,
+        publicBaseUrl: gateway.httpUrl,
+        agentNumber: settings.AGENT_NUMBER,
+        // The agent-SMS function's work, started and not awaited, as Lambda's asynchronous invocation would.
+        agentSms: inProcessAgentSmsDispatcher(
+          (request) => metered('agent-sms', 'agent SMS', () => [`call:${request.callSid}`], () => sendAgentSms({ table, messages, logger }, request)),
+          () => undefined,
+        ),
+      }),
       whisper: createWhisperHandler({ table, authToken: async () => authToken, publicBaseUrl: gateway.httpUrl }),
     };
     log(`Gateway    HTTP ${gateway.httpUrl}, WebSocket ${gateway.webSocketUrl}, @connections ${gateway.connectionsEndpoint}`);

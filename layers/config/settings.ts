@@ -20,6 +20,10 @@ const TwimlApiEnvSchema = z.object({
   DEFAULT_USE_CASE_ID: optional(z.string().check(z.regex(/^[a-z0-9-]{1,64}$/))),
   /** Where live-agent handoffs are dialed: an E.164 number or a sip: URI. */
   AGENT_NUMBER: optional(z.string().check(z.regex(/^(\+[1-9]\d{6,14}|sips?:\S+)$/, 'AGENT_NUMBER must be E.164 (+15551234567) or a sip: URI'))),
+  /** The function that texts the handoff summary to the agent (connect action only). */
+  AGENT_SMS_FUNCTION: optional(z.string().check(z.regex(/^[A-Za-z0-9_:.-]{1,170}$/, 'AGENT_SMS_FUNCTION must be a Lambda function name or ARN'))),
+  /** 04_util-send-message's function (the agent-SMS function only). */
+  SEND_MESSAGE_FUNCTION: optional(z.string().check(z.regex(/^[A-Za-z0-9_:.-]{1,170}$/, 'SEND_MESSAGE_FUNCTION must be a Lambda function name or ARN'))),
 });
 
 export interface TwimlApiSettings {
@@ -31,6 +35,8 @@ export interface TwimlApiSettings {
   publicBaseUrl?: string;
   defaultUseCaseId: string;
   agentNumber?: string;
+  agentSmsFunction?: string;
+  sendMessageFunction?: string;
 }
 
 export const DEFAULT_USE_CASE_ID = 'default';
@@ -41,10 +47,12 @@ export function twimlApiSettings(env: NodeJS.ProcessEnv = process.env): TwimlApi
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`TwiML API settings: ${problems}`);
   }
-  const { WEBSOCKET_URL, PUBLIC_BASE_URL, DEFAULT_USE_CASE_ID: useCase, AGENT_NUMBER } = parsed.data;
+  const { WEBSOCKET_URL, PUBLIC_BASE_URL, DEFAULT_USE_CASE_ID: useCase, AGENT_NUMBER, AGENT_SMS_FUNCTION, SEND_MESSAGE_FUNCTION } = parsed.data;
   const settings: TwimlApiSettings = { defaultUseCaseId: useCase ?? DEFAULT_USE_CASE_ID };
   if (WEBSOCKET_URL) settings.websocketUrl = WEBSOCKET_URL;
   if (PUBLIC_BASE_URL) settings.publicBaseUrl = PUBLIC_BASE_URL.replace(/\/+$/, '');
   if (AGENT_NUMBER) settings.agentNumber = AGENT_NUMBER;
+  if (AGENT_SMS_FUNCTION) settings.agentSmsFunction = AGENT_SMS_FUNCTION;
+  if (SEND_MESSAGE_FUNCTION) settings.sendMessageFunction = SEND_MESSAGE_FUNCTION;
   return settings;
 }

@@ -21,6 +21,12 @@ export const DigitEntrySpecSchema = z.strictObject({
   timeoutMs: z.optional(z.int().check(z.minimum(1_000), z.maximum(60_000))),
   /** The tool the LLM must call with the digits (tool_choice); otherwise the LLM decides. */
   tool: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/))),
+  /**
+   * With `maxDigits`: said when the entry times out short of them, and the entry opens once more for the whole
+   * number. Without it (or after that second try), what was typed goes to the LLM, which may ask again (`tool`
+   * is not forced with a partial number).
+   */
+  incompleteLine: z.optional(z.string().check(z.minLength(1), z.maxLength(500))),
 });
 export type DigitEntrySpec = z.infer<typeof DigitEntrySpecSchema>;
 
@@ -32,6 +38,13 @@ export const DigitEntrySchema = z.object({
   ats: z.optional(z.array(z.number())),
   /** When the entry started, or its last key arrived: the timeout runs from here. */
   lastAt: z.number(),
+  /**
+   * The call timer owns the timeout: it ends the entry at the deadline, and a key that lands before it does is
+   * still part of the entry. Without a timer the next frame after the deadline ends it (and a late key is not part).
+   */
+  timed: z.optional(z.boolean()),
+  /** This is the second try after `incompleteLine` (a short entry is then passed on as it is). */
+  retry: z.optional(z.boolean()),
 });
 export type DigitEntry = z.infer<typeof DigitEntrySchema>;
 
@@ -41,6 +54,11 @@ export function digitEntryDeadline(entry: DigitEntry): number {
 }
 
 export type DigitEntryEnd = 'length' | 'finish-key' | 'timeout' | 'spoke';
+
+/** A timed-out entry short of the digits it needs. */
+export function isIncomplete(spec: DigitEntrySpec, digits: string, reason: DigitEntryEnd): boolean {
+  return reason === 'timeout' && spec.maxDigits !== undefined && digits.length < spec.maxDigits;
+}
 
 /** The entry as the caller's turn: what the LLM reads and the history keeps. */
 export function digitEntryText(spec: DigitEntrySpec, digits: string, reason: DigitEntryEnd): string {

@@ -13,3 +13,4 @@ export * from './use-cases.ts';
 export * from './turn-ledger.ts';
 export * from './connections.ts';
 export * from './last-calls.ts';
+export * from './agent-sms-claims.ts';

@@ -11,6 +11,7 @@
  * | dropped speculation| session#<id>         | spec#<ulid>      |                                       |
  * | connection pointer | conn#<connectionId>  | conn             |                                       |
  * | call claim         | call#<CallSid>       | call             |                                       |
+ * | agent SMS claim    | call#<CallSid>       | agent-sms        |                                       |
  */
 export const GSI1 = 'index-1-full';
 
@@ -38,6 +39,9 @@ export const speculationKey = (sessionId: string, speculationId: string) => ({ p
 export const connectionKey = (connectionId: string) => ({ pk: `conn#${connectionId}`, sk: 'conn' });
 
 export const callKey = (callSid: string) => ({ pk: `call#${callSid}`, sk: 'call' });
+
+/** The handoff summary texted to the agent, at most once per call (a replayed connect action finds it). */
+export const agentSmsKey = (callSid: string) => ({ pk: `call#${callSid}`, sk: 'agent-sms' });
 
 /** A caller's last call to one use case (redial resume), on the caller's profile partition. */
 export const lastCallKey = (phone: string, useCaseId: string) => ({ pk: `profile#${phone}`, sk: `last-call#${useCaseId}` });

@@ -54,8 +54,9 @@ export const LedgerConnectionSchema = z.object({
   id: z.string().check(z.minLength(1)),
   /** 1 for the first connection, one more for each reconnect. */
   gen: z.int().check(z.positive()),
-  state: z.enum(['connected', 'disconnected']),
-  /** When it was bound, or, once disconnected, when it dropped. */
+  /** `ended`: it dropped and its grace passed without a reconnect (the call timer decided; no reconnect is taken). */
+  state: z.enum(['connected', 'disconnected', 'ended']),
+  /** When it was bound, or, once disconnected, when it dropped (an ended connection keeps when it dropped). */
   at: z.number(),
   /** How long a dropped connection may be replaced; 0 when the use case does not reconnect (a drop ends the call). */
   graceMs: z.int().check(z.nonnegative()),
@@ -63,8 +64,9 @@ export const LedgerConnectionSchema = z.object({
 export type LedgerConnection = z.infer<typeof LedgerConnectionSchema>;
 
 /**
- * The silence timer: armed when a reply has been spoken, for the turn it followed. Any caller input (a prompt, a
- * partial prompt, a key, an interrupt) clears it; a timer that fires and finds it changed does nothing.
+ * The silence the call timer counts: armed when a reply (or the greeting, turn 0) has been spoken, for the turn it
+ * followed. Any caller input (a prompt, a partial prompt, a key, an interrupt) clears it; a check that fires and
+ * finds it changed does nothing.
  */
 export const LedgerSilenceSchema = z.object({
   /** The turn whose reply the caller has not answered. */
@@ -75,6 +77,10 @@ export const LedgerSilenceSchema = z.object({
   dueAt: z.number(),
   /** When the last reprompt was posted: an interrupt after it cut into the reprompt, not into the turn's reply. */
   spokeAt: z.optional(z.number()),
+  /** The use case's silence, so a speaker event can count it again from when the agent really stopped speaking. */
+  afterMs: z.optional(z.int().check(z.nonnegative())),
+  /** ConversationRelay reported the agent speaking (speaker events): the silence has not started yet. */
+  speaking: z.optional(z.boolean()),
 });
 export type LedgerSilence = z.infer<typeof LedgerSilenceSchema>;
 

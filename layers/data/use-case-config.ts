@@ -85,6 +85,16 @@ export const SilenceSettingsSchema = z.strictObject({
   /** Said in turn (the last one repeats when there are more reprompts than lines). */
   lines: z._default(z.array(text()).check(z.minLength(1)), ['Are you still there?', "I'm still here if you need me. Is there anything else I can help with?"]),
   goodbye: z._default(text(), "It sounds like now isn't a good time. Feel free to call back anytime. Goodbye."),
+  /**
+   * The LLM phrases each reprompt from the conversation (one short sentence, in the call's language), with a
+   * bounded request: on any error, an empty answer or no answer within `timeoutMs`, the configured line is said.
+   */
+  llmPhrasing: z.optional(
+    z.strictObject({
+      timeoutMs: z._default(z.int().check(z.minimum(200), z.maximum(3_000)), 1_200),
+      maxWords: z._default(z.int().check(z.minimum(3), z.maximum(40)), 20),
+    }),
+  ),
 });
 export type SilenceSettings = z.infer<typeof SilenceSettingsSchema>;
 
@@ -113,6 +123,29 @@ export const PreemptionSchema = z.strictObject({
   ),
 });
 export type Preemption = z.infer<typeof PreemptionSchema>;
+
+/** E.164, as Twilio's Messages API takes it (a sip: URI cannot receive a text). */
+const E164_NUMBER = /^\+[1-9]\d{6,14}$/;
+
+/**
+ * What a live-agent handoff does besides dialing the agent (AGENT_NUMBER). The agent always hears the summary as
+ * a whisper; with `agentSms` it is also texted, so it stays on the agent's phone after the whisper is gone.
+ */
+export const HandoffSettingsSchema = z
+  .strictObject({
+    /** Text the handoff summary to the agent (to AGENT_NUMBER, or to `agentSmsTo`). */
+    agentSms: z._default(z.boolean(), false),
+    /** Where the text goes when the number dialed cannot take one (a SIP desk phone, a landline). */
+    agentSmsTo: z.optional(z.string().check(z.regex(E164_NUMBER, 'an E.164 number that accepts SMS, such as +14065550188'))),
+  })
+  .check(
+    z.superRefine((handoff, ctx) => {
+      if (handoff.agentSmsTo !== undefined && !handoff.agentSms) {
+        ctx.addIssue({ code: 'custom', path: ['agentSmsTo'], message: 'is set but agentSms is not true: set "agentSms": true, or remove agentSmsTo', input: handoff.agentSmsTo });
+      }
+    }),
+  );
+export type HandoffSettings = z.infer<typeof HandoffSettingsSchema>;
 
 export const UseCaseConfigSchema = z
   .strictObject({
@@ -176,6 +209,8 @@ export const UseCaseConfigSchema = z
     ),
 
     preemption: z.optional(PreemptionSchema),
+    /** Live-agent handoff: the summary texted to the agent. */
+    handoff: z.optional(HandoffSettingsSchema),
   })
   .check(
     z.superRefine((config, ctx) => {

@@ -359,13 +359,13 @@ describe('the reply-ownership counters, on runs whose answers are known', () => 
 describe('cold import of the bundles', () => {
   it('builds and imports each bundle of a stack, and proves call setup carries no twilio SDK', async () => {
     const result = await measureColdImports({ runs: 1, stacks: ['03_twiml-api'], analyse: false });
-    expect(result.bundles.map((b) => b.functionId).sort()).toEqual(['CallSetupFunction', 'ConnectActionFunction', 'WhisperFunction']);
+    expect(result.bundles.map((b) => b.functionId).sort()).toEqual(['AgentSmsFunction', 'CallSetupFunction', 'ConnectActionFunction', 'WhisperFunction']);
     for (const bundle of result.bundles) {
       expect(bundle.bytes).toBeGreaterThan(0);
       expect(bundle.importMs).toHaveLength(1);
     }
     expect(result.twilio).toMatchObject({ bundle: '03_twiml-api/CallSetupFunction', fullSdk: false, twilioModulesLoaded: 0 });
-    expect(coldImportTable(result).rows).toHaveLength(3);
+    expect(coldImportTable(result).rows).toHaveLength(4);
     expect(importVerdicts(result).map((v) => v.target)).toEqual(['The call-setup bundle does not load the full twilio SDK']);
   }, 60_000);
 });

@@ -12,7 +12,8 @@ const BUDGETS: { stack: string; functionId: string; maxKiB: number; classicZod: 
   { stack: '02_cr-application', functionId: 'ConnectFunction', maxKiB: 540, classicZod: 'none' },
   { stack: '02_cr-application', functionId: 'DisconnectFunction', maxKiB: 425, classicZod: 'none' },
   { stack: '03_twiml-api', functionId: 'CallSetupFunction', maxKiB: 500, classicZod: 'none' },
-  { stack: '03_twiml-api', functionId: 'ConnectActionFunction', maxKiB: 500, classicZod: 'none' },
+  // The Lambda client (InvokeCommand alone, about 100 KiB): a live-agent handoff hands the agent's text off asynchronously.
+  { stack: '03_twiml-api', functionId: 'ConnectActionFunction', maxKiB: 580, classicZod: 'none' },
 ];
 
 describe('hot bundles stay small', () => {

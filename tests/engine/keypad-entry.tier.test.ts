@@ -32,7 +32,7 @@ const keys = (digits: string, startAt: number, gapMs = 500): LedgerEvent[] => [.
 describe('keypad entry decisions', () => {
   const cases: { name: string; events: LedgerEvent[]; last: Verdict; pending: boolean }[] = [
     { name: 'a key with no entry in progress is the keypad map\'s', events: keys('5', 0), last: { type: 'digit-free' }, pending: false },
-    { name: 'digits collect while the entry is open', events: [{ type: 'digits-start', at: 0, spec: UNIT }, ...keys('42', 100)], last: { type: 'digit-collected', digits: '42' }, pending: true },
+    { name: 'digits collect while the entry is open', events: [{ type: 'digits-start', at: 0, spec: UNIT }, ...keys('42', 100)], last: { type: 'digit-collected', digits: '42', dueAt: 5_600 }, pending: true },
     {
       name: 'the finish key ends it, and is not part of the digits',
       events: [{ type: 'digits-start', at: 0, spec: UNIT }, ...keys('1234#', 100)],
@@ -54,7 +54,7 @@ describe('keypad entry decisions', () => {
     {
       name: 'each key restarts the pause limit',
       events: [{ type: 'digits-start', at: 0, spec: UNIT }, ...keys('1234', 4_000, 4_000)],
-      last: { type: 'digit-collected', digits: '1234' },
+      last: { type: 'digit-collected', digits: '1234', dueAt: 21_000 },
       pending: true,
     },
     {
@@ -78,14 +78,14 @@ describe('keypad entry decisions', () => {
     {
       name: 'a key whose invocation landed late takes its place by arrival time',
       events: [{ type: 'digits-start', at: 0, spec: UNIT }, { type: 'digit', at: 100, digit: '1' }, { type: 'digit', at: 300, digit: '3' }, { type: 'digit', at: 200, digit: '2' }],
-      last: { type: 'digit-collected', digits: '123' },
+      last: { type: 'digit-collected', digits: '123', dueAt: 5_300 },
       pending: true,
     },
     { name: 'a check with no entry is a no-op', events: [{ type: 'digits-check', at: 10, spoke: true }], last: { type: 'noop' }, pending: false },
     {
       name: 'a new entry replaces one in progress',
       events: [{ type: 'digits-start', at: 0, spec: UNIT }, ...keys('55', 100), { type: 'digits-start', at: 1_000, spec: PIN }, ...keys('1', 1_100)],
-      last: { type: 'digit-collected', digits: '1' },
+      last: { type: 'digit-collected', digits: '1', dueAt: 6_100 },
       pending: true,
     },
   ];
@@ -140,7 +140,7 @@ describe('keypad entry in the engine', () => {
     ]);
   });
 
-  it('a pause past the timeout mid-entry ends it with the digits so far, resolved by the next frame', async () => {
+  it('a pause past the timeout mid-entry: the call timer ends it at the deadline with the digits so far, no further frame needed', async () => {
     tier = await createEngineTier();
     tier.llm.enqueue(says('I got 12. Is that the whole unit number?'));
     const call = await tier.call({ dtmfMap });
@@ -149,12 +149,17 @@ describe('keypad entry in the engine', () => {
       await tier.drain();
       await tier.clock.advance(300);
     }
-    await tier.clock.advance(6_000);
+    const deadline = tier.store.session(call.sessionId)!.ledger.digits!.lastAt + 5_000;
+    await tier.clock.advance(deadline - tier.clock.now() - 1);
+    await tier.drain(0);
     expect(tier.llm.requests).toHaveLength(0);
-    void call.send({ type: 'dtmf', digit: '3' });
+    await tier.clock.advance(1);
     await tier.drain();
     expect(lastUser(0)?.content).toBe('(typed 12 on the keypad, then stopped (the entry timed out)) The unit number the caller typed.');
+    expect(call.replies().at(-1)).toBe('I got 12. Is that the whole unit number?');
     expect(tier.store.session(call.sessionId)?.ledger.digits).toBeUndefined();
+    // Keys typed while the line was said leave the deadline at the line's end plus the timeout: one check.
+    expect(tier.timerChecks.filter((c) => c.check.kind === 'digits').map((c) => c.outcome)).toEqual(['forwarded']);
   });
 
   it('speaking mid-entry ends it: the typed digits lead the utterance', async () => {

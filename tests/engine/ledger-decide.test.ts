@@ -207,7 +207,7 @@ describe('connection (reconnects)', () => {
   it('a drop holds the call for the grace and cuts off the reply streaming to it', () => {
     const streaming = apply(first(), { type: 'claim', promptAt: 2_000, userText: 'hi' }).state;
     const { state, verdicts } = apply(streaming, { type: 'disconnect', connectionId: 'c1', at: 5_000 });
-    expect(verdicts[0]).toEqual({ type: 'disconnected', graceUntil: 65_000 });
+    expect(verdicts[0]).toEqual({ type: 'disconnected', graceUntil: 65_000, gen: 1 });
     expect(state.connection).toMatchObject({ id: 'c1', state: 'disconnected', at: 5_000 });
     expect(state.turns['1']).toMatchObject({ state: 'cut-off', committed: false });
     expect(standingOf(state, 'connected', 1)).toEqual({ type: 'cut-off' });

@@ -3,16 +3,20 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A local HTTP server speaking Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`), running the
- * given handlers in-process. Lets the real LambdaClient exercise our AWS code paths without AWS.
+ * given handlers in-process. Lets the real LambdaClient exercise our AWS code paths without AWS. An `Event`
+ * invocation is answered 202 before its handler runs, as Lambda queues it.
  */
 export interface FakeLambda {
   endpoint: string;
-  invocations: { functionName: string; payload: unknown }[];
+  invocations: { functionName: string; payload: unknown; invocationType: string }[];
+  /** Resolves once every `Event` invocation's handler has finished. */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startFakeLambda(functions: Record<string, (event: unknown) => Promise<unknown>>): Promise<FakeLambda> {
   const invocations: FakeLambda['invocations'] = [];
+  const queued = new Set<Promise<unknown>>();
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -26,7 +30,16 @@ export async function startFakeLambda(functions: Record<string, (event: unknown)
         return;
       }
       const payload: unknown = body ? JSON.parse(body) : null;
-      invocations.push({ functionName: name, payload });
+      const invocationType = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+      invocations.push({ functionName: name, payload, invocationType });
+      if (invocationType === 'Event') {
+        res.writeHead(202, { 'content-type': 'application/json' });
+        res.end();
+        const run = fn(payload).catch(() => undefined);
+        queued.add(run);
+        void run.finally(() => queued.delete(run));
+        return;
+      }
       try {
         const out = await fn(payload);
         res.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' });
@@ -42,6 +55,9 @@ export async function startFakeLambda(functions: Record<string, (event: unknown)
   return {
     endpoint: `http://127.0.0.1:${port}`,
     invocations,
+    async settled() {
+      while (queued.size > 0) await Promise.allSettled([...queued]);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

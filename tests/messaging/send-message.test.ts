@@ -140,7 +140,7 @@ describe('the AWS MessageSender: Lambda Invoke of 04, then Twilio, both at the w
     const sender = createLambdaMessageSender({ functionName: 'cr-test-send-message', client });
     const result = await sender.send({ to: CALLER, body: 'Via Lambda', channel: 'sms' });
     expect(result).toMatchObject({ delivered: true, status: 'queued' });
-    expect(lambda.invocations).toEqual([{ functionName: 'cr-test-send-message', payload: { to: CALLER, body: 'Via Lambda', channel: 'sms' } }]);
+    expect(lambda.invocations).toEqual([{ functionName: 'cr-test-send-message', payload: { to: CALLER, body: 'Via Lambda', channel: 'sms' }, invocationType: 'RequestResponse' }]);
     expect(twilioServer.requests[0]!.form).toEqual({ To: CALLER, From: FROM, Body: 'Via Lambda' });
   });
 

@@ -69,6 +69,7 @@ describe('toLambdaHandler', () => {
     expect(lambda.invocations.at(-1)).toEqual({
       functionName: 'cr-test-send-message',
       payload: { to: CALLER.from, body: 'Your colour is teal.', channel: 'sms' },
+      invocationType: 'RequestResponse',
     });
     expect(twilioServer.requests.at(-1)?.form).toMatchObject({ To: CALLER.from, Body: 'Your colour is teal.' });
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallSetupHandler } from '../../03_twiml-api/src/handlers/call-setup.ts';
 import { MAX_RESUMED_MESSAGES } from '../../03_twiml-api/src/resume.ts';
 import { appendMessages, endSession, loadConversation, putUseCase } from '../../layers/data/index.ts';
+import { compareAndSetLedger } from '../../layers/data/turn-ledger.ts';
 import { createTestTable, type TestTable } from '../support/dynamo.ts';
 import { AUTH_TOKEN, captureLogger, DEFAULT_USE_CASE, parseTwiml, twilioPost, WEBSOCKET_URL } from './support.ts';
 
@@ -81,6 +82,22 @@ describe('redial resume', () => {
     expect((await dial('+14065550304', T0 + 2 * MINUTE)).greeting).toBe('Hi! Which demo would you like?');
 
     expect((await dial('+14065550399', T0 + 2 * MINUTE)).greeting).toBe('Hi! Which demo would you like?');
+  });
+
+  it('a call the reconnect grace ended counts from when it dropped, not from when the grace ran out', async () => {
+    const dropAt = T0;
+    const within = await dial('+14065550311', T0 - MINUTE);
+    const after = await dial('+14065550312', T0 - MINUTE);
+    for (const call of [within, after]) {
+      await talk(call.sessionId, ['user', 'Is the studio still free?']);
+      // As the call timer leaves it: the connection dropped at dropAt, its five-minute grace passed, the session ended.
+      const connection = { id: `c-${call.sessionId}`, gen: 1, state: 'ended' as const, at: dropAt, graceMs: 5 * MINUTE };
+      await compareAndSetLedger(table, call.sessionId, 0, { v: 1, turnCount: 0, turns: {}, connection });
+      await endSession(table, call.sessionId, 'disconnected: no reconnect within the grace', {}, dropAt + 5 * MINUTE);
+    }
+    expect((await dial('+14065550311', dropAt + 9 * MINUTE)).greeting).toMatch(/^Looks like we got cut off/);
+    // Twelve minutes after the drop (seven after the grace): outside the ten-minute window.
+    expect((await dial('+14065550312', dropAt + 12 * MINUTE)).greeting).toBe('Hi! Which demo would you like?');
   });
 
   it('carries over a bounded part of a long conversation: the newest messages', async () => {

@@ -7,7 +7,7 @@ import { createDynamoStore } from './dynamo-store.ts';
 import { createLambdaContinuation } from './lambda-continuation.ts';
 import { createLambdaToolInvoker } from './lambda-tools.ts';
 import { createOpenAiLlm } from './openai-llm.ts';
-import { awsSilenceTimer } from './aws-silence-deps.ts';
+import { awsCallTimer } from './sqs-call-timer.ts';
 
 /**
  * $default's dependencies in AWS, from the function's environment; built on the first invocation, SDK clients
@@ -26,8 +26,8 @@ export function awsDefaultDeps(env: NodeJS.ProcessEnv = process.env): DefaultDep
     tools: createLambdaToolInvoker(lambda),
     sinkFor: connectionsSinkFactory(env),
   };
-  const silenceTimer = awsSilenceTimer(env);
-  if (silenceTimer) deps.silenceTimer = silenceTimer;
+  const callTimer = awsCallTimer(env);
+  if (callTimer) deps.callTimer = callTimer;
   if (env.AWS_LAMBDA_FUNCTION_NAME) deps.continuation = createLambdaContinuation(lambda, env.AWS_LAMBDA_FUNCTION_NAME);
   return deps;
 }

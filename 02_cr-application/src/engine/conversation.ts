@@ -32,7 +32,7 @@ export async function handleFrame(ctx: FrameContext, raw: string | null | undefi
       case 'error':
         return onError(ctx, message);
       case 'info':
-        return onInfo(ctx, message);
+        return await onInfo(ctx, message);
       case 'configUpdated':
         return await onConfigUpdated(ctx, message);
     }

@@ -2,7 +2,10 @@ import type { ChatMessage, Session } from '../../../layers/data/index.ts';
 import { awsDefaultDeps } from '../edges/aws-default-deps.ts';
 import { logger as sharedLogger } from '../../../layers/observability/logger.ts';
 import { metrics } from '../../../layers/observability/metrics.ts';
-import type { SilenceTimer } from '../engine/continuity/silence.ts';
+import { armAfterTurn } from '../engine/continuity/after-turn.ts';
+import { isTimerEvent, TimerEventSchema, type CallTimer, type DigitsCheck, type TimerEvent } from '../engine/continuity/call-timer.ts';
+import { onSilenceDue } from '../engine/continuity/silence.ts';
+import { onDigitTimeout } from '../engine/messages/digit-entry.ts';
 import { handleFrame } from '../engine/conversation.ts';
 import type { FrameContext } from '../engine/messages/context.ts';
 import { sayFallback } from '../engine/messages/spoken-fallback.ts';
@@ -22,8 +25,11 @@ export interface DefaultDeps {
   tools: ToolInvoker;
   /** The sink for a connection's @connections endpoint (from the event, or fixed locally). */
   sinkFor: (endpoint: ConnectionsEndpoint) => Sink;
-  /** Schedules silence checks (reprompts); without it a silent caller hears nothing until Twilio hangs up. */
-  silenceTimer?: SilenceTimer;
+  /**
+   * The call timer: silence reprompts and keypad entry timeouts. Without it a silent caller hears nothing until
+   * Twilio hangs up, and an entry ends only with the call's next frame.
+   */
+  callTimer?: CallTimer;
   /** Where a turn near API Gateway's 29 s hands its slow tool round; without it every turn runs in place. */
   continuation?: TurnContinuation;
   clock?: Clock;
@@ -48,7 +54,7 @@ export function createDefaultHandler(deps: DefaultDeps) {
   const directory = new SessionDirectory(store);
   const beginInvocation = invocationContext(log);
 
-  return async function onDefault(event: WebSocketEvent | ContinueTurnEvent, context?: LambdaContextLike): Promise<RouteResult> {
+  return async function onDefault(event: WebSocketEvent | ContinueTurnEvent | TimerEvent, context?: LambdaContextLike): Promise<RouteResult> {
     const startedAt = clock.now();
     // When the frame reached API Gateway: it orders frames of one call that race through separate invocations
     // (an interrupt and the prompt after it), whichever invocation runs first.
@@ -56,9 +62,28 @@ export function createDefaultHandler(deps: DefaultDeps) {
     const receivedAt = typeof epoch === 'number' && epoch <= startedAt ? epoch : startedAt;
     const isColdStart = beginInvocation(context);
     const continuation = isContinueTurnEvent(event);
+    const timerEvent = isTimerEvent(event);
     try {
       if (isColdStart) metrics.captureColdStartMetric();
       const remaining = context?.getRemainingTimeInMillis?.();
+      if (timerEvent) {
+        const parsed = TimerEventSchema.safeParse(event);
+        if (!parsed.success) {
+          // Nobody is on the line for this event: logged and dropped (a retry could not fix it).
+          log.error('malformed call timer event dropped', { detail: parsed.error.message });
+          return { statusCode: 200 };
+        }
+        const { check } = parsed.data;
+        if (check.kind === 'silence') {
+          // A reprompt the use case has the LLM phrase: the same silence check, run here where the LLM is.
+          if (deps.callTimer) await onSilenceDue({ store, sinkFor: deps.sinkFor, timer: deps.callTimer, clock, log, llm: deps.llm }, check);
+          else log.error('silence check handed to a $default without the call timer; dropped');
+          return { statusCode: 200 };
+        }
+        const deadlineAt = deadlineFor(startedAt, CONTINUATION_BUDGET_MS, remaining, startedAt);
+        report(await entryTimedOut(check, deadlineAt, isColdStart));
+        return { statusCode: 200 };
+      }
       if (continuation) {
         const parsed = ContinueTurnEventSchema.safeParse(event);
         if (!parsed.success) throw new MalformedContinuationError(parsed.error.message);
@@ -76,7 +101,7 @@ export function createDefaultHandler(deps: DefaultDeps) {
         connectionId,
         directory,
         receivedAt,
-        silenceTimer: deps.silenceTimer,
+        callTimer: deps.callTimer,
       };
       const result = await handleFrame(ctx, frameText(wsEvent));
       if (result.kind === 'turn') report(result.end);
@@ -88,6 +113,13 @@ export function createDefaultHandler(deps: DefaultDeps) {
       if (continuation) {
         log.error('turn continuation failed; handed to the on-failure destination', { error: err as Error });
         countMetric('ContinuationFailures');
+        flushMetrics();
+        throw err;
+      }
+      if (timerEvent) {
+        // Lambda retries an async invocation that throws; the ledger makes a retried check harmless.
+        log.error('call timer check failed in $default; Lambda retries it', { error: err as Error });
+        countMetric('HandlerErrors');
         flushMetrics();
         throw err;
       }
@@ -115,6 +147,31 @@ export function createDefaultHandler(deps: DefaultDeps) {
     };
   }
 
+  /**
+   * The call timer says a keypad entry's deadline passed: the entry ends (the ledger decides, so a key that landed
+   * first wins) and its digits become the caller's turn, on the connection the ledger names.
+   */
+  async function entryTimedOut(check: DigitsCheck, deadlineAt: number, isColdStart: boolean): Promise<TurnEnd | undefined> {
+    log.appendKeys({ sessionId: check.sessionId });
+    const read = await store.readLedger(check.sessionId);
+    const connection = read?.ledger.connection;
+    if (!read || read.status === 'ended' || !read.ledger.digits || !connection || connection.state !== 'connected') {
+      log.info('keypad entry timeout with no entry or no connection; nothing to do');
+      return undefined;
+    }
+    log.appendKeys({ connectionId: connection.id });
+    directory.remember(connection.id, check.sessionId);
+    const ctx: FrameContext = {
+      ...turnContext(check.endpoint, deadlineAt, isColdStart),
+      connectionId: connection.id,
+      directory,
+      receivedAt: clock.now(),
+      callTimer: deps.callTimer,
+    };
+    const result = await onDigitTimeout(ctx);
+    return result.kind === 'turn' ? result.end : undefined;
+  }
+
   function report(end: TurnEnd | undefined): void {
     if (end && !end.handedOff) recordTurnMetrics(end.record);
   }
@@ -126,7 +183,10 @@ export function createDefaultHandler(deps: DefaultDeps) {
     let messages: ChatMessage[];
     try {
       ({ session, messages } = await ctx.store.loadConversation(state.sessionId, config.maxHistoryMessages));
-      return await resumeTurn(ctx, state, session, messages);
+      const end = await resumeTurn(ctx, state, session, messages);
+      // A turn handed off after a slow tool round ends here: what the caller does next is timed from here too.
+      await armAfterTurn({ ...ctx, callTimer: deps.callTimer }, session, end);
+      return end;
     } catch (err) {
       // The caller is waiting on this reply: a failed continuation ends in a spoken line, never in silence.
       log.error('turn continuation failed', { error: err as Error });

@@ -1,6 +1,8 @@
 import { awsDisconnectDeps } from '../edges/aws-disconnect-deps.ts';
 import { logger as sharedLogger } from '../../../layers/observability/logger.ts';
+import type { CallTimer } from '../engine/continuity/call-timer.ts';
 import { disconnected, type LedgerAndEnd } from '../engine/continuity/connection.ts';
+import { armGrace } from '../engine/continuity/grace.ts';
 import { systemClock, type Clock, type Store } from '../engine/ports.ts';
 import { countTableErrors } from './counted-edges.ts';
 import { countMetric, flushMetrics } from './turn-metrics.ts';
@@ -9,13 +11,16 @@ import { lazy } from '../../../layers/runtime/lazy.ts';
 
 export interface DisconnectDeps {
   store: Pick<Store, 'sessionIdForConnection' | 'callSidOf'> & LedgerAndEnd;
+  /** Ends a held call when its grace passes with no reconnect; without it, only a late reconnect ends it. */
+  callTimer?: CallTimer | undefined;
   clock?: Pick<Clock, 'now'>;
   log?: HandlerLogger;
 }
 
 /**
  * $disconnect: the socket closed. A call that reconnects dropped sockets keeps its session for the grace (a reply
- * streaming to the closed socket stops; the turn ledger decides); otherwise, as after a hang-up, the session is
+ * streaming to the closed socket stops; the turn ledger decides), and the call timer ends it when the grace passes
+ * with no reconnect (engine/continuity/grace.ts); otherwise, as after a hang-up, the session is
  * marked ended (TTL removes it later). The close of a connection a reconnect already replaced changes nothing.
  */
 export function createDisconnectHandler(deps: DisconnectDeps) {
@@ -44,7 +49,11 @@ export function createDisconnectHandler(deps: DisconnectDeps) {
       ]);
       if (callSid) log.appendKeys({ callSid });
       const code = event.requestContext.disconnectStatusCode;
-      if (outcome.type === 'held') log.info('connection dropped; the call may reconnect', { code, graceUntil: new Date(outcome.graceUntil).toISOString() });
+      if (outcome.type === 'held') {
+        log.info('connection dropped; the call may reconnect', { code, graceUntil: new Date(outcome.graceUntil).toISOString() });
+        const endpoint = { domainName: event.requestContext.domainName, stage: event.requestContext.stage };
+        await armGrace({ timer: deps.callTimer, log }, { sessionId, gen: outcome.gen, dueAt: outcome.graceUntil, endpoint });
+      }
       else if (outcome.type === 'stale') log.info('a replaced connection closed', { code });
       else log.info('caller disconnected', { code });
     } catch (err) {

@@ -3,6 +3,7 @@ import { twimlApiSettings } from '../../../layers/config/settings.ts';
 import { tableFromEnv, type Table } from '../../../layers/data/index.ts';
 import { logger as sharedLogger, type AppLogger } from '../../../layers/observability/logger.ts';
 import { afterSession, SessionEndedSchema } from '../after-session.ts';
+import { lambdaAgentSmsDispatcher, type AgentSmsDispatcher } from '../agent-sms-dispatch.ts';
 import { twimlResult, type HttpEvent, type HttpResult } from '../http.ts';
 import { publicBaseUrl } from '../public-url.ts';
 import { flatParams, readSignedRequest, single } from '../signed-request.ts';
@@ -24,6 +25,8 @@ export interface Deps {
   publicBaseUrl?: string | undefined;
   /** E.164 number or sip: URI dialed for a live-agent handoff; without it the caller hears that no one is free. */
   agentNumber?: string | undefined;
+  /** Texts the handoff summary to the agent when the session's use case sets `handoff.agentSms`. */
+  agentSms?: AgentSmsDispatcher | undefined;
   logger?: AppLogger;
   now?: () => Date;
 }
@@ -32,7 +35,7 @@ export type ConnectActionHandler = (event: HttpEvent) => Promise<HttpResult>;
 
 export function createConnectActionHandler(deps: Deps): ConnectActionHandler {
   const logger = deps.logger ?? sharedLogger;
-  const afterDeps = { table: deps.table, agentNumber: deps.agentNumber, logger, now: deps.now ?? (() => new Date()) };
+  const afterDeps = { table: deps.table, agentNumber: deps.agentNumber, agentSms: deps.agentSms, logger, now: deps.now ?? (() => new Date()) };
   return async (event) => {
     let callSid: string | undefined;
     const sessionId = event.queryStringParameters?.session || undefined;
@@ -65,5 +68,6 @@ export const handler = twimlLambdaEntry('Connect action', () => {
     refreshAuthToken: () => secret('twilioAuthToken').refresh(),
     publicBaseUrl: settings.publicBaseUrl,
     agentNumber: settings.agentNumber,
+    ...(settings.agentSmsFunction ? { agentSms: lambdaAgentSmsDispatcher(settings.agentSmsFunction) } : {}),
   });
 });

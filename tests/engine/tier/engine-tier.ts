@@ -5,7 +5,8 @@ import type { EngineConfig } from '../../../02_cr-application/src/engine/turn.ts
 import { createConnectHandler } from '../../../02_cr-application/src/handlers/connect.ts';
 import { createDefaultHandler } from '../../../02_cr-application/src/handlers/default.ts';
 import { createDisconnectHandler } from '../../../02_cr-application/src/handlers/disconnect.ts';
-import { inProcessSilenceTimer, onSilenceDue, type SilenceOutcome, type SilenceTimer } from '../../../02_cr-application/src/engine/continuity/silence.ts';
+import { CALL_TIMER_EVENT, inProcessCallTimer, type CallTimer, type TimerCheck } from '../../../02_cr-application/src/engine/continuity/call-timer.ts';
+import { onTimerDue, type TimerOutcome } from '../../../02_cr-application/src/engine/continuity/timer-due.ts';
 import { logger } from '../../../layers/observability/logger.ts';
 import type { RouteResult, WebSocketEvent } from '../../../02_cr-application/src/handlers/websocket-event.ts';
 import type { ContinuedTurnState, TurnContinuation } from '../../../02_cr-application/src/engine/ports.ts';
@@ -36,7 +37,9 @@ export interface EngineTier {
   call(overrides?: Partial<NewSession>): Promise<TierCall>;
   runContinuation(state: ContinuedTurnState): Promise<RouteResult>;
   /** What each silence check that ran decided, in order. */
-  silenceChecks: SilenceOutcome[];
+  silenceChecks: TimerOutcome[];
+  /** Every check the call timer ran, with what it decided, in order. */
+  timerChecks: { check: TimerCheck; outcome: TimerOutcome }[];
   /** Connections API Gateway has closed (what GetConnection answers 410 for). */
   gone: Set<string>;
   /** Waits until every invocation started so far has returned, moving the clock as needed (bounded). */
@@ -82,12 +85,20 @@ export async function createEngineTier(options: { config?: Partial<EngineConfig>
       continuations.push(JSON.parse(JSON.stringify(state)) as ContinuedTurnState);
     },
   };
-  const silenceChecks: SilenceOutcome[] = [];
-  const silenceTimer: SilenceTimer = inProcessSilenceTimer(clock, (check) =>
-    track(onSilenceDue({ store, sinkFor: () => sink, timer: silenceTimer, clock, log: logger }, check).then((o) => silenceChecks.push(o))),
+  const silenceChecks: TimerOutcome[] = [];
+  const timerChecks: { check: TimerCheck; outcome: TimerOutcome }[] = [];
+  // The in-process call timer on the manual clock; a keypad entry's timeout runs in $default's handler, as the
+  // SQS consumer's async invocation does in AWS.
+  const callTimer: CallTimer = inProcessCallTimer(clock, (check) =>
+    track(
+      onTimerDue({ store, sinkFor: () => sink, timer: callTimer, clock, log: logger, runInEngine: (c) => track(handler({ source: CALL_TIMER_EVENT, check: c })) }, check).then((outcome) => {
+        timerChecks.push({ check, outcome });
+        if (check.kind === 'silence') silenceChecks.push(outcome);
+      }),
+    ),
   );
   const handler = createDefaultHandler({
-    silenceTimer,
+    callTimer,
     store,
     llm,
     tools: invoker,
@@ -99,7 +110,7 @@ export async function createEngineTier(options: { config?: Partial<EngineConfig>
   const gone = new Set<string>();
   // The handshake signature is checked by its own tests; here every handshake is Twilio's.
   const connect = createConnectHandler({ store, verifySignature: async () => true, connectionGone: async (id) => gone.has(id), clock });
-  const disconnect = createDisconnectHandler({ store, clock });
+  const disconnect = createDisconnectHandler({ store, clock, callTimer });
   const track = <T>(p: Promise<T>): Promise<T> => {
     running.add(p);
     void p.finally(() => running.delete(p));
@@ -162,6 +173,7 @@ export async function createEngineTier(options: { config?: Partial<EngineConfig>
     continuations,
     gone,
     silenceChecks,
+    timerChecks,
     async call(overrides = {}) {
       calls++;
       const sessionId = `tier-${calls}`;

@@ -1,6 +1,7 @@
 import { emptyLedger } from '../../../../layers/data/turn-ledger.ts';
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
+import { GRACE_OVER_REASON } from './grace.ts';
 import type { ConnectionsEndpoint, Store } from '../ports.ts';
 
 /**
@@ -61,7 +62,7 @@ export async function reconnect(deps: ConnectionDeps, sessionId: string, connect
       return { accepted: true, gen: verdict.gen, ...(verdict.type === 'reconnected' ? { retired: verdict.retired } : {}) };
     case 'connect-refused':
       if (verdict.reason === 'grace-over') {
-        await store.endSession(sessionId, 'disconnected: no reconnect within the grace').catch((err: unknown) => log.error('session end not saved', { error: err as Error }));
+        await store.endSession(sessionId, GRACE_OVER_REASON).catch((err: unknown) => log.error('session end not saved', { error: err as Error }));
       }
       return { accepted: false, reason: verdict.reason };
     default:
@@ -69,7 +70,7 @@ export async function reconnect(deps: ConnectionDeps, sessionId: string, connect
   }
 }
 
-export type DisconnectOutcome = { type: 'held'; graceUntil: number } | { type: 'ended' } | { type: 'stale' };
+export type DisconnectOutcome = { type: 'held'; graceUntil: number; gen: number } | { type: 'ended' } | { type: 'stale' };
 
 /**
  * $disconnect of a connection: a call that reconnects is held for its grace (a reply streaming to it stops);
@@ -79,7 +80,7 @@ export async function disconnected(deps: { store: LedgerAndEnd }, sessionId: str
   const { verdict } = await applyToLedger(deps.store, sessionId, { type: 'disconnect', connectionId, at });
   switch (verdict.type) {
     case 'disconnected':
-      return { type: 'held', graceUntil: verdict.graceUntil };
+      return { type: 'held', graceUntil: verdict.graceUntil, gen: verdict.gen };
     case 'disconnect-stale':
       return { type: 'stale' };
     case 'call-over':

@@ -1,4 +1,4 @@
-import { DEFAULT_FINISH_KEY, digitEntryDeadline, type DigitEntryEnd, type DigitEntrySpec } from '../../../../layers/data/digit-entry.ts';
+import { DEFAULT_FINISH_KEY, digitEntryDeadline, type DigitEntry, type DigitEntryEnd, type DigitEntrySpec } from '../../../../layers/data/digit-entry.ts';
 import type { Ledger, LedgerConnection, LedgerTurn, Speculation } from '../../../../layers/data/turn-ledger.ts';
 import { comparable, utteranceSoFar, type MatchRule } from '../utterance.ts';
 
@@ -53,10 +53,18 @@ export type LedgerEvent =
   | { type: 'end' }
   /** A turn never committed (its invocation died): later turns stop waiting for it and take what the ledger has. */
   | { type: 'abandon'; turn: number }
-  /** A keypad key or a tool starts a multi-digit entry (replacing one in progress). */
-  | { type: 'digits-start'; at: number; spec: DigitEntrySpec }
-  /** A key was pressed. */
-  | { type: 'digit'; at: number; digit: string }
+  /**
+   * A keypad key or a tool starts a multi-digit entry (replacing one in progress). `timed`: the call timer will
+   * end it at its deadline. `retry`: the second try after an incomplete entry's line.
+   */
+  | { type: 'digits-start'; at: number; spec: DigitEntrySpec; timed?: boolean; retry?: boolean }
+  /** A key was pressed. `timed`: this invocation arms the call timer at the entry's new deadline. */
+  | { type: 'digit'; at: number; digit: string; timed?: boolean }
+  /**
+   * The turn that opened an entry (a keypad line, or the LLM's words after a tool's `collectDigits`) is spoken
+   * until `at`: the caller starts typing after that, so the timeout counts from then. The call timer owns it.
+   */
+  | { type: 'digits-arm'; at: number }
   /** Something other than a key arrived (a final prompt), or a timer fired: a pending entry ends if it is over. */
   | { type: 'digits-check'; at: number; spoke: boolean }
   /**
@@ -68,10 +76,19 @@ export type LedgerEvent =
   | { type: 'connect'; connectionId: string; at: number; bound: boolean; graceMs: number; previousGone?: boolean | undefined }
   /** $disconnect of a connection. */
   | { type: 'disconnect'; connectionId: string; at: number }
-  /** Turn `turn`'s reply has been spoken (estimated): the caller's silence counts from now until `dueAt`. */
-  | { type: 'silence-arm'; turn: number; dueAt: number }
   /**
-   * A silence timer fired. `maxReprompts` reached means goodbye; otherwise the next reprompt, after which the
+   * Turn `turn`'s reply (turn 0: the greeting) has been spoken (estimated): the caller's silence counts until
+   * `dueAt`. `afterMs` is the use case's silence, for a speaker event that says when the speech really ended.
+   */
+  | { type: 'silence-arm'; turn: number; dueAt: number; afterMs?: number | undefined }
+  /** A speaker event: ConversationRelay says the agent started (`speaking`) or stopped speaking at `at`. */
+  | { type: 'agent-speech'; speaking: boolean; at: number }
+  /** A speaker event: the caller started speaking (before any prompt says what). */
+  | { type: 'caller-speech'; at: number }
+  /** The call timer's grace check for connection generation `gen`: the call ends if it has not reconnected. */
+  | { type: 'grace-due'; gen: number; at: number }
+  /**
+   * A silence check of the call timer fired. `maxReprompts` reached means goodbye; otherwise the next reprompt, after which the
    * silence counts until `nextDueAt`.
    */
   | { type: 'silence-due'; turn: number; round: number; at: number; maxReprompts: number; nextDueAt: number };
@@ -98,7 +115,7 @@ export type Verdict =
   | { type: 'reconnected'; gen: number; retired: string }
   | { type: 'connect-refused'; reason: 'not-reconnectable' | 'grace-over' | 'in-use' }
   /** The connection dropped; a reconnect is accepted until `graceUntil`. */
-  | { type: 'disconnected'; graceUntil: number }
+  | { type: 'disconnected'; graceUntil: number; gen: number }
   /** The connection dropped and the call does not reconnect: end the session. */
   | { type: 'call-over' }
   /** $disconnect of a connection that was already replaced (or already recorded as dropped): nothing changes. */
@@ -112,13 +129,26 @@ export type Verdict =
   | { type: 'silence-cancelled' }
   /** The timer fired before the silence was due (a later reprompt moved it): schedule it again for `dueAt`. */
   | { type: 'silence-not-yet'; dueAt: number }
+  /** A speaker event moved the silence: the check for `turn` and `round` is now due at `dueAt`. */
+  | { type: 'silence-moved'; turn: number; round: number; dueAt: number }
+  /** The grace passed with no reconnect: the call is over (end the session). Repeated checks say it again. */
+  | { type: 'grace-over' }
+  /** The grace check fired early: schedule it again for `dueAt`. */
+  | { type: 'grace-not-yet'; dueAt: number }
+  /** The call reconnected (or ended) since: the grace check has nothing to do. */
+  | { type: 'grace-stale' }
   | { type: 'partial-kept' }
   | { type: 'partial-late' }
   | { type: 'digits-started' }
-  /** The key went into the entry in progress. */
-  | { type: 'digit-collected'; digits: string }
-  /** The entry is over: its digits become one input. */
-  | { type: 'digits-complete'; spec: DigitEntrySpec; digits: string; reason: DigitEntryEnd }
+  /**
+   * The key went into the entry in progress. `dueAt`: the entry now ends there unless another key comes, and no
+   * check is armed for it yet (absent when the key left the timed deadline where it was).
+   */
+  | { type: 'digit-collected'; digits: string; dueAt?: number }
+  /** The entry's timeout is armed: the call timer checks it at `dueAt`. */
+  | { type: 'digits-armed'; dueAt: number }
+  /** The entry is over: its digits become one input. `retried`: it was the second try after `incompleteLine`. */
+  | { type: 'digits-complete'; spec: DigitEntrySpec; digits: string; reason: DigitEntryEnd; retried?: boolean }
   /** No entry in progress: the key means what the keypad map says. */
   | { type: 'digit-free' }
   | { type: 'noop' };
@@ -185,15 +215,26 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
       return write(ledger, { ...(turns ? { turns } : {}), speculation }, { type: 'noop' });
     }
     case 'digits-start':
-      return write(ledger, { digits: { spec: event.spec, digits: '', lastAt: event.at } }, { type: 'digits-started' });
+      return write(
+        ledger,
+        { digits: { spec: event.spec, digits: '', lastAt: event.at, ...(event.timed ? { timed: true } : {}), ...(event.retry ? { retry: true } : {}) } },
+        { type: 'digits-started' },
+      );
     case 'digit':
-      return digit(ledger, event.at, event.digit);
+      return digit(ledger, event.at, event.digit, event.timed === true);
+    case 'digits-arm': {
+      const entry = ledger.digits;
+      // Keys already came: each armed its own check.
+      if (!entry || entry.digits !== '') return { verdict: { type: 'noop' } };
+      const next: DigitEntry = { ...entry, lastAt: Math.max(entry.lastAt, event.at), timed: true };
+      return write(ledger, { digits: next }, { type: 'digits-armed', dueAt: digitEntryDeadline(next) });
+    }
     case 'digits-check': {
       const entry = ledger.digits;
       if (!entry) return { verdict: { type: 'noop' } };
       const over = event.at >= digitEntryDeadline(entry);
       if (!over && !event.spoke) return { verdict: { type: 'noop' } };
-      return write(ledger, { digits: undefined }, { type: 'digits-complete', spec: entry.spec, digits: entry.digits, reason: over ? 'timeout' : 'spoke' });
+      return write(ledger, { digits: undefined }, complete(entry, entry.digits, over ? 'timeout' : 'spoke'));
     }
     case 'connect':
       return connect(ledger, event);
@@ -201,15 +242,26 @@ export function decide(ledger: Ledger, event: LedgerEvent): Decision {
       return disconnect(ledger, event.connectionId, event.at);
     case 'silence-arm': {
       const entry = ledger.turns[event.turn];
-      // Only after the newest turn's reply was spoken in full: an interrupted or superseded one means the caller spoke.
-      if (ledger.turnCount !== event.turn || entry?.state !== 'finished' || ledger.connection?.state === 'disconnected') {
+      // Only after the newest turn's reply was spoken in full (an interrupted or superseded one means the caller
+      // spoke), or after the greeting while the caller has not said a word (turn 0).
+      const spoken = event.turn === 0 ? ledger.turnCount === 0 : entry?.state === 'finished';
+      // A keypad entry is open: its timeout speaks next, and the turn it becomes arms the silence again.
+      if (ledger.turnCount !== event.turn || !spoken || ledger.digits || (ledger.connection && ledger.connection.state !== 'connected')) {
         return { verdict: { type: 'silence-cancelled' } };
       }
       if (ledger.silence?.turn === event.turn) return { verdict: { type: 'silence-armed', dueAt: ledger.silence.dueAt } };
-      return write(ledger, { silence: { turn: event.turn, round: 0, dueAt: event.dueAt } }, { type: 'silence-armed', dueAt: event.dueAt });
+      const silence = { turn: event.turn, round: 0, dueAt: event.dueAt, ...(event.afterMs !== undefined ? { afterMs: event.afterMs } : {}) };
+      return write(ledger, { silence }, { type: 'silence-armed', dueAt: event.dueAt });
     }
     case 'silence-due':
       return silenceDue(ledger, event);
+    case 'agent-speech':
+      return agentSpeech(ledger, event.speaking, event.at);
+    case 'caller-speech':
+      // The caller is talking: the silence stops counting (the prompt that follows says what they said).
+      return ledger.silence ? write(ledger, { silence: undefined }, { type: 'silence-cancelled' }) : { verdict: { type: 'noop' } };
+    case 'grace-due':
+      return graceDue(ledger, event.gen, event.at);
   }
 }
 
@@ -232,24 +284,34 @@ export function decideAll(ledger: Ledger, events: readonly LedgerEvent[]): { nex
  * One key of a multi-digit entry. A key that arrives after the entry timed out ends it with what it had (the
  * timeout resolved lazily, by the next frame of the call) and is not part of it.
  */
-function digit(ledger: Ledger, at: number, key: string): Decision {
+function digit(ledger: Ledger, at: number, key: string, timed: boolean): Decision {
   const entry = ledger.digits;
   if (!entry) return { verdict: { type: 'digit-free' } };
-  if (at >= digitEntryDeadline(entry)) {
-    return write(ledger, { digits: undefined }, { type: 'digits-complete', spec: entry.spec, digits: entry.digits, reason: 'timeout' });
+  // With the call timer the entry ends when the timer's check lands, and a key that lands first still belongs to
+  // it: one compare-and-set decides which came first, so a key racing the timeout is never lost or counted twice.
+  if (!entry.timed && !timed && at >= digitEntryDeadline(entry)) {
+    return write(ledger, { digits: undefined }, complete(entry, entry.digits, 'timeout'));
   }
   if (key === (entry.spec.finishOnKey ?? DEFAULT_FINISH_KEY)) {
-    return write(ledger, { digits: undefined }, { type: 'digits-complete', spec: entry.spec, digits: entry.digits, reason: 'finish-key' });
+    return write(ledger, { digits: undefined }, complete(entry, entry.digits, 'finish-key'));
   }
   // Each key is its own invocation, and a slow one (a cold start) can land after a later key: place it by arrival.
   const ats = entry.ats ?? [];
   const place = ats.filter((t) => t <= at).length;
   const digits = entry.digits.slice(0, place) + key + entry.digits.slice(place);
   if (entry.spec.maxDigits !== undefined && digits.length >= entry.spec.maxDigits) {
-    return write(ledger, { digits: undefined }, { type: 'digits-complete', spec: entry.spec, digits, reason: 'length' });
+    return write(ledger, { digits: undefined }, complete(entry, digits, 'length'));
   }
-  const next = { ...entry, digits, ats: [...ats.slice(0, place), at, ...ats.slice(place)], lastAt: Math.max(entry.lastAt, at) };
-  return write(ledger, { digits: next }, { type: 'digit-collected', digits });
+  const next: DigitEntry = { ...entry, digits, ats: [...ats.slice(0, place), at, ...ats.slice(place)], lastAt: Math.max(entry.lastAt, at) };
+  if (timed) next.timed = true;
+  const dueAt = digitEntryDeadline(next);
+  const armed = entry.timed && digitEntryDeadline(entry) === dueAt;
+  // A key is the caller answering: a silence armed before the entry stops counting.
+  return write(ledger, { digits: next, silence: undefined }, { type: 'digit-collected', digits, ...(armed ? {} : { dueAt }) });
+}
+
+function complete(entry: DigitEntry, digits: string, reason: DigitEntryEnd): Verdict {
+  return { type: 'digits-complete', spec: entry.spec, digits, reason, ...(entry.retry ? { retried: true } : {}) };
 }
 
 /** What a turn that is (or was) streaming must do now. */
@@ -379,6 +441,8 @@ function connect(ledger: Ledger, event: Extract<LedgerEvent, { type: 'connect' }
     return write(ledger, { connection }, { type: 'connected', gen: 1 });
   }
   if (!current || current.graceMs === 0) return { verdict: { type: 'connect-refused', reason: 'not-reconnectable' } };
+  // The call timer ended the call when the grace passed: a reconnect that lands after it loses, whenever it left.
+  if (current.state === 'ended') return { verdict: { type: 'connect-refused', reason: 'grace-over' } };
   if (current.state === 'connected' && !event.previousGone) return { verdict: { type: 'connect-refused', reason: 'in-use' } };
   if (current.state === 'disconnected' && event.at - current.at > current.graceMs) return { verdict: { type: 'connect-refused', reason: 'grace-over' } };
   const gen = current.gen + 1;
@@ -393,14 +457,14 @@ function disconnect(ledger: Ledger, connectionId: string, at: number): Decision 
   const current = ledger.connection;
   // No connection on record (its $connect could not write it): the call ends, as it would without reconnects.
   if (!current) return { verdict: { type: 'call-over' } };
-  if (current.id !== connectionId || current.state === 'disconnected') return { verdict: { type: 'disconnect-stale' } };
+  if (current.id !== connectionId || current.state !== 'connected') return { verdict: { type: 'disconnect-stale' } };
   const connection: LedgerConnection = { ...current, state: 'disconnected', at };
   const turns = mapTurns(ledger, cutOff) ?? ledger.turns;
   // Nobody hears a reprompt on a dropped socket; a reconnected caller gets the silence counted from their next reply.
   // A speculation was answering on the dropped socket: nothing it holds can reach the caller.
   const speculation = dropRunning(ledger.speculation);
   if (current.graceMs === 0) return write(ledger, { connection, turns, silence: undefined, speculation }, { type: 'call-over' });
-  return write(ledger, { connection, turns, silence: undefined, speculation }, { type: 'disconnected', graceUntil: at + current.graceMs });
+  return write(ledger, { connection, turns, silence: undefined, speculation }, { type: 'disconnected', graceUntil: at + current.graceMs, gen: current.gen });
 }
 
 const cutOff = (t: LedgerTurn): LedgerTurn => (t.state === 'streaming' ? { ...t, state: 'cut-off' } : t);
@@ -412,9 +476,41 @@ function silenceDue(ledger: Ledger, event: Extract<LedgerEvent, { type: 'silence
     return { verdict: { type: 'silence-cancelled' } };
   }
   if (event.at < s.dueAt) return { verdict: { type: 'silence-not-yet', dueAt: s.dueAt } };
+  // Still speaking by ConversationRelay's own report: its stop event counts the silence from then. This check
+  // comes again a silence later, in case that event never arrives.
+  if (s.speaking) return { verdict: { type: 'silence-not-yet', dueAt: event.at + (s.afterMs ?? event.nextDueAt - event.at) } };
   if (s.round >= event.maxReprompts) return write(ledger, { silence: undefined }, { type: 'silence-hang-up', connectionId: connection.id });
   const round = s.round + 1;
-  return write(ledger, { silence: { turn: s.turn, round, dueAt: event.nextDueAt, spokeAt: event.at } }, { type: 'reprompt', round, dueAt: event.nextDueAt, connectionId: connection.id });
+  const silence = { turn: s.turn, round, dueAt: event.nextDueAt, spokeAt: event.at, ...(s.afterMs !== undefined ? { afterMs: s.afterMs } : {}) };
+  return write(ledger, { silence }, { type: 'reprompt', round, dueAt: event.nextDueAt, connectionId: connection.id });
+}
+
+/**
+ * A speaker event refines the estimate of when the agent stopped speaking. Only an armed silence cares: while the
+ * agent speaks, no reprompt; once it stops, the silence counts from then (the check is moved to the new time).
+ */
+function agentSpeech(ledger: Ledger, speaking: boolean, at: number): Decision {
+  const s = ledger.silence;
+  if (!s) return { verdict: { type: 'noop' } };
+  if (speaking) return s.speaking ? { verdict: { type: 'noop' } } : write(ledger, { silence: { ...s, speaking: true } }, { type: 'noop' });
+  if (s.afterMs === undefined) return { verdict: { type: 'noop' } };
+  const { speaking: _was, ...rest } = s;
+  const dueAt = at + s.afterMs;
+  return write(ledger, { silence: { ...rest, dueAt } }, { type: 'silence-moved', turn: s.turn, round: s.round, dueAt });
+}
+
+/**
+ * The grace of a dropped connection has passed. Exactly one of this check and a reconnect wins: both are
+ * compare-and-sets on the ledger, and the one that lands second finds the other's write (a new generation, or
+ * a connection that is `ended`).
+ */
+function graceDue(ledger: Ledger, gen: number, at: number): Decision {
+  const c = ledger.connection;
+  if (!c || c.gen !== gen || c.state === 'connected') return { verdict: { type: 'grace-stale' } };
+  if (c.state === 'ended') return { verdict: { type: 'grace-over' } };
+  const graceUntil = c.at + c.graceMs;
+  if (at < graceUntil) return { verdict: { type: 'grace-not-yet', dueAt: graceUntil } };
+  return write(ledger, { connection: { ...c, state: 'ended' }, silence: undefined, speculation: dropRunning(ledger.speculation) }, { type: 'grace-over' });
 }
 
 /**
@@ -452,7 +548,9 @@ function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | 
     .filter(({ t }) => t.promptAt < at)
     .sort((a, b) => b.n - a.n)[0];
   if (!target) {
-    return { verdict: { type: 'interrupt-ignored', reason: ledger.turnCount === 0 ? 'no-reply-yet' : 'turn-gone' } };
+    const verdict: Verdict = { type: 'interrupt-ignored', reason: ledger.turnCount === 0 ? 'no-reply-yet' : 'turn-gone' };
+    // The caller cut into the greeting: they are there, so the silence armed after it stops counting.
+    return ledger.silence ? write(ledger, { silence: undefined }, verdict) : { verdict };
   }
   const { n, t } = target;
   if (t.heard !== undefined) return { verdict: { type: 'interrupt-ignored', reason: 'already-recorded' } };

@@ -1,5 +1,5 @@
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
-import type { SilenceTimer } from '../continuity/silence.ts';
+import type { CallTimer } from '../continuity/call-timer.ts';
 import type { SessionDirectory } from '../session-directory.ts';
 import type { SpeculationEnd, TurnContext, TurnEnd } from '../turn.ts';
 
@@ -10,8 +10,8 @@ export interface FrameContext extends TurnContext {
   /** When the frame reached us (the turn record's `promptReceivedAt`). */
   receivedAt: number;
   log: AppLogger;
-  /** Reprompts a caller who goes quiet after a reply (when the session's use case asks for it). */
-  silenceTimer?: SilenceTimer | undefined;
+  /** The call's timer: silence reprompts and keypad entry timeouts (engine/continuity/call-timer.ts). */
+  callTimer?: CallTimer | undefined;
 }
 
 /** What handling one frame led to, for the adapter's metrics. */

@@ -1,7 +1,9 @@
 import { keypadAction } from '../../../../layers/data/use-case-config.ts';
 import type { DtmfMessage } from '../../../../layers/protocol/conversation-relay.ts';
-import { applyToLedger } from '../ledger/ledger-client.ts';
-import { armAfterTurn } from '../continuity/silence.ts';
+import type { LedgerEvent } from '../ledger/decide.ts';
+import { applyAllToLedger, applyToLedger } from '../ledger/ledger-client.ts';
+import { armAfterTurn } from '../continuity/after-turn.ts';
+import { armDigits } from '../continuity/digits-timer.ts';
 import { runTurn } from '../turn.ts';
 import type { FrameContext, FrameResult } from './context.ts';
 import { runDigitEntryTurn, toolOfCall } from './digit-entry.ts';
@@ -18,10 +20,15 @@ export async function onDtmf(ctx: FrameContext, message: DtmfMessage): Promise<F
   const known = { ledger: call.session.ledger, status: call.session.status };
   if (call.session.ledger.digits) {
     // A multi-digit entry is in progress: the ledger decides what this key is (another digit, the end, too late).
-    const { verdict, ledger } = await applyToLedger(ctx.store, call.sessionId, { type: 'digit', at: ctx.receivedAt, digit: message.digit }, known);
+    const timed = ctx.callTimer !== undefined;
+    const { verdict, ledger } = await applyToLedger(ctx.store, call.sessionId, { type: 'digit', at: ctx.receivedAt, digit: message.digit, timed }, known);
     // The turn's claim starts from the ledger this write left: no read before it.
     call.session.ledger = ledger;
-    if (verdict.type === 'digit-collected') return { kind: 'noted' };
+    if (verdict.type === 'digit-collected') {
+      // The entry now ends at a later deadline: the check armed before this key will find it stale.
+      if (verdict.dueAt !== undefined) await armDigits(ctx, call.sessionId, verdict.dueAt);
+      return { kind: 'noted' };
+    }
     if (verdict.type === 'digits-complete') {
       if (verdict.reason === 'timeout') ctx.log.info('key after the keypad entry timed out; it ends the entry and is not part of it', { digit: message.digit });
       return runDigitEntryTurn(ctx, call, verdict);
@@ -29,8 +36,14 @@ export async function onDtmf(ctx: FrameContext, message: DtmfMessage): Promise<F
   }
   const action = keypadAction(call.session.dtmfMap, message.digit);
   if (action?.collect) {
-    ({ ledger: call.session.ledger } = await applyToLedger(ctx.store, call.sessionId, { type: 'digits-start', at: ctx.receivedAt, spec: action.collect }, known));
+    // With nothing to say, the timeout counts from the key (armed in the same write); otherwise from the end of the line.
+    const events: LedgerEvent[] = [{ type: 'digits-start', at: ctx.receivedAt, spec: action.collect }];
+    if (!action.say && ctx.callTimer) events.push({ type: 'digits-arm', at: ctx.receivedAt });
+    const started = await applyAllToLedger(ctx.store, call.sessionId, events, known);
+    call.session.ledger = started.ledger;
     ctx.log.info('keypad entry started', { digit: message.digit });
+    const armed = started.verdicts[1];
+    if (armed?.type === 'digits-armed') await armDigits(ctx, call.sessionId, armed.dueAt);
     if (!action.say) return { kind: 'noted' };
   }
   if (!action) {
@@ -52,6 +65,7 @@ export async function onDtmf(ctx: FrameContext, message: DtmfMessage): Promise<F
     forcedTool,
     askLlm: Boolean(forcedTool),
   });
-  await armAfterTurn(ctx, call.session, end);
+  // A key that opened an entry: its timeout counts from the end of the line that asked for the digits.
+  await armAfterTurn(ctx, call.session, end, collecting);
   return { kind: 'turn', end };
 }

@@ -3,7 +3,7 @@ import type { Session } from '../../../../layers/data/index.ts';
 import type { PromptMessage } from '../../../../layers/protocol/conversation-relay.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
 import { replayedTurn } from '../ledger/decide.ts';
-import { armAfterTurn } from '../continuity/silence.ts';
+import { armAfterTurn } from '../continuity/after-turn.ts';
 import { adoptSpeculation } from '../preempt/adopt.ts';
 import { onPartialPrompt } from '../preempt/on-partial.ts';
 import { runTurn } from '../turn.ts';

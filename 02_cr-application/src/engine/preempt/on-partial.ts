@@ -2,7 +2,7 @@ import { ConditionFailedError } from '../../../../layers/data/errors.ts';
 import { createIdFactory } from '../../../../layers/data/ids.ts';
 import type { ChatMessage, Conversation, Preemption } from '../../../../layers/data/index.ts';
 import type { Ledger, LedgerRead } from '../../../../layers/data/turn-ledger.ts';
-import { armAfterTurn } from '../continuity/silence.ts';
+import { armAfterTurn } from '../continuity/after-turn.ts';
 import { decideAll, historyRaced, type LedgerEvent } from '../ledger/decide.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
 import type { FrameContext, FrameResult } from '../messages/context.ts';
