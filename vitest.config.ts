@@ -30,14 +30,21 @@ const UNIT = [
   'tests/tools/define-tool.test.ts',
   'tests/tools/in-process-invoker.test.ts',
   'tests/twiml/render.test.ts',
+  'tests/twiml/relay-attributes.test.ts',
+  'tests/use-cases/authoring-docs.test.ts',
+  'layers/runtime/lazy.test.ts',
 ];
 const DEPLOY = ['tests/deploy/**/*.test.ts'];
 const ALL = ['tests/**/*.test.ts', '0*/**/*.test.ts', 'layers/**/*.test.ts', 'dev/**/*.test.ts'];
 
 /** What every project runs with. Not through `extends`: that would also hand each project the global setup. */
 const shared = {
-  testTimeout: 20_000,
+  // Limits that catch a hang, not speed checks: beside other CPU-heavy work a healthy wire test has taken 16 s.
+  testTimeout: 60_000,
   hookTimeout: 60_000,
+  // How long `expect.poll` waits for something that must happen (a row landing in the table...): vitest's 1 s
+  // default failed on a busy machine while the test was still right.
+  expect: { poll: { timeout: 15_000 } },
   env: {
     // Tests assert behaviour, not log lines: keep the output readable. LOG_LEVEL=DEBUG npm test shows everything.
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'SILENT',
@@ -55,10 +62,15 @@ export default defineConfig({
     // Two cores in CI; the projects run one after the other, each with both.
     maxWorkers: 2,
     projects: [
-      { test: { ...shared, name: 'unit', include: UNIT, testTimeout: 10_000, sequence: { groupOrder: 0 } } },
+      // No socket, table, env or module state to leak between files: one module graph per worker instead of one
+      // per file halves the project's CPU (the imports were most of it).
+      { test: { ...shared, name: 'unit', include: UNIT, testTimeout: 30_000, isolate: false, sequence: { groupOrder: 0 } } },
       { test: { ...shared, name: 'wire', include: ALL, exclude: [...UNIT, ...DEPLOY], sequence: { groupOrder: 1 } } },
       // Bundling and SAM's stand-in runs take seconds each; the limit only catches a hang.
-      { test: { ...shared, name: 'deploy', include: DEPLOY, testTimeout: 60_000, sequence: { groupOrder: 2 } } },
+      // Its global setup bundles every function once for the files that read bundles.
+      {
+        test: { ...shared, name: 'deploy', include: DEPLOY, globalSetup: ['tests/deploy/bundles-setup.ts'], testTimeout: 60_000, sequence: { groupOrder: 2 } },
+      },
     ],
   },
 });

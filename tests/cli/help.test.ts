@@ -17,7 +17,7 @@ const commands = Object.entries(scripts)
 describe('--help on every command', () => {
   it('covers every command of package.json that runs an entry point', () => {
     expect(commands.map((c) => c.name).sort()).toEqual(
-      ['bench', 'build', 'call', 'deploy', 'destroy', 'eval', 'latency', 'new-use-case', 'offline-llm', 'scaling', 'start', 'use-cases:check', 'use-cases:load'].sort(),
+      ['bench', 'build', 'call', 'deploy', 'destroy', 'eval', 'latency', 'new-use-case', 'offline-llm', 'scaling', 'start', 'test:soak', 'use-cases:check', 'use-cases:load'].sort(),
     );
   });
 

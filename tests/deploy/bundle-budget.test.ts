@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { buildFunction, buildSpec } from '../../scripts/lib/function-build.ts';
+import { describe, expect, it } from 'vitest';
 import { serverlessFunctions } from '../../scripts/lib/stacks.ts';
-import { repoStacks, ROOT } from './support.ts';
+import { builtFunction, repoStacks } from './support.ts';
 
 /**
  * The functions on a caller's path import what their bundles hold on every cold start (`npm run bench --
@@ -22,15 +18,12 @@ const BUDGETS: { stack: string; functionId: string; maxKiB: number; classicZod: 
   { stack: '03_twiml-api', functionId: 'ConnectActionFunction', maxKiB: 580, classicZod: 'none' },
 ];
 
-const out = mkdtempSync(join(tmpdir(), 'cr-budget-'));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
-
 describe('hot bundles stay small', () => {
   for (const budget of BUDGETS) {
     it(`${budget.stack}/${budget.functionId}: at most ${budget.maxKiB} KiB, classic zod: ${budget.classicZod}`, async () => {
       const stack = repoStacks().stacks.find((s) => s.folder === budget.stack)!;
       const fn = serverlessFunctions(stack).find((f) => f.functionId === budget.functionId)!;
-      const built = await buildFunction(buildSpec(fn), join(out, budget.stack, budget.functionId), ROOT);
+      const built = await builtFunction(fn);
       const entry = Object.values(built.metafile.outputs).find((o) => o.entryPoint)!;
       expect(entry.bytes / 1024).toBeLessThanOrEqual(budget.maxKiB);
       const classic = Object.entries(entry.inputs)

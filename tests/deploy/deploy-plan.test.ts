@@ -40,11 +40,18 @@ function loadLine(stackName: string, id: string): string {
     `AWS_PROFILE=${profile} DYNAMODB_ENDPOINT='' npm run use-cases:load -- --only ${id}`,
   ].join(' ');
 }
+// A dry run only prints: each distinct one runs once and the tests that need it read their part of its output.
+const dryRuns = new Map<string, ReturnType<typeof deploy>>();
+function dryRun(...args: string[]): ReturnType<typeof deploy> {
+  const key = args.join(' ');
+  if (!dryRuns.has(key)) dryRuns.set(key, deploy(['--dry-run', ...args]));
+  return dryRuns.get(key)!;
+}
 const loadLines = (stdout: string) => stdout.split('\n').filter((l) => l.includes('use-cases:load'));
 
 describe('npm run deploy / destroy', () => {
   it('--dry-run prints sam build + sam deploy per stack, in the derived order, non-interactive and idempotent', async () => {
-    const { code, stdout } = await deploy(['--dry-run']);
+    const { code, stdout } = await dryRun();
     expect(code).toBe(0);
     const commands = stdout.split('\n').filter((l) => l.startsWith('(cd '));
     expect(commands).toEqual(
@@ -58,7 +65,7 @@ describe('npm run deploy / destroy', () => {
   });
 
   it('--dry-run names the minimum SAM CLI and shows every stack parameter with the value it deploys with', async () => {
-    const { stdout } = await deploy(['--dry-run']);
+    const { stdout } = await dryRun();
     expect(stdout).toMatch(new RegExp(`^# .*the AWS SAM CLI ${MIN_SAM_CLI_VERSION.replaceAll('.', '\\.')} or later`, 'm'));
     const params = (folder: string) => stdout.split('\n').find((l, i, all) => /^#\s+parameters /.test(l) && all[i - 1]!.includes(` ${folder} `)) ?? '';
     for (const s of order) for (const name of Object.keys(s.template.Parameters ?? {})) expect(params(s.folder)).toContain(` ${name}=`);
@@ -72,7 +79,7 @@ describe('npm run deploy / destroy', () => {
   it('--dry-run then loads every deployed use case into the table the table stack outputs, after the last stack', async () => {
     expect(tableStack).toBeDefined();
     expect(useCaseStacks.length).toBeGreaterThan(0);
-    const { stdout } = await deploy(['--dry-run']);
+    const { stdout } = await dryRun();
     expect(loadLines(stdout)).toEqual(useCaseStacks.map(({ stack, id }) => loadLine(stack.stackName, id)));
     const lines = stdout.split('\n');
     const lastSam = lines.findLastIndex((l) => l.startsWith('(cd '));
@@ -80,7 +87,7 @@ describe('npm run deploy / destroy', () => {
   });
 
   it('--dry-run starts with the prerequisites and the secret commands, before any stack, in its own words', async () => {
-    const { stdout } = await deploy(['--dry-run']);
+    const { stdout } = await dryRun();
     const lines = stdout.split('\n');
     expect(lines[0]).toBe('# Before you deploy');
     expect(stdout).toContain('the AWS SAM CLI and the AWS CLI');
@@ -95,7 +102,7 @@ describe('npm run deploy / destroy', () => {
   });
 
   it('--dry-run names how to read the webhook URL and stores every secret parameter the templates name', async () => {
-    const { stdout } = await deploy(['--dry-run']);
+    const { stdout } = await dryRun();
     const secretParams = new Set(
       stacks.flatMap((s) => Object.entries(s.template.Parameters ?? {}).filter(([n]) => n.endsWith('Param')).map(([n]) => s.parameters[n] ?? '')).filter(Boolean),
     );
@@ -117,13 +124,13 @@ describe('npm run deploy / destroy', () => {
   it('--stack deploys one stack, by folder or by stack name; an unknown one is refused', async () => {
     const last = order[order.length - 1]!;
     for (const ref of [last.folder, last.stackName]) {
-      const { stdout } = await deploy(['--dry-run', '--stack', ref]);
+      const { stdout } = await dryRun('--stack', ref);
       expect(stdout.split('\n').filter((l) => l.startsWith('(cd '))).toEqual([
         `(cd ${last.folder} && sam build --config-file samconfig.toml)`,
         `(cd ${last.folder} && sam deploy --config-file samconfig.toml --profile ${profile} --no-confirm-changeset --no-fail-on-empty-changeset)`,
       ]);
     }
-    const unknown = await deploy(['--dry-run', '--stack', '99_nope']);
+    const unknown = await dryRun('--stack', '99_nope');
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('--stack 99_nope: no such stack');
   });
@@ -131,18 +138,18 @@ describe('npm run deploy / destroy', () => {
   it('--stack of a use-case stack loads only that use case; of any other stack, nothing', async () => {
     const { stack, id } = useCaseStacks[useCaseStacks.length - 1]!;
     for (const ref of [stack.folder, stack.stackName]) {
-      const { stdout } = await deploy(['--dry-run', '--stack', ref]);
+      const { stdout } = await dryRun('--stack', ref);
       expect(loadLines(stdout)).toEqual([loadLine(stack.stackName, id)]);
     }
     for (const other of order.filter((s) => !useCaseIds.has(s.folder))) {
-      const { code, stdout } = await deploy(['--dry-run', '--stack', other.folder]);
+      const { code, stdout } = await dryRun('--stack', other.folder);
       expect(code).toBe(0);
       expect(loadLines(stdout), other.folder).toEqual([]);
     }
   });
 
   it('destroy --dry-run deletes in reverse order without prompts, and loads nothing', async () => {
-    const { stdout } = await deploy(['--destroy', '--dry-run']);
+    const { stdout } = await dryRun('--destroy');
     expect(stdout.split('\n').filter((l) => l.startsWith('(cd '))).toEqual(
       [...order].reverse().map((s) => `(cd ${s.folder} && sam delete --config-file samconfig.toml --stack-name ${s.stackName} --profile ${profile} --no-prompts)`),
     );

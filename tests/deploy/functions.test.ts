@@ -1,23 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { buildFunction, buildSpec, missingEntryPoints, type FunctionBuild } from '../../scripts/lib/function-build.ts';
+import { relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildSpec, missingEntryPoints, type FunctionBuild } from '../../scripts/lib/function-build.ts';
 import { render } from '../../scripts/lib/intrinsics.ts';
 import { layerProviders, runtimeLoads } from '../../scripts/lib/runtime-requires.ts';
 import { serverlessFunctions, type FunctionResource } from '../../scripts/lib/stacks.ts';
 import { lambdaNodeOptions } from '../../scripts/lib/function-env.ts';
-import { BANNER, repoStacks, ROOT } from './support.ts';
-
+import { BANNER, builtFunction, repoStacks, ROOT } from './support.ts';
 
 const { stacks, missing } = repoStacks();
-const outRoot = mkdtempSync(join(tmpdir(), 'cr-functions-'));
-afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
 
 const builds = new Map<string, Promise<FunctionBuild>>();
 function built(fn: FunctionResource): Promise<FunctionBuild> {
   const key = `${fn.stack.folder}/${fn.functionId}`;
-  if (!builds.has(key)) builds.set(key, buildFunction(buildSpec(fn), join(outRoot, fn.stack.folder, fn.functionId), ROOT));
+  if (!builds.has(key)) builds.set(key, builtFunction(fn));
   return builds.get(key)!;
 }
 

@@ -36,7 +36,7 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
 
 beforeAll(async () => {
   copy = await mkdtemp(join(tmpdir(), 'new-use-case-'));
-  const skip = new Set(['node_modules', '.git', '.data']);
+  const skip = new Set(['node_modules', '.git', '.data', '.soak']);
   await cp(ROOT, copy, { recursive: true, filter: (src) => !skip.has(relative(ROOT, src).split('/')[0]!) });
   await symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
   before = await snapshot(copy);

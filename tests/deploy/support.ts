@@ -1,7 +1,13 @@
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Metafile } from 'esbuild';
+import { inject } from 'vitest';
 import { cfnLintVersion } from '../../scripts/lib/cfn-lint.ts';
-import { loadStacks, type StackInventory } from '../../scripts/lib/stacks.ts';
+import { buildFunction, buildSpec, type FunctionBuild } from '../../scripts/lib/function-build.ts';
+import { loadStacks, type FunctionResource, type StackInventory } from '../../scripts/lib/stacks.ts';
+import { bundleKey } from './bundles-setup.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -24,3 +30,16 @@ export const CFN_LINT_MISSING = 'cfn-lint is not installed (pip install cfn-lint
 
 /** The esbuild banner every function carries: bundled CommonJS code and layer packages need a real `require`. */
 export const BANNER = "js=import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/**
+ * A function's bundle from the deploy project's one build per run (tests/deploy/bundles-setup.ts). Outside that
+ * project (a file run on its own with another config) it builds the function itself.
+ */
+export async function builtFunction(fn: FunctionResource): Promise<FunctionBuild> {
+  const spec = buildSpec(fn);
+  const shared = inject('functionBundles')?.[bundleKey(fn.stack.folder, fn.functionId)];
+  if (!shared) return buildFunction(spec, mkdtempSync(join(tmpdir(), 'cr-bundle-')), ROOT);
+  if ('error' in shared) throw new Error(shared.error);
+  const metafile = JSON.parse(readFileSync(shared.metafilePath, 'utf8')) as Metafile;
+  return { spec, entries: shared.entries, metafile, handlerFile: shared.handlerFile, handlerFileExports: shared.handlerFileExports };
+}

@@ -115,8 +115,12 @@ describe('interrupt and supersede (separate invocations, coordinated through the
 
   it('an interrupt while tools run stops the turn before the next LLM round', async () => {
     engine = await startEngine({ responder: () => ({ toolCalls: [{ name: 'search', arguments: { city: 'Denver' } }] }) });
+    // The tool answers only once both the interrupt's invocation and the turn's own have returned: the turn has to
+    // notice the interrupt and give up on the tool by itself, however long a busy machine takes to deliver it (a
+    // 400 ms tool raced the interrupt). A turn that never notices gets the answer after 15 s and fails below.
     engine.toolFunctions['cr-test-tools-search'] = async () => {
-      await sleep(400);
+      const returned = engine!.routeResults.length;
+      await waitFor(() => engine!.routeResults.length >= returned + 2, 15_000, 'the interrupted turn to end').catch(() => undefined);
       return { ok: true, result: 'found' };
     };
     const call = await engine.startCall({ tools: [tool('search')], filler: { afterMs: 50, text: 'One moment.' } });

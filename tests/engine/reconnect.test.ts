@@ -22,7 +22,7 @@ describe('a dropped socket (applicationReconnect)', () => {
     engine = await startEngine({ responder: () => ({ tokens: words(80, 'tour') }), timing: { tokenGapMs: 25 } });
     const call = await engine.startCall({ reconnectGraceMs: 60_000 });
     call.send({ type: 'prompt', voicePrompt: 'Tell me about the tour', last: true });
-    await waitFor(() => call.textFrames().length >= 3, 5_000, 'a few streamed frames');
+    await waitFor(() => call.textFrames().length >= 3, 15_000, 'a few streamed frames');
 
     // A network blip: the socket is cut with no close handshake.
     await engine.gateway.drop(call.connectionId);

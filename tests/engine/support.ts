@@ -205,7 +205,7 @@ function callFor(sessionId: string, connectionId: string, client: TestClient): C
     send: (frame) => client.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     frames: parse,
     textFrames,
-    async waitForReplies(count, timeoutMs = 10_000) {
+    async waitForReplies(count, timeoutMs = 15_000) {
       await waitFor(() => textFrames().filter((f) => f.last).length >= count, timeoutMs, `${count} finished replies`);
     },
     replies() {

@@ -55,7 +55,7 @@ describe('PostToConnection', () => {
     const { client, connectionId, api } = await connected();
     const tokens = Array.from({ length: 30 }, (_, i) => `token-${i}`);
     for (const token of tokens) await post(api, connectionId, token);
-    await waitFor(() => client.frames.length === tokens.length, 5000, 'all frames');
+    await waitFor(() => client.frames.length === tokens.length, 15_000, 'all frames');
     expect(client.frames).toEqual(tokens);
   });
 
@@ -70,7 +70,7 @@ describe('PostToConnection', () => {
     });
     const tokens = Array.from({ length: 10 }, (_, i) => `t${i}`);
     await Promise.all(tokens.map((token) => post(api, connectionId, token)));
-    await waitFor(() => client.frames.length === tokens.length, 5000, 'all frames');
+    await waitFor(() => client.frames.length === tokens.length, 15_000, 'all frames');
     const byArrival = [...gw.posts].sort((a, b) => a.receivedAt - b.receivedAt);
     expect(client.frames).toEqual(byArrival.map((p) => p.data));
     expect([...client.frames].sort()).toEqual([...tokens].sort());
@@ -89,10 +89,11 @@ describe('PostToConnection', () => {
     expect(gw.posts[0]!.answeredAt - gw.posts[0]!.receivedAt).toBeGreaterThanOrEqual(290);
 
     gw.setPostLatency(0);
-    const fastStart = performance.now();
     await post(api, connectionId, 'fast');
-    // Generous: only shows the latency setting really changed, not how fast this machine is.
-    expect(performance.now() - fastStart).toBeLessThan(answeredAfter);
+    // The setting really changed: the gateway answered at once instead of holding the post. Measured inside the
+    // gateway, so a busy machine's slow client round trip cannot make it look held.
+    const fast = gw.posts[1]!;
+    expect(fast.answeredAt - fast.receivedAt).toBeLessThan(290);
   });
 
   it('latency can be chosen per connection', async () => {
@@ -125,18 +126,22 @@ describe('PostToConnection', () => {
   it('answers GoneException for a closed socket and for an unknown id', async () => {
     const { recorded, client, connectionId, api } = await connected();
     await client.close();
-    await waitFor(() => recorded.disconnects.length === 1, 5000, '$disconnect');
+    await waitFor(() => recorded.disconnects.length === 1, 15_000, '$disconnect');
     expect((await errorOf(post(api, connectionId, 'late'))).name).toBe('GoneException');
     expect((await errorOf(post(api, connectionId.replace(/^./, 'Z') + 'x', 'nobody'))).name).toBe('GoneException');
   });
 
   it('answers GoneException when the caller hangs up during the round trip', async () => {
     const { gw, recorded, client, connectionId, api } = await connected();
-    gw.setPostLatency(300);
+    // The hang-up starts once the post has arrived, and has 2 s of simulated latency to finish in: a fixed 50 ms
+    // wait and 300 ms of latency let a busy machine deliver the post before the hang-up.
+    let arrived!: () => void;
+    const postArrived = new Promise<void>((resolve) => (arrived = resolve));
+    gw.setPostLatency(() => (arrived(), 2_000));
     const pending = errorOf(post(api, connectionId, 'in flight'));
-    await sleep(50);
+    await postArrived;
     await client.close();
-    await waitFor(() => recorded.disconnects.length === 1, 5000, '$disconnect');
+    await waitFor(() => recorded.disconnects.length === 1, 15_000, '$disconnect');
     expect((await pending).name).toBe('GoneException');
   });
 
@@ -166,7 +171,7 @@ describe('GetConnection and DeleteConnection', () => {
     const answer = await api.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
     expect(answer.$metadata.httpStatusCode).toBe(204);
     expect((await client.closed).code).toBe(1000);
-    await waitFor(() => recorded.disconnects.length === 1, 5000, '$disconnect');
+    await waitFor(() => recorded.disconnects.length === 1, 15_000, '$disconnect');
     expect(recorded.disconnects[0]!.requestContext.disconnectStatusCode).toBe(1000);
     expect((await errorOf(api.send(new GetConnectionCommand({ ConnectionId: connectionId })))).name).toBe('GoneException');
     expect((await errorOf(api.send(new DeleteConnectionCommand({ ConnectionId: connectionId })))).name).toBe('GoneException');
@@ -178,9 +183,13 @@ describe('GetConnection and DeleteConnection', () => {
 describe('stop()', () => {
   it('answers posts still waiting out their latency with GoneException', async () => {
     const { gw, connectionId, api } = await connected();
-    gw.setPostLatency(10_000);
+    // The latency is asked for when the post has arrived: from then on it is waiting out its latency. (A fixed
+    // 100 ms wait could stop the gateway before a busy machine had delivered the post at all.)
+    let arrived!: () => void;
+    const postArrived = new Promise<void>((resolve) => (arrived = resolve));
+    gw.setPostLatency(() => (arrived(), 10_000));
     const pending = errorOf(post(api, connectionId, 'never delivered'));
-    await sleep(100);
+    await postArrived;
     expect(gw.posts).toHaveLength(0);
     const stopping = gw.stop();
     expect((await pending).name).toBe('GoneException');

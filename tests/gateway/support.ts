@@ -69,7 +69,7 @@ export function connectClient(url: string, headers: Record<string, string> = {})
     frames,
     frameTimes,
     binaryFrames: 0,
-    nextFrame(timeoutMs = 5000) {
+    nextFrame(timeoutMs = 15_000) {
       if (read < frames.length) return Promise.resolve(frames[read++]!);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no frame within ${timeoutMs} ms`)), timeoutMs);
@@ -100,7 +100,7 @@ export function managementClient(endpoint: string): ApiGatewayManagementApiClien
 }
 
 /** Polls until the condition holds; timing margins are generous because the machine is shared. */
-export async function waitFor(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function waitFor(condition: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -101,7 +101,7 @@ describe('$default', () => {
     const gw = await start(recorded);
     const client = await connectClient(gw.webSocketUrl);
     client.ws.send('{"type":"prompt","voicePrompt":"hello"}');
-    await waitFor(() => recorded.messages.length === 1, 5000, 'the message event');
+    await waitFor(() => recorded.messages.length === 1, 15_000, 'the message event');
 
     const event = recorded.messages[0]!;
     expect(event.body).toBe('{"type":"prompt","voicePrompt":"hello"}');
@@ -123,10 +123,18 @@ describe('$default', () => {
 
   it('runs frames of one connection concurrently', async () => {
     const spans: Array<{ start: number; end: number }> = [];
+    // Each handler holds until both have started: serialized handlers never get there, and give up after 10 s
+    // (then the second starts after the first ended and the check below fails). A fixed hold raced a busy machine.
+    let started = 0;
+    let bothStarted!: () => void;
+    const both = new Promise<void>((resolve) => (bothStarted = resolve));
     const recorded = recordingRoutes({
       message: async () => {
         const start = performance.now();
-        await sleep(400);
+        if (++started === 2) bothStarted();
+        let giveUp: NodeJS.Timeout | undefined;
+        await Promise.race([both, new Promise<void>((resolve) => (giveUp = setTimeout(resolve, 10_000)))]);
+        clearTimeout(giveUp);
         spans.push({ start, end: performance.now() });
       },
     });
@@ -172,15 +180,18 @@ describe('$default', () => {
   });
 
   it('sends the AWS timeout frame when the handler outlives the integration timeout', async () => {
-    const recorded = recordingRoutes({ message: () => sleep(1500) });
+    let handlerDone!: () => void;
+    const done = new Promise<void>((resolve) => (handlerDone = resolve));
+    const recorded = recordingRoutes({ message: () => sleep(1500).then(handlerDone) });
     const gw = await start(recorded, { integrationTimeoutMs: 150 });
     const client = await connectClient(gw.webSocketUrl);
     client.ws.send('slow');
     const frame = await client.nextFrame();
     const { connectionId, requestId } = recorded.messages[0]!.requestContext;
     expect(JSON.parse(frame)).toEqual({ message: 'Endpoint request timed out', connectionId, requestId });
-    // The late completion sends nothing more.
-    await sleep(1600);
+    // The late completion sends nothing more: once the handler has finished, and the gateway has had its turn.
+    await done;
+    await sleep(50);
     expect(client.frames).toHaveLength(1);
     await client.close();
   });
@@ -192,7 +203,7 @@ describe('$default', () => {
     client.ws.on('error', () => undefined);
     client.ws.send('x'.repeat(128 * 1024 + 1));
     expect((await client.closed).code).toBe(1009);
-    await waitFor(() => recorded.disconnects.length === 1, 5000, '$disconnect');
+    await waitFor(() => recorded.disconnects.length === 1, 15_000, '$disconnect');
     expect(recorded.disconnects[0]!.requestContext.disconnectStatusCode).toBe(1009);
     expect(recorded.messages).toHaveLength(0);
   });
@@ -203,7 +214,7 @@ describe('$default', () => {
     const client = await connectClient(gw.webSocketUrl);
     client.ws.send(Buffer.from([1, 2, 3]));
     expect((await client.closed).code).toBe(1003);
-    await waitFor(() => recorded.disconnects.length === 1, 5000, '$disconnect');
+    await waitFor(() => recorded.disconnects.length === 1, 15_000, '$disconnect');
     expect(recorded.disconnects[0]!.requestContext.disconnectStatusCode).toBe(1003);
     expect(recorded.messages).toHaveLength(0);
   });
@@ -215,7 +226,7 @@ describe('$disconnect', () => {
     const gw = await start(recorded);
     const client = await connectClient(gw.webSocketUrl);
     await client.close(1000, 'caller hung up');
-    await waitFor(() => recorded.disconnects.length === 1, 5000, '$disconnect');
+    await waitFor(() => recorded.disconnects.length === 1, 15_000, '$disconnect');
     const event = recorded.disconnects[0]!;
     expect(event.requestContext).toMatchObject({
       routeKey: '$disconnect',

@@ -24,7 +24,7 @@ export function clientFor(server: LlmServer): OpenAI {
   return new OpenAI({ baseURL: server.baseUrl, apiKey: 'offline', maxRetries: 0, timeout: 15_000 });
 }
 
-export async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+export async function waitFor(check: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -93,6 +93,6 @@ describe('the local runtime speaks plain ConversationRelay', () => {
     socket.close(1000, 'caller hung up');
     await closed;
     const sessionId = new URL(relay.url).searchParams.get('session')!;
-    await expect.poll(async () => (await getSession(runtime.table, sessionId))?.status, { timeout: 5000 }).toBe('ended');
+    await expect.poll(async () => (await getSession(runtime.table, sessionId))?.status, { timeout: 15_000 }).toBe('ended');
   });
 });

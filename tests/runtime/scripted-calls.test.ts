@@ -65,7 +65,8 @@ const deeperChecks: Record<string, (runtime: LocalRuntime, result: ScriptResult,
   '05_use-case-default/demo-call.txt': async (runtime, result, from) => {
     const first = (await listUseCases(runtime.table)).filter((u) => u.listed && u.id !== 'default').sort((a, b) => a.name.localeCompare(b.name))[0]!;
     const said = result.transcript.filter((e) => e.who === 'app').map((e) => e.text);
-    expect(said[1]).toContain(`Nice to meet you, Jane. You can try the ${first.name} demo`);
+    // A filler line may come between the two when saving the name is slow (a busy machine).
+    expect(said[1]).toMatch(new RegExp(`Nice to meet you, Jane\\..*You can try the ${first.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} demo`));
     expect(await getProfile(runtime.table, from)).toMatchObject({ firstName: 'Jane', lastName: 'Doe', useCaseId: first.id });
   },
   // Availability, booking, text, keypad, barge-in, handoff.

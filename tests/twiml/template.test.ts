@@ -1,23 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const TEMPLATE = '03_twiml-api/template.yaml';
 
-function hasCfnLint(): boolean {
-  return spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
-}
-const lintable = hasCfnLint();
-if (!lintable && process.env.REQUIRE_CFN_LINT) throw new Error('cfn-lint is required (REQUIRE_CFN_LINT is set) but not installed');
-
+// cfn-lint runs on this template with every other in one invocation: tests/deploy/cfn-lint.test.ts.
 describe('03_twiml-api template', () => {
-  it.skipIf(!lintable)('is cfn-lint clean', () => {
-    const out = spawnSync('cfn-lint', [TEMPLATE], { encoding: 'utf8' });
-    expect(`${out.stdout}${out.stderr}`.trim()).toBe('');
-    expect(out.status).toBe(0);
-    // cfn-lint with the SAM translator is seconds of CPU; on a shared 2-core machine, more than the default 20 s.
-  }, 120_000);
-
   it('holds no secret values: only the SSM parameter name of the auth token', () => {
     const text = readFileSync(TEMPLATE, 'utf8');
     expect(text).not.toMatch(/TWILIO_AUTH_TOKEN:|OPENAI_API_KEY|AuthToken:\s*['"]?[0-9a-f]{32}/);
