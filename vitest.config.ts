@@ -1,11 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects, run one after the other by `npm test` (sequence.groupOrder), so each has both cores to itself:
+ * Four projects, run one after the other by `npm test` (sequence.groupOrder), so each has both cores to itself:
  * - unit: the deterministic engine tier (in-memory store, scripted LLM, manual clock) and pure functions. No
  *   socket, server, child process or table; milliseconds per test.
  * - wire: everything over real sockets and local DynamoDB (gateway, runtime, handlers, LLM server, data layer,
  *   the Store contract...). A new test file lands here unless it is listed under unit or lives in tests/deploy.
+ * - wire-env: the wire files that configure a handler entry point through process.env (see WIRE_OWN_ENV).
  * - deploy: templates, bundles and IAM (cfn-lint, esbuild, SAM's role); CPU-heavy, so it does not run alongside
  *   the tests above.
  * `npx vitest run --project unit` runs one of them.
@@ -35,6 +36,23 @@ const UNIT = [
   'layers/runtime/lazy.test.ts',
 ];
 const DEPLOY = ['tests/deploy/**/*.test.ts'];
+/**
+ * Wire tests that set process.env and then import a handler entry point: the entry points build their AWS deps
+ * once per module graph from the environment (as a Lambda container does), so each of these files needs a graph
+ * of its own. Every other wire file shares one graph per worker, which halves the project's CPU (its imports were
+ * most of it).
+ */
+const WIRE_OWN_ENV = [
+  'tests/evals/target.test.ts',
+  'tests/messaging/send-message.test.ts',
+  'tests/observability/continuation-failures.test.ts',
+  'tests/observability/error-metrics.test.ts',
+  'tests/observability/handler-logs.test.ts',
+  'tests/runtime/warm-transfer.test.ts',
+  'tests/tools/lambda-handler.test.ts',
+  'tests/twiml/agent-sms.test.ts',
+  'tests/twiml/aws-handlers.test.ts',
+];
 const ALL = ['tests/**/*.test.ts', '0*/**/*.test.ts', 'layers/**/*.test.ts', 'dev/**/*.test.ts'];
 
 /** What every project runs with. Not through `extends`: that would also hand each project the global setup. */
@@ -65,11 +83,12 @@ export default defineConfig({
       // No socket, table, env or module state to leak between files: one module graph per worker instead of one
       // per file halves the project's CPU (the imports were most of it).
       { test: { ...shared, name: 'unit', include: UNIT, testTimeout: 30_000, isolate: false, sequence: { groupOrder: 0 } } },
-      { test: { ...shared, name: 'wire', include: ALL, exclude: [...UNIT, ...DEPLOY], sequence: { groupOrder: 1 } } },
+      { test: { ...shared, name: 'wire', include: ALL, exclude: [...UNIT, ...DEPLOY, ...WIRE_OWN_ENV], isolate: false, sequence: { groupOrder: 1 } } },
+      { test: { ...shared, name: 'wire-env', include: WIRE_OWN_ENV, sequence: { groupOrder: 2 } } },
       // Bundling and SAM's stand-in runs take seconds each; the limit only catches a hang.
       // Its global setup bundles every function once for the files that read bundles.
       {
-        test: { ...shared, name: 'deploy', include: DEPLOY, globalSetup: ['tests/deploy/bundles-setup.ts'], testTimeout: 60_000, sequence: { groupOrder: 2 } },
+        test: { ...shared, name: 'deploy', include: DEPLOY, globalSetup: ['tests/deploy/bundles-setup.ts'], testTimeout: 60_000, sequence: { groupOrder: 3 } },
       },
     ],
   },
