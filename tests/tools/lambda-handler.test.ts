@@ -5,6 +5,7 @@ import { defineTool } from '../../layers/tools/define-tool.ts';
 import { toLambdaHandler } from '../../layers/tools/lambda-handler.ts';
 import { startFakeLambda, type FakeLambda } from '../messaging/fake-lambda.ts';
 import { startFakeTwilio, type FakeTwilio } from '../messaging/fake-twilio.ts';
+import { stubSendMessageEnv } from '../messaging/send-message-env.ts';
 import { createTestTable, type TestTable } from '../support/dynamo.ts';
 import { CALLER, invocation } from './support.ts';
 
@@ -30,19 +31,7 @@ let lambda: FakeLambda;
 beforeAll(async () => {
   table = await createTestTable();
   twilioServer = await startFakeTwilio({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
-  const env = {
-    TABLE_NAME: table.name,
-    DYNAMODB_ENDPOINT: table.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_FROM_NUMBER: '+14065550100',
-    TWILIO_API_BASE_URL: twilioServer.baseUrl,
-    SEND_MESSAGE_FUNCTION: 'cr-test-send-message',
-  };
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+  stubSendMessageEnv(table, twilioServer, { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: '+14065550100' });
   const { handler: sendMessage } = await import('../../04_util-send-message/src/handler.ts');
   lambda = await startFakeLambda({ 'cr-test-send-message': sendMessage });
   // The AWS SDK's service-specific endpoint variable: the tool function's own LambdaClient reaches the local server.

@@ -5,6 +5,7 @@ import { createConnectActionHandler } from '../../03_twiml-api/src/handlers/conn
 import { agentSmsKey, createSession, getSession, putUseCase, updateProfile } from '../../layers/data/index.ts';
 import { startFakeLambda, type FakeLambda } from '../messaging/fake-lambda.ts';
 import { startFakeTwilio, type FakeTwilio } from '../messaging/fake-twilio.ts';
+import { stubSendMessageEnv } from '../messaging/send-message-env.ts';
 import { createTestTable, type TestTable } from '../support/dynamo.ts';
 import { sessionFixture } from '../support/sessions.ts';
 import { APARTMENT_USE_CASE, AUTH_TOKEN, captureLogger, HOST, parseTwiml, twilioPost } from './support.ts';
@@ -33,19 +34,7 @@ let sendHeld: Promise<void> = Promise.resolve();
 beforeAll(async () => {
   table = await createTestTable();
   twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
-  const env = {
-    TABLE_NAME: table.name,
-    DYNAMODB_ENDPOINT: table.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_FROM_NUMBER: FROM_NUMBER,
-    TWILIO_API_BASE_URL: twilio.baseUrl,
-    SEND_MESSAGE_FUNCTION: 'cr-test-send-message',
-  };
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+  stubSendMessageEnv(table, twilio, { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: FROM_NUMBER });
   const { handler: sendMessage } = await import('../../04_util-send-message/src/handler.ts');
   const { handler: agentSms } = await import('../../03_twiml-api/src/handlers/agent-sms.ts');
   lambda = await startFakeLambda({
