@@ -86,9 +86,9 @@ export default defineConfig({
       { test: { ...shared, name: 'wire', include: ALL, exclude: [...UNIT, ...DEPLOY, ...WIRE_OWN_ENV], isolate: false, sequence: { groupOrder: 1 } } },
       { test: { ...shared, name: 'wire-env', include: WIRE_OWN_ENV, sequence: { groupOrder: 2 } } },
       // Bundling and SAM's stand-in runs take seconds each; the limit only catches a hang.
-      // Its global setup bundles every function once for the files that read bundles.
+      // Its global setup bundles, analyses and translates once per run what several files read.
       {
-        test: { ...shared, name: 'deploy', include: DEPLOY, globalSetup: ['tests/deploy/bundles-setup.ts'], testTimeout: 60_000, sequence: { groupOrder: 3 } },
+        test: { ...shared, name: 'deploy', include: DEPLOY, globalSetup: ['tests/deploy/global-setup.ts'], testTimeout: 60_000, sequence: { groupOrder: 3 } },
       },
     ],
   },

@@ -28,22 +28,41 @@ const SAM_TRANSFORM = fileURLToPath(new URL('./sam_transform.py', import.meta.ur
  * of one run (IAM, operations) translate each template once, not once per test file.
  */
 export async function transformedTemplate(templatePath: string): Promise<Template> {
-  const key = createHash('sha256').update(readFileSync(templatePath)).update(readFileSync(SAM_TRANSFORM)).digest('hex').slice(0, 32);
-  const cached = join(tmpdir(), `cr-sam-transform-${key}.json`);
-  if (existsSync(cached)) {
+  return (await transformedTemplates([templatePath]))[0]!;
+}
+
+/**
+ * Several templates at once: the ones not translated yet go through one python process (starting python and
+ * importing cfn-lint costs more than translating a template).
+ */
+export async function transformedTemplates(templatePaths: string[]): Promise<Template[]> {
+  const script = readFileSync(SAM_TRANSFORM);
+  const cachePath = (path: string) =>
+    join(tmpdir(), `cr-sam-transform-${createHash('sha256').update(readFileSync(path)).update(script).digest('hex').slice(0, 32)}.json`);
+  const results: (Template | undefined)[] = templatePaths.map((path) => {
+    const cached = cachePath(path);
+    if (!existsSync(cached)) return undefined;
     try {
       return JSON.parse(readFileSync(cached, 'utf8')) as Template;
     } catch {
-      // A half-written file from a killed run: translate again.
+      return undefined; // A half-written file from a killed run: translate again.
     }
+  });
+  const todo = templatePaths.filter((_, i) => !results[i]);
+  if (todo.length) {
+    const { stdout } = await promisify(execFile)('python3', [SAM_TRANSFORM, ...todo], { maxBuffer: 256 * 1024 * 1024 });
+    const translated = JSON.parse(stdout) as Template[];
+    todo.forEach((path, j) => {
+      const text = JSON.stringify(translated[j]);
+      // Written aside and renamed, so a parallel reader never sees half a file.
+      const cached = cachePath(path);
+      const partial = `${cached}.${process.pid}.tmp`;
+      writeFileSync(partial, text);
+      renameSync(partial, cached);
+      results[templatePaths.indexOf(path)] = translated[j];
+    });
   }
-  const { stdout } = await promisify(execFile)('python3', [SAM_TRANSFORM, templatePath], { maxBuffer: 64 * 1024 * 1024 });
-  const template = JSON.parse(stdout) as Template;
-  // Written aside and renamed, so a parallel reader never sees half a file.
-  const partial = `${cached}.${process.pid}.tmp`;
-  writeFileSync(partial, stdout);
-  renameSync(partial, cached);
-  return template;
+  return results as Template[];
 }
 
 /** Managed policies SAM attaches by default, with what they grant (from their AWS definitions). */

@@ -1,4 +1,5 @@
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { relative, resolve } from 'node:path';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { esbuildOptions, type FunctionBuildSpec } from './function-build.ts';
 
 /**
@@ -30,9 +31,61 @@ const sdkSideEffectFree: Plugin = {
   },
 };
 
+// Source maps change no byte of the output's inputs: the analysis skips them.
+const analysisOptions = (spec: FunctionBuildSpec, outdir: string): BuildOptions => ({
+  ...esbuildOptions(spec, outdir),
+  mainFields: ['module', 'main'],
+  plugins: [sdkSideEffectFree],
+  sourcemap: false,
+  write: false,
+});
+
 export async function analysisMetafile(spec: FunctionBuildSpec, outdir: string): Promise<Metafile> {
-  const result = await build({ ...esbuildOptions(spec, outdir), mainFields: ['module', 'main'], plugins: [sdkSideEffectFree], write: false });
-  return result.metafile!;
+  return (await build(analysisOptions(spec, outdir))).metafile!;
+}
+
+/**
+ * The analysis of many functions, one esbuild run per set of functions that share their build options: every
+ * entry point is still tree-shaken on its own (without code splitting each output holds only what its entry
+ * reaches), but the SDK is parsed and resolved once instead of once per function, which is most of the work.
+ * Each function's metafile holds its own outputs only. When a shared run fails, each of its functions is built
+ * alone, so a failure is reported against the function that has it.
+ */
+export async function analysisMetafiles(specs: FunctionBuildSpec[], outdir: string): Promise<(Metafile | Error)[]> {
+  const groups = new Map<string, number[]>();
+  specs.forEach((spec, i) => {
+    const { entryPoints: _, outdir: __, ...shared } = esbuildOptions(spec, outdir);
+    const key = JSON.stringify(shared);
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const results: (Metafile | Error)[] = [];
+  const alone = (i: number) =>
+    analysisMetafile(specs[i]!, resolve(outdir, String(i))).then(
+      (m) => (results[i] = m),
+      (err: unknown) => (results[i] = err instanceof Error ? err : new Error(String(err))),
+    );
+  await Promise.all(
+    [...groups.values()].map(async (members) => {
+      const first = specs[members[0]!]!;
+      // Each function's outputs under a folder of its own: two functions may share an entry point's file name.
+      const entryPoints = members.flatMap((i) =>
+        specs[i]!.entryPoints.map((entry) => ({ in: entry, out: `${i}/${relative(specs[i]!.codeDir, entry).replace(/\.[cm]?[jt]sx?$/, '')}` })),
+      );
+      let metafile: Metafile;
+      try {
+        metafile = (await build({ ...analysisOptions(first, outdir), entryPoints })).metafile!;
+      } catch {
+        await Promise.all(members.map(alone));
+        return;
+      }
+      for (const i of members) {
+        const prefix = `${relative(first.codeDir, resolve(outdir, String(i)))}/`;
+        const outputs = Object.fromEntries(Object.entries(metafile.outputs).filter(([file]) => file.startsWith(prefix)));
+        results[i] = { inputs: metafile.inputs, outputs };
+      }
+    }),
+  );
+  return results;
 }
 
 /**

@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { buildSpec } from '../../scripts/lib/function-build.ts';
+import { describe, expect, it } from 'vitest';
 import { functionStatements, grants, resourceProblems, RESOURCE_SHAPE, transformedTemplate, type Statement } from '../../scripts/lib/iam.ts';
 import { render } from '../../scripts/lib/intrinsics.ts';
-import { analysisMetafile, sdkCalls, type SdkCall } from '../../scripts/lib/sdk-calls.ts';
+import type { SdkCall } from '../../scripts/lib/sdk-calls.ts';
 import { serverlessFunctions, type Stack } from '../../scripts/lib/stacks.ts';
 import type { Template } from '../../scripts/lib/cfn-yaml.ts';
-import { CFN_LINT_MISSING, cfnLint, repoStacks } from './support.ts';
+import { CFN_LINT_MISSING, cfnLint, functionSdkCalls, repoStacks } from './support.ts';
 
 /**
  * Every AWS API call a function's code can make (the SDK commands its bundle keeps) is allowed by the role SAM
@@ -19,8 +15,6 @@ import { CFN_LINT_MISSING, cfnLint, repoStacks } from './support.ts';
 const RESOURCE_STAR_OK = /^(logs:(CreateLogGroup|CreateLogStream|PutLogEvents)|xray:(PutTraceSegments|PutTelemetryRecords|GetSampling\w+)|cloudwatch:PutMetricData)$/;
 
 const { stacks, missing } = repoStacks();
-const work = mkdtempSync(join(tmpdir(), 'cr-iam-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const transformed = new Map<string, Promise<Template>>();
 const transform = (stack: Stack) => {
@@ -42,7 +36,8 @@ describe('IAM: the code\'s AWS calls are allowed, and nothing broader', () => {
       let facts: Promise<{ calls: SdkCall[]; statements: Statement[] }> | undefined;
       const load = () =>
         (facts ??= (async () => ({
-          calls: sdkCalls(await analysisMetafile(buildSpec(fn), join(work, stack.folder, fn.functionId))),
+          // The project's global setup analyses every function's bundle once per run.
+          calls: await functionSdkCalls(fn),
           statements: functionStatements(await transform(stack), fn.functionId, stack),
         }))());
 

@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+import { cfnLintVersion } from '../../scripts/lib/cfn-lint.ts';
+import { buildFunction, buildSpec, type BuiltEntry } from '../../scripts/lib/function-build.ts';
+import { transformedTemplates } from '../../scripts/lib/iam.ts';
+import { analysisMetafiles, sdkCalls, type SdkCall } from '../../scripts/lib/sdk-calls.ts';
+import { loadStacks, serverlessFunctions, type FunctionResource } from '../../scripts/lib/stacks.ts';
+
+/**
+ * The deploy project's global setup: the work several checks need, done once per run instead of once per test
+ * file (or per test):
+ * - every function of every stack bundled as `sam build` would, for the checks that read bundles (functions,
+ *   bundle budgets);
+ * - the SDK calls each function's code makes (the IAM checks), for the repository's functions and the IAM
+ *   fixture's, from one analysis build per set of build options;
+ * - SAM's translation of every template (the IAM and operations checks), through one python process;
+ * - cfn-lint's version (whether the checks that need it run): asking costs a python start, once per file before.
+ * What it provides is plain data: bundle paths, the metafile's path on disk (a metafile is megabytes, too much to
+ * copy into every worker) and, for a function that fails to bundle or to analyse, the error, which the test that
+ * needs it then reports as its own failure.
+ */
+export type SharedBundle =
+  | { entries: BuiltEntry[]; metafilePath: string; handlerFile: string | undefined; handlerFileExports: string[] }
+  | { error: string };
+
+export type SharedSdkCalls = { calls: SdkCall[] } | { error: string };
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    functionBundles: Record<string, SharedBundle>;
+    functionSdkCalls: Record<string, SharedSdkCalls>;
+    /** cfn-lint's version, '' when it is not installed. */
+    cfnLintVersion: string;
+  }
+}
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** The IAM checker's fixture stacks: analysed with the repository's functions. */
+export const IAM_FIXTURE_ROOT = join(ROOT, 'tests/deploy/fixtures/iam');
+
+/** A function's key in what the setup provides: its stack folder relative to the repository, and its id. */
+export const functionKey = (fn: FunctionResource) => `${relative(ROOT, fn.stack.dir)}/${fn.functionId}`;
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+async function bundleAll(functions: FunctionResource[], out: string): Promise<Record<string, SharedBundle>> {
+  const bundles: Record<string, SharedBundle> = {};
+  // esbuild bundles the functions side by side in its own process; one call each keeps their failures apart and
+  // each bundle exactly what `sam build` makes of that function alone.
+  await Promise.all(
+    functions.map(async (fn) => {
+      const key = functionKey(fn);
+      try {
+        const built = await buildFunction(buildSpec(fn), join(out, key), ROOT);
+        const metafilePath = join(out, `${key}.meta.json`);
+        writeFileSync(metafilePath, JSON.stringify(built.metafile));
+        bundles[key] = { entries: built.entries, metafilePath, handlerFile: built.handlerFile, handlerFileExports: built.handlerFileExports };
+      } catch (err) {
+        bundles[key] = { error: message(err) };
+      }
+    }),
+  );
+  return bundles;
+}
+
+async function analyseAll(functions: FunctionResource[], out: string): Promise<Record<string, SharedSdkCalls>> {
+  const calls: Record<string, SharedSdkCalls> = {};
+  const specs: { key: string; spec: ReturnType<typeof buildSpec> }[] = [];
+  for (const fn of functions) {
+    try {
+      specs.push({ key: functionKey(fn), spec: buildSpec(fn) });
+    } catch (err) {
+      calls[functionKey(fn)] = { error: message(err) };
+    }
+  }
+  const metafiles = await analysisMetafiles(specs.map((s) => s.spec), out);
+  specs.forEach(({ key }, i) => {
+    const metafile = metafiles[i]!;
+    try {
+      calls[key] = metafile instanceof Error ? { error: metafile.message } : { calls: sdkCalls(metafile) };
+    } catch (err) {
+      calls[key] = { error: message(err) };
+    }
+  });
+  return calls;
+}
+
+export default async function setup(project: TestProject) {
+  const out = mkdtempSync(join(tmpdir(), 'cr-deploy-setup-'));
+  const repo = loadStacks(ROOT).stacks;
+  const fixtures = loadStacks(IAM_FIXTURE_ROOT).stacks;
+  const repoFunctions = repo.flatMap((stack) => serverlessFunctions(stack));
+  const version = cfnLintVersion() ?? '';
+  const [bundles, calls] = await Promise.all([
+    bundleAll(repoFunctions, join(out, 'bundles')),
+    analyseAll([...repoFunctions, ...fixtures.flatMap((stack) => serverlessFunctions(stack))], join(out, 'analysis')),
+    // Fills the translation cache the checks read; a template SAM cannot translate fails the test that reads it.
+    version ? transformedTemplates([...repo, ...fixtures].map((s) => s.templatePath)).catch(() => undefined) : undefined,
+  ]);
+  project.provide('functionBundles', bundles);
+  project.provide('functionSdkCalls', calls);
+  project.provide('cfnLintVersion', version);
+  return () => rmSync(out, { recursive: true, force: true });
+}
