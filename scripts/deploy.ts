@@ -16,6 +16,19 @@ import { discoverUseCases } from './lib/use-case-folders.ts';
  */
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
+/**
+ * Where a deploy finds the repository and its environment (PATH, AWS settings) and writes its lines: the
+ * process's own from the command line; a test runs it in process with its own.
+ */
+export interface DeployIo {
+  root: string;
+  env: NodeJS.ProcessEnv;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const processIo: DeployIo = { root: ROOT, env: process.env, out: (text) => console.log(text), err: (text) => console.error(text) };
+
 interface Args {
   mode: 'deploy' | 'destroy';
   dryRun: boolean;
@@ -54,12 +67,12 @@ const StackValue = z
   .refine((v) => v !== 'None', 'not found in the deployed stack');
 
 /** A command's trimmed stdout; the same command is read once per run. */
-async function readValue(command: Command, cache: Map<string, Promise<string>>): Promise<string> {
+async function readValue(command: Command, cache: Map<string, Promise<string>>, io: DeployIo): Promise<string> {
   const line = shellLine(command);
   let value = cache.get(line);
   if (!value) {
     const [cmd, ...rest] = command.argv;
-    value = promisify(execFile)(cmd!, rest, { cwd: join(ROOT, command.cwd) }).then(({ stdout }) => {
+    value = promisify(execFile)(cmd!, rest, { cwd: join(io.root, command.cwd), env: io.env }).then(({ stdout }) => {
       const parsed = StackValue.safeParse(stdout);
       if (!parsed.success) throw new Error(`"${line}" printed "${stdout.trim()}": ${parsed.error.issues[0]?.message}`);
       return parsed.data;
@@ -69,25 +82,25 @@ async function readValue(command: Command, cache: Map<string, Promise<string>>):
   return value;
 }
 
-async function runCommand(command: Command, cache = new Map<string, Promise<string>>()): Promise<void> {
-  console.log(`\n$ ${shellLine(command)}`);
-  const env: NodeJS.ProcessEnv = { ...process.env };
+async function runCommand(command: Command, io: DeployIo, cache = new Map<string, Promise<string>>()): Promise<void> {
+  io.out(`\n$ ${shellLine(command)}`);
+  const env: NodeJS.ProcessEnv = { ...io.env };
   for (const [name, value] of Object.entries(command.env ?? {})) {
-    env[name] = typeof value === 'string' ? value : await readValue(value, cache);
-    if (typeof value !== 'string') console.log(`# ${name}=${env[name]}`);
+    env[name] = typeof value === 'string' ? value : await readValue(value, cache, io);
+    if (typeof value !== 'string') io.out(`# ${name}=${env[name]}`);
   }
   return new Promise((ok, fail) => {
-    const child = spawn(command.argv[0]!, command.argv.slice(1), { cwd: join(ROOT, command.cwd), stdio: 'inherit', env });
+    const child = spawn(command.argv[0]!, command.argv.slice(1), { cwd: join(io.root, command.cwd), stdio: 'inherit', env });
     child.on('error', (err) => fail(new Error(`${command.argv[0]}: ${err.message} (is it installed and on PATH?)`)));
     child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`"${shellLine(command)}" exited with ${code}`))));
   });
 }
 
-async function readWebhookUrl(plan: Plan): Promise<string | undefined> {
+async function readWebhookUrl(plan: Plan, io: DeployIo): Promise<string | undefined> {
   if (!plan.webhookUrl) return undefined;
   const [cmd, ...rest] = plan.webhookUrl.command.argv;
   try {
-    const { stdout } = await promisify(execFile)(cmd!, rest, { cwd: ROOT });
+    const { stdout } = await promisify(execFile)(cmd!, rest, { cwd: io.root, env: io.env });
     const url = stdout.trim();
     return url && url !== 'None' ? url : undefined;
   } catch {
@@ -95,51 +108,58 @@ async function readWebhookUrl(plan: Plan): Promise<string | undefined> {
   }
 }
 
-async function main(argv: string[]): Promise<void> {
-  const args = parseArgs(argv);
+/** The whole command: what it prints goes to `io`; the result is the process exit code. */
+export async function deploy(argv: string[], io: DeployIo = processIo): Promise<number> {
+  try {
+    await run(parseArgs(argv), io);
+    return 0;
+  } catch (err) {
+    io.err(`${argv.includes('--destroy') ? 'destroy' : 'deploy'}: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+async function run(args: Args, io: DeployIo): Promise<void> {
   if (args.help) {
-    console.log(USAGE);
+    io.out(USAGE);
     return;
   }
-  const { stacks, missing } = loadStacks(ROOT);
-  if (missing.length) console.warn(`# ${describeMissing(missing)}`);
+  const { stacks, missing } = loadStacks(io.root);
+  if (missing.length) io.err(`# ${describeMissing(missing)}`);
   // The same discovery the loader runs: the folder tells which stack is a use case, the module tells its id.
-  const useCases = args.mode === 'deploy' ? (await discoverUseCases(ROOT)).map((u) => ({ folder: basename(u.dir), id: u.id })) : [];
-  const plan = planFor(stacks, { mode: args.mode, profile: readProfile(ROOT), useCases, ...(args.only ? { only: args.only } : {}) });
+  const useCases = args.mode === 'deploy' ? (await discoverUseCases(io.root)).map((u) => ({ folder: basename(u.dir), id: u.id })) : [];
+  const plan = planFor(stacks, { mode: args.mode, profile: readProfile(io.root), useCases, ...(args.only ? { only: args.only } : {}) });
   if (args.dryRun) {
-    console.log(describePlan(plan, missing.map((m) => m.folder)));
+    io.out(describePlan(plan, missing.map((m) => m.folder)));
     return;
   }
   if (args.mode === 'deploy') {
-    const version = await promisify(execFile)('sam', ['--version']).then(
+    const version = await promisify(execFile)('sam', ['--version'], { env: io.env }).then(
       ({ stdout }) => stdout,
       (err: Error) => {
         throw new Error(`sam --version: ${err.message} (is the AWS SAM CLI installed and on PATH?)`);
       },
     );
-    console.log(`# AWS SAM CLI ${checkSamCliVersion(version)}`);
-    console.log(beforeDeploy(plan).join('\n'));
+    io.out(`# AWS SAM CLI ${checkSamCliVersion(version)}`);
+    io.out(beforeDeploy(plan).join('\n'));
   }
   for (const step of plan.steps) {
-    console.log(`\n== ${args.mode} ${step.stack.folder} (stack ${step.stack.stackName})`);
-    for (const command of step.commands) await runCommand(command);
+    io.out(`\n== ${args.mode} ${step.stack.folder} (stack ${step.stack.stackName})`);
+    for (const command of step.commands) await runCommand(command, io);
   }
   if (plan.useCaseLoads.length) {
-    console.log(`\n== ${describeLoads(plan)}`);
+    io.out(`\n== ${describeLoads(plan)}`);
     const cache = new Map<string, Promise<string>>();
-    for (const load of plan.useCaseLoads) await runCommand(load.command, cache);
+    for (const load of plan.useCaseLoads) await runCommand(load.command, io, cache);
   }
   if (args.mode === 'destroy') {
-    console.log('\nRemoved. The SSM parameters holding the secrets are kept; delete them with `aws ssm delete-parameter --name ...`.');
+    io.out('\nRemoved. The SSM parameters holding the secrets are kept; delete them with `aws ssm delete-parameter --name ...`.');
     return;
   }
-  const url = await readWebhookUrl(plan);
-  console.log(`\n${afterDeploy(plan, url ?? (plan.webhookUrl ? `(not deployed yet) ${shellLine(plan.webhookUrl.command)}` : undefined)).join('\n')}`);
+  const url = await readWebhookUrl(plan, io);
+  io.out(`\n${afterDeploy(plan, url ?? (plan.webhookUrl ? `(not deployed yet) ${shellLine(plan.webhookUrl.command)}` : undefined)).join('\n')}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(`${process.argv.includes('--destroy') ? 'destroy' : 'deploy'}: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  });
+  process.exitCode = await deploy(process.argv.slice(2));
 }

@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getUseCase, listUseCases } from '../../layers/data/use-cases.ts';
+import { deploy as deployInProcess } from '../../scripts/deploy.ts';
 import { deployOrder } from '../../scripts/lib/deploy-order.ts';
 import { readProfile } from '../../scripts/lib/deploy-plan.ts';
 import { MIN_SAM_CLI_VERSION } from '../../scripts/lib/sam-cli.ts';
@@ -16,11 +17,29 @@ const run = promisify(execFile);
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const DEPLOY = join(ROOT, 'scripts/deploy.ts');
 
-async function deploy(args: string[], env: NodeJS.ProcessEnv = process.env) {
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The command as a process: `npm run deploy -- <args>` runs exactly this. */
+async function deployProcess(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Outcome> {
   return run(TSX, [DEPLOY, ...args], { cwd: ROOT, env, timeout: 60_000 }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
   );
+}
+
+/**
+ * The same command in this process (scripts/deploy.ts's `deploy`), its lines collected as the process prints them:
+ * a process costs a TypeScript compile and a module graph per run. The commands it runs are still processes.
+ */
+async function deploy(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Outcome> {
+  let stdout = '';
+  let stderr = '';
+  const code = await deployInProcess(args, { root: ROOT, env, out: (text) => (stdout += `${text}\n`), err: (text) => (stderr += `${text}\n`) });
+  return { code, stdout, stderr };
 }
 
 const { stacks, missing } = repoStacks();
@@ -50,6 +69,11 @@ function dryRun(...args: string[]): ReturnType<typeof deploy> {
 const loadLines = (stdout: string) => stdout.split('\n').filter((l) => l.includes('use-cases:load'));
 
 describe('npm run deploy / destroy', () => {
+  it('npm run deploy -- --dry-run, as a process, prints the plan the tests below check, and exits 0', async () => {
+    const npm = await run('npm', ['run', '--silent', 'deploy', '--', '--dry-run'], { cwd: ROOT, timeout: 60_000 });
+    expect(npm.stdout).toBe((await dryRun()).stdout);
+  });
+
   it('--dry-run prints sam build + sam deploy per stack, in the derived order, non-interactive and idempotent', async () => {
     const { code, stdout } = await dryRun();
     expect(code).toBe(0);
@@ -207,7 +231,8 @@ describe('npm run deploy / destroy', () => {
 
     it('runs each command in its stack folder, in order, loads the use cases into the deployed table, then prints the webhook URL', { timeout: 180_000 }, async () => {
       writeFileSync(log, '');
-      const { code, stdout, stderr } = await deploy([], env);
+      // The one real run as a process, as `npm run deploy` starts it.
+      const { code, stdout, stderr } = await deployProcess([], env);
       expect(code, stderr).toBe(0);
       const calls = readFileSync(log, 'utf8').trim().split('\n');
       const samCalls = calls.filter((c) => c.includes('|sam '));
