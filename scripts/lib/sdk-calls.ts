@@ -45,6 +45,15 @@ export async function analysisMetafile(spec: FunctionBuildSpec, outdir: string):
 }
 
 /**
+ * Functions with the same key share one run in `analysisMetafiles`: their build options but for the entry points
+ * (and what the analysis overrides: main fields, source maps).
+ */
+export function analysisRunKey(spec: FunctionBuildSpec): string {
+  const { entryPoints: _, outdir: __, plugins: ___, ...shared } = analysisOptions(spec, '');
+  return JSON.stringify(shared);
+}
+
+/**
  * The analysis of many functions, one esbuild run per set of functions that share their build options: every
  * entry point is still tree-shaken on its own (without code splitting each output holds only what its entry
  * reaches), but the SDK is parsed and resolved once instead of once per function, which is most of the work.
@@ -54,8 +63,7 @@ export async function analysisMetafile(spec: FunctionBuildSpec, outdir: string):
 export async function analysisMetafiles(specs: FunctionBuildSpec[], outdir: string): Promise<(Metafile | Error)[]> {
   const groups = new Map<string, number[]>();
   specs.forEach((spec, i) => {
-    const { entryPoints: _, outdir: __, ...shared } = esbuildOptions(spec, outdir);
-    const key = JSON.stringify(shared);
+    const key = analysisRunKey(spec);
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
   const results: (Metafile | Error)[] = [];
