@@ -108,7 +108,11 @@ export interface FunctionBuild {
 
 export async function buildFunction(spec: FunctionBuildSpec, outdir: string, root: string): Promise<FunctionBuild> {
   const result = await build(esbuildOptions(spec, outdir));
-  const metafile = result.metafile!;
+  return collect(spec, result.metafile!, outdir, root);
+}
+
+/** What a build made of one function: its entry bundles and the file Lambda loads for its Handler. */
+function collect(spec: FunctionBuildSpec, metafile: Metafile, outdir: string, root: string): FunctionBuild {
   const entries: BuiltEntry[] = [];
   let handlerFile: string | undefined;
   let handlerFileExports: string[] = [];
@@ -132,6 +136,68 @@ export async function buildFunction(spec: FunctionBuildSpec, outdir: string, roo
     }
   }
   return { spec, entries, metafile, handlerFile, handlerFileExports };
+}
+
+/**
+ * Several functions, each into `join(outdir, names[i])`, with the same bundles `buildFunction` makes of each
+ * alone, in one esbuild run per set of single-entry functions that share their build options: without code
+ * splitting every output holds only what its entry reaches, byte for byte what a build of that function alone
+ * writes (tests/deploy/build-parity.test.ts compares one), and the shared code is parsed once instead of once per
+ * function. A function with several entry points (its output layout depends on them all) is built alone, and so
+ * is each function of a run that fails, so a failure is reported against the function that has it.
+ */
+export async function buildFunctions(specs: FunctionBuildSpec[], outdir: string, names: string[], root: string): Promise<(FunctionBuild | Error)[]> {
+  const results: (FunctionBuild | Error)[] = [];
+  const alone = (i: number) =>
+    buildFunction(specs[i]!, join(outdir, names[i]!), root).then(
+      (built) => (results[i] = built),
+      (err: unknown) => (results[i] = err instanceof Error ? err : new Error(String(err))),
+    );
+  const groups = new Map<string, number[]>();
+  const solo: number[] = [];
+  specs.forEach((spec, i) => {
+    if (spec.entryPoints.length !== 1) return solo.push(i);
+    const { entryPoints: _, outdir: __, ...shared } = esbuildOptions(spec, outdir);
+    const key = JSON.stringify(shared);
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  await Promise.all([
+    ...solo.map(alone),
+    ...[...groups.values()].map(async (members) => {
+      const first = specs[members[0]!]!;
+      // A one-entry build writes <entry name>.<ext> at the top of its outdir: the same file, under the function's folder.
+      const entryPoints = members.map((i) => ({ in: specs[i]!.entryPoints[0]!, out: join(names[i]!, basename(specs[i]!.entryPoints[0]!).replace(/\.[cm]?[jt]sx?$/, '')) }));
+      let metafile: Metafile;
+      try {
+        metafile = (await build({ ...esbuildOptions(first, outdir), entryPoints })).metafile!;
+      } catch {
+        await Promise.all(members.map(alone));
+        return;
+      }
+      for (const i of members) {
+        const own = join(outdir, names[i]!);
+        results[i] = collect(specs[i]!, metafilePart(metafile, (out) => resolve(first.codeDir, out).startsWith(`${own}/`)), own, root);
+      }
+    }),
+  ]);
+  return results;
+}
+
+/**
+ * The part of a shared run's metafile that one function's build alone would write: the outputs `ownOutput`
+ * accepts, and the inputs their entry points import, directly or not.
+ */
+export function metafilePart(metafile: Metafile, ownOutput: (out: string) => boolean): Metafile {
+  const outputs = Object.fromEntries(Object.entries(metafile.outputs).filter(([out]) => ownOutput(out)));
+  const seen = new Set<string>();
+  const todo = Object.values(outputs).flatMap((o) => (o.entryPoint ? [o.entryPoint] : []));
+  while (todo.length) {
+    const path = todo.pop()!;
+    if (seen.has(path) || !metafile.inputs[path]) continue;
+    seen.add(path);
+    for (const imp of metafile.inputs[path].imports) if (!imp.external) todo.push(imp.path);
+  }
+  return { inputs: Object.fromEntries([...seen].map((path) => [path, metafile.inputs[path]!])), outputs };
 }
 
 export function missingEntryPoints(spec: FunctionBuildSpec): string[] {

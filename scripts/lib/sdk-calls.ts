@@ -1,6 +1,6 @@
 import { relative, resolve } from 'node:path';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
-import { esbuildOptions, type FunctionBuildSpec } from './function-build.ts';
+import { esbuildOptions, metafilePart, type FunctionBuildSpec } from './function-build.ts';
 
 /**
  * Which AWS API calls a function's code can make, derived from what its bundle keeps: every
@@ -20,7 +20,10 @@ export interface SdkCall {
 const sdkSideEffectFree: Plugin = {
   name: 'sdk-side-effect-free',
   setup(b) {
-    b.onResolve({ filter: /.*/ }, async (args) => {
+    // Only the paths that can lead to an SDK file reach this callback (each call is a round trip between esbuild
+    // and node): `@aws-sdk/*` itself, and relative imports, which inside the SDK are most of its imports. Packages
+    // the SDK imports (`@smithy/*`...) never import a command back, so they keep their own side-effect flags.
+    b.onResolve({ filter: /^(@aws-sdk\/|\.)/ }, async (args) => {
       if (args.pluginData === 'inner') return undefined;
       // The SDK's own files too (relative imports inside it): its aggregated clients register every command.
       if (!args.path.startsWith('@aws-sdk/') && !args.importer.includes('/node_modules/@aws-sdk/')) return undefined;
@@ -88,8 +91,7 @@ export async function analysisMetafiles(specs: FunctionBuildSpec[], outdir: stri
       }
       for (const i of members) {
         const prefix = `${relative(first.codeDir, resolve(outdir, String(i)))}/`;
-        const outputs = Object.fromEntries(Object.entries(metafile.outputs).filter(([file]) => file.startsWith(prefix)));
-        results[i] = { inputs: metafile.inputs, outputs };
+        results[i] = metafilePart(metafile, (file) => file.startsWith(prefix));
       }
     }),
   );

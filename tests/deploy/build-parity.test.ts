@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { buildSpec, esbuildOptions } from '../../scripts/lib/function-build.ts';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildFunction, buildSpec, esbuildOptions } from '../../scripts/lib/function-build.ts';
 import { serverlessFunctions } from '../../scripts/lib/stacks.ts';
-import { repoStacks } from './support.ts';
+import { builtFunction, repoStacks, ROOT } from './support.ts';
 
 // aws-lambda-builders passes MainFields to esbuild as --main-fields=<value>: a comma-separated list, in order.
 describe('build parity: the templates\' BuildProperties reach esbuild as SAM passes them', () => {
@@ -20,4 +23,32 @@ describe('build parity: the templates\' BuildProperties reach esbuild as SAM pas
     const { MainFields: _, ...rest } = spec.properties;
     expect(esbuildOptions({ ...spec, properties: rest }, '/tmp/out').mainFields).toBeUndefined();
   });
+
+  // The project's global setup bundles the functions side by side in one esbuild run (scripts/lib/function-build.ts
+  // buildFunctions); what it hands the checks must be what `sam build` makes of each function alone.
+  it('a bundle from the shared build is byte for byte the function built alone (its map naming the same sources), with the same inputs and exports', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'cr-parity-'));
+    afterAll(() => rmSync(work, { recursive: true, force: true }));
+    const fn = fns.find((f) => f.functionId === 'DisconnectFunction')!;
+    const [shared, alone] = await Promise.all([builtFunction(fn), buildFunction(buildSpec(fn), work, ROOT)]);
+    // A source map names its sources relative to where it is written: compared as the files they point at.
+    const files = (dir: string) =>
+      Object.fromEntries(
+        readdirSync(dir)
+          .sort()
+          .map((f) => {
+            const text = readFileSync(join(dir, f), 'utf8');
+            if (!f.endsWith('.map')) return [f, text];
+            const map = JSON.parse(text) as { sources: string[] };
+            return [f, { ...map, sources: map.sources.map((source) => resolve(dir, source)) }];
+          }),
+      );
+    expect(shared.handlerFile).toBeDefined();
+    const sharedFiles = files(dirname(shared.handlerFile!));
+    expect(Object.keys(sharedFiles)).toEqual(expect.arrayContaining(['disconnect.mjs', 'disconnect.mjs.map']));
+    expect(sharedFiles).toEqual(files(work));
+    expect(shared.handlerFileExports).toEqual(alone.handlerFileExports);
+    expect(shared.entries.map((e) => [e.entry, e.bytes])).toEqual(alone.entries.map((e) => [e.entry, e.bytes]));
+    expect(Object.keys(shared.metafile.inputs).sort()).toEqual(Object.keys(alone.metafile.inputs).sort());
+  }, 120_000);
 });

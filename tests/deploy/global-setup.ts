@@ -4,7 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { cfnLintVersion } from '../../scripts/lib/cfn-lint.ts';
-import { buildFunction, buildSpec, type BuiltEntry } from '../../scripts/lib/function-build.ts';
+import { buildFunctions, buildSpec, type BuiltEntry } from '../../scripts/lib/function-build.ts';
 import { transformedTemplates } from '../../scripts/lib/iam.ts';
 import { analysisMetafiles, sdkCalls, type SdkCall } from '../../scripts/lib/sdk-calls.ts';
 import { loadStacks, serverlessFunctions, type FunctionResource } from '../../scripts/lib/stacks.ts';
@@ -12,8 +12,8 @@ import { loadStacks, serverlessFunctions, type FunctionResource } from '../../sc
 /**
  * The deploy project's global setup: the work several checks need, done once per run instead of once per test
  * file (or per test):
- * - every function of every stack bundled as `sam build` would, for the checks that read bundles (functions,
- *   bundle budgets);
+ * - every function of every stack bundled as `sam build` would (the same bytes, built side by side in one esbuild
+ *   run), for the checks that read bundles (functions, bundle budgets);
  * - the SDK calls each function's code makes (the IAM checks), for the repository's functions and the IAM
  *   fixture's, from one analysis build per set of build options;
  * - SAM's translation of every template (the IAM and operations checks), through one python process;
@@ -48,21 +48,26 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 
 async function bundleAll(functions: FunctionResource[], out: string): Promise<Record<string, SharedBundle>> {
   const bundles: Record<string, SharedBundle> = {};
-  // esbuild bundles the functions side by side in its own process; one call each keeps their failures apart and
-  // each bundle exactly what `sam build` makes of that function alone.
-  await Promise.all(
-    functions.map(async (fn) => {
-      const key = functionKey(fn);
-      try {
-        const built = await buildFunction(buildSpec(fn), join(out, key), ROOT);
-        const metafilePath = join(out, `${key}.meta.json`);
-        writeFileSync(metafilePath, JSON.stringify(built.metafile));
-        bundles[key] = { entries: built.entries, metafilePath, handlerFile: built.handlerFile, handlerFileExports: built.handlerFileExports };
-      } catch (err) {
-        bundles[key] = { error: message(err) };
-      }
-    }),
-  );
+  const specs: { key: string; spec: ReturnType<typeof buildSpec> }[] = [];
+  for (const fn of functions) {
+    try {
+      specs.push({ key: functionKey(fn), spec: buildSpec(fn) });
+    } catch (err) {
+      bundles[functionKey(fn)] = { error: message(err) };
+    }
+  }
+  const keys = specs.map((s) => s.key);
+  const built = await buildFunctions(specs.map((s) => s.spec), out, keys, ROOT);
+  built.forEach((result, i) => {
+    const key = keys[i]!;
+    if (result instanceof Error) {
+      bundles[key] = { error: result.message };
+      return;
+    }
+    const metafilePath = join(out, `${key}.meta.json`);
+    writeFileSync(metafilePath, JSON.stringify(result.metafile));
+    bundles[key] = { entries: result.entries, metafilePath, handlerFile: result.handlerFile, handlerFileExports: result.handlerFileExports };
+  });
   return bundles;
 }
 
