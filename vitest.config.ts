@@ -86,9 +86,11 @@ export default defineConfig({
       { test: { ...shared, name: 'wire', include: ALL, exclude: [...UNIT, ...DEPLOY, ...WIRE_OWN_ENV], isolate: false, sequence: { groupOrder: 1 } } },
       { test: { ...shared, name: 'wire-env', include: WIRE_OWN_ENV, sequence: { groupOrder: 2 } } },
       // Bundling and SAM's stand-in runs take seconds each; the limit only catches a hang.
-      // Its global setup bundles, analyses and translates once per run what several files read.
+      // Its global setup bundles, analyses and translates once per run what several files read. Worker threads:
+      // its files set no process state (their commands get their environment passed in), and a thread per file
+      // costs less than a process per file.
       {
-        test: { ...shared, name: 'deploy', include: DEPLOY, globalSetup: ['tests/deploy/global-setup.ts'], testTimeout: 60_000, sequence: { groupOrder: 3 } },
+        test: { ...shared, name: 'deploy', include: DEPLOY, pool: 'threads', globalSetup: ['tests/deploy/global-setup.ts'], testTimeout: 60_000, sequence: { groupOrder: 3 } },
       },
     ],
   },
