@@ -372,6 +372,24 @@ export function standingOf(ledger: Ledger, status: string, turn: number): Standi
   return { type: 'owner' };
 }
 
+/**
+ * What a turn does with a tool round whose results are in hand, decided on the one ledger read it makes between
+ * that round and its next LLM round (`undefined`: the session is gone). The interrupt notes are folded in first:
+ * an interrupt counts from its note, so results that came back after the note but before this read belong to an
+ * interrupted turn as surely as results that came back after the read. The round is kept (its tool call and
+ * results stored, its actions carried out, the next LLM round asked) only while the turn owns the reply.
+ * Otherwise it is dropped whole: no tool call is stored without its result (strict OpenAI-compatible servers
+ * reject that) and none with it, nothing of it is said or done, and the words the caller heard during it are
+ * stored as heard, after the last round kept.
+ */
+export type RoundVerdict = { type: 'keep' } | { type: 'drop'; standing: Exclude<Standing, { type: 'owner' }> };
+
+export function toolRoundVerdict(read: { ledger: Ledger; status: string } | undefined, turn: number): RoundVerdict {
+  if (!read) return { type: 'drop', standing: { type: 'ended' } };
+  const standing = standingOf(withNotes(read.ledger), read.status, turn);
+  return standing.type === 'owner' ? { type: 'keep' } : { type: 'drop', standing };
+}
+
 /** Where a speculative turn stands: still waiting for its final prompt, adopted as a turn, or dropped. */
 export type SpeculationStanding = { type: 'pending' } | { type: 'confirmed'; turn: number; userText: string } | { type: 'dropped' };
 
