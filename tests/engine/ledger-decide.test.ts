@@ -12,6 +12,7 @@ import {
   decideAll,
   foldNotes,
   heardToRewrite,
+  toolRoundVerdict,
   type LedgerEvent,
 } from '../../02_cr-application/src/engine/ledger/decide.ts';
 import { comparable } from '../../02_cr-application/src/engine/utterance.ts';
@@ -232,6 +233,48 @@ describe('interrupt notes (an interrupt counts from its unconditional write, bef
     const applied = apply(folded, { type: 'heard-applied', turn: 1 }).state;
     expect(heardToRewrite(applied, 30, 'Hel')).toBeUndefined();
     expect(heardToRewrite(folded, 30, 'another report')).toBeUndefined();
+  });
+});
+
+describe('a tool round whose results are in hand (the read between it and the next LLM round)', () => {
+  const note = (at: number, heard: string) => ({ at, heard });
+  it.each([
+    { name: 'the turn owns the reply: keep it', read: { ledger: ledger({ 1: turn({ promptAt: 10 }) }), status: 'connected' }, verdict: { type: 'keep' } },
+    {
+      name: 'an interrupt noted, not yet in the ledger (the result came back between the note and this read): drop it, with what was heard',
+      read: { ledger: ledger({ 1: turn({ promptAt: 10 }) }, { notes: [note(30, 'Let me')] }), status: 'connected' },
+      verdict: { type: 'drop', standing: { type: 'interrupted', heard: 'Let me', heardMs: undefined } },
+    },
+    {
+      name: 'an interrupt already in the ledger: drop it',
+      read: { ledger: apply(ledger({ 1: turn({ promptAt: 10 }) }), { type: 'interrupt', at: 30, heard: 'Let me', heardMs: 700 }).state, status: 'connected' },
+      verdict: { type: 'drop', standing: { type: 'interrupted', heard: 'Let me', heardMs: 700 } },
+    },
+    {
+      name: 'a note of an interrupt that came before this turn\'s prompt (it cut the reply before): keep it',
+      read: { ledger: ledger({ 1: turn({ promptAt: 10, state: 'finished', committed: true }), 2: turn({ promptAt: 40 }) }, { notes: [note(30, 'Hi')] }), status: 'connected' },
+      turn: 2,
+      verdict: { type: 'keep' },
+    },
+    {
+      name: 'interrupted and superseded (the next prompt claimed too): drop it, with what was heard',
+      read: { ledger: ledger({ 1: turn({ promptAt: 10, state: 'superseded' }), 2: turn({ promptAt: 40 }) }, { notes: [note(30, 'Let me')] }), status: 'connected' },
+      verdict: { type: 'drop', standing: { type: 'interrupted', heard: 'Let me', heardMs: undefined } },
+    },
+    {
+      name: 'superseded by a newer prompt: drop it',
+      read: { ledger: ledger({ 1: turn({ promptAt: 10, state: 'superseded' }), 2: turn({ promptAt: 40 }) }), status: 'connected' },
+      verdict: { type: 'drop', standing: { type: 'superseded' } },
+    },
+    { name: 'the call ended: drop it', read: { ledger: ledger({ 1: turn({ promptAt: 10 }) }), status: 'ended' }, verdict: { type: 'drop', standing: { type: 'ended' } } },
+    {
+      name: 'the connection dropped: drop it',
+      read: { ledger: ledger({ 1: turn({ promptAt: 10, state: 'cut-off' }) }), status: 'connected' },
+      verdict: { type: 'drop', standing: { type: 'cut-off' } },
+    },
+    { name: 'the session is gone: drop it', read: undefined, verdict: { type: 'drop', standing: { type: 'ended' } } },
+  ] as { name: string; read: Parameters<typeof toolRoundVerdict>[0]; turn?: number; verdict: unknown }[])('$name', ({ read, turn: n = 1, verdict }) => {
+    expect(toolRoundVerdict(read, n)).toEqual(verdict);
   });
 });
 
