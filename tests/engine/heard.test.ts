@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heardCuts, heardPrefix, heardReply } from '../../02_cr-application/src/engine/ledger/heard.ts';
+import { heardCuts, heardPrefix, heardReply, heardTurn } from '../../02_cr-application/src/engine/ledger/heard.ts';
 
 /** Stored heard text is always a prefix of what was posted, located by the heard words. */
 describe('heardPrefix', () => {
@@ -54,5 +54,19 @@ describe('heardCuts', () => {
   ])('$name', ({ heardUpTo, cuts }) => {
     expect(heardCuts(said, held, heardUpTo)).toEqual(cuts);
     for (const cut of cuts) expect(said.startsWith(cut.content, held.find((h) => h.messageId === cut.messageId)!.start)).toBe(true);
+  });
+});
+
+describe('heardTurn (an interrupt after the commit)', () => {
+  // The tool-call message holds "Let me check. "; the filler said during the tools went with the reply.
+  const spokenBefore = 'Let me check. ';
+  const reply = 'One moment please. Unit 4B is free.';
+  const held = [{ messageId: 'call', start: 0, end: 14 }];
+  it.each([
+    { name: 'heard into the reply: the reply is cut, the round is whole', heard: 'let me check one moment please unit four', cut: 'One moment please. Unit 4B', cuts: [] },
+    { name: 'heard the round and part of the filler', heard: 'let me check one', cut: 'One', cuts: [] },
+    { name: 'heard part of the round: no reply, the round is cut', heard: 'let me', cut: '', cuts: [{ messageId: 'call', content: 'Let me' }] },
+  ])('$name', ({ heard, cut, cuts }) => {
+    expect(heardTurn(spokenBefore, reply, held, heard)).toEqual({ reply: cut, cuts });
   });
 });

@@ -4,6 +4,7 @@ import {
   decide,
   historyRaced,
   KEPT_TURNS,
+  MAX_SPOKEN_BEFORE,
   pendingHeard,
   REPLAY_WINDOW_MS,
   standingOf,
@@ -161,6 +162,30 @@ describe('commit', () => {
     const { state } = apply(interrupted, { type: 'commit', turn: 1, replyMessageId: 'r1', heardApplied: true });
     expect(state.turns['1']).toMatchObject({ state: 'interrupted', committed: true, heardApplied: true });
     expect(pendingHeard(state)).toEqual([]);
+  });
+
+  it('records which messages hold the words before the reply, so an interrupt after the commit cuts them too', () => {
+    const spokenBefore = 'Let me check. One moment please. ';
+    const held = [
+      { messageId: 'call', start: 0, end: 14 },
+      { messageId: 'line', start: 14, end: spokenBefore.length },
+    ];
+    const { state } = apply(ledger({ 1: turn() }), { type: 'commit', turn: 1, replyMessageId: 'r1', heardApplied: false, spokenBefore, held });
+    expect(state.turns['1']).toMatchObject({ spokenBefore, held });
+    const interrupted = apply(state, { type: 'interrupt', at: 500, heard: 'let me' });
+    expect(interrupted.verdicts[0]).toEqual({ type: 'interrupt-recorded', turn: 1, rewrite: { replyMessageId: 'r1', heard: 'let me', heardMs: undefined, spokenBefore, held } });
+    expect(pendingHeard(interrupted.state)).toEqual([{ turn: 1, replyMessageId: 'r1', heard: 'let me', heardMs: undefined, spokenBefore, held }]);
+  });
+
+  it('keeps only the held ranges within the end of what was said that it keeps, moved with it', () => {
+    const spokenBefore = 'x'.repeat(MAX_SPOKEN_BEFORE + 10);
+    const held = [
+      { messageId: 'early', start: 0, end: 8 },
+      { messageId: 'late', start: 8, end: spokenBefore.length },
+    ];
+    const { state } = apply(ledger({ 1: turn() }), { type: 'commit', turn: 1, replyMessageId: 'r1', heardApplied: false, spokenBefore, held });
+    expect(state.turns['1']!.spokenBefore).toHaveLength(MAX_SPOKEN_BEFORE);
+    expect(state.turns['1']!.held).toEqual([{ messageId: 'late', start: 0, end: MAX_SPOKEN_BEFORE }]);
   });
 
   it('the next turn waits for uncommitted turns, and a dead one can be abandoned', () => {

@@ -306,3 +306,35 @@ describe('a turn handed to a continuation, and an interrupt', () => {
     });
   }
 });
+
+describe('an interrupt that lands after the commit of a turn with a tool round (the text-to-speech was behind)', () => {
+  for (const order of ['rewrite-first', 'next-prompt-first'] as const) {
+    it(`${order}: the tool round's words are cut to what was heard, like the reply`, async () => {
+      tier = await createEngineTier();
+      tier.tools.find = async () => ({ ok: true, result: { unit: '4B', free: true } });
+      tier.llm.enqueue([text('Let me check. '), toolCall({ id: 'c1', name: 'find', arguments: {} }), finish('tool_calls')], says('Unit 4B is free.'), says('Wednesday then.'));
+      const call = await tier.call({ tools: TOOLS, filler: FILLER });
+      void call.prompt('Is unit 4B free?');
+      await tier.drain();
+      expect(tier.store.session(call.sessionId)!.ledger.turns['1']).toMatchObject({ committed: true });
+      await tier.clock.advance(500);
+      // The caller cut in two words into the turn, long after all of it was posted and committed.
+      const rewrite = order === 'next-prompt-first' ? tier.store.hold('rewriteHeard') : undefined;
+      void call.interrupt('let me', 400);
+      if (rewrite) {
+        await rewrite.reached;
+        void call.prompt('No, Wednesday');
+        await tier.llm.requested(3);
+        rewrite();
+      } else {
+        await tier.drain();
+        void call.prompt('No, Wednesday');
+      }
+      await tier.drain();
+      const heardTurn = [['user', 'Is unit 4B free?'], ['assistant', 'Let me', ['find']], ['tool', JSON.stringify({ unit: '4B', free: true })]];
+      expect(sent(2)).toEqual([...heardTurn, ['user', 'No, Wednesday']]);
+      expect(stored(call).slice(0, 4)).toEqual([...heardTurn, ['assistant', '']]);
+      expectEveryCallAnswered(tier.store.messages(call.sessionId));
+    });
+  }
+});

@@ -211,6 +211,8 @@ export interface ContinuedTurnState {
    * round's words) belongs to the pending tool-call message, or, if the turn is stopped first, to its reply.
    */
   heldChars?: number | undefined;
+  /** The stored messages holding those words, as ranges of `spokenText` (an interrupt cuts them too). */
+  held?: { messageId: string; start: number; end: number }[] | undefined;
   /**
    * The id minted for the pending round's words as a reply: a continuation stopped before its next LLM round
    * stores what was heard under it, so it sorts before any later turn's messages.

@@ -4,7 +4,7 @@ import type { AppLogger } from '../../../layers/observability/logger.ts';
 import type { ToolAction } from '../../../layers/tools/contract.ts';
 import { toLlmMessages } from './history.ts';
 import { historyRaced, pendingHeard, toolRoundVerdict, uncommittedBefore, withNotes, type PendingHeard, type RoundVerdict, type Standing } from './ledger/decide.ts';
-import { heardCuts, heardPrefix, heardReply, type HeldWords } from './ledger/heard.ts';
+import { heardCuts, heardPrefix, heardReply, heardTurn, type HeldWords } from './ledger/heard.ts';
 import { applyToLedger } from './ledger/ledger-client.ts';
 import { TurnWatch } from './ledger/turn-watch.ts';
 import { llmAttempt, type AttemptEnd } from './llm-attempt.ts';
@@ -380,12 +380,19 @@ class Turn {
    */
   private historyFor(session: Session, messages: ChatMessage[], abandoned: number[] = []): LlmMessage[] {
     this.base = { session, messages, abandoned, length: 0, heard: heardTurns(session.ledger) };
-    const rewrites = new Map(heardToApply(session.ledger, messages).map((p) => [p.replyMessageId, p]));
+    // Each pending interrupt cuts its turn's reply and the messages holding the words before it.
+    const rewrites = new Map<string, string>();
+    const byId = new Map(messages.map((m) => [m.messageId, m]));
+    for (const p of heardToApply(session.ledger, messages)) {
+      const cut = heardTurn(p.spokenBefore, byId.get(p.replyMessageId)?.content ?? '', p.held ?? [], p.heard, p.heardMs);
+      rewrites.set(p.replyMessageId, cut.reply);
+      for (const c of cut.cuts) rewrites.set(c.messageId, c.content);
+    }
     const seen = new Set(messages.filter((m) => m.role === 'user').map((m) => m.turn));
     // This turn's own words may be in a history read again after its claim; they are added after the history.
     const view = messages.filter((m) => !this.written.includes(m.messageId)).map((m) => {
       const pending = rewrites.get(m.messageId);
-      return pending ? { ...m, content: heardReply(pending.spokenBefore, m.content ?? '', pending.heard, pending.heardMs) } : m;
+      return pending === undefined ? m : { ...m, content: pending };
     });
     const carried: ChatMessage[] = [];
     for (const n of abandoned) {
@@ -507,6 +514,7 @@ class Turn {
   async resume(state: ContinuedTurnState): Promise<TurnEnd> {
     this.pendingEnd = state.pendingEnd;
     this.replyMessageId = state.replyMessageId;
+    this.held.push(...(state.held ?? []));
     this.pump.lang = replyLanguage(this.session, undefined).lang;
     this.claim = Promise.resolve({ type: 'owner', turn: state.turn });
     this.claimDecided();
@@ -817,7 +825,7 @@ class Turn {
         const flags = { interruptible: action.interruptible, preemptible: action.preemptible };
         this.pump.say(`${this.needsSpaceBefore(action.text) ? ' ' : ''}${action.text} `, flags);
         const messageId = newId();
-        const content = this.hold(messageId, this.said.length);
+        const content = this.hold(messageId, this.said.length).trimEnd();
         if (!content) break;
         this.history.push({ role: 'assistant', content });
         this.save([{ messageId, role: 'assistant', content, turn: 0 }], 'tool line not saved');
@@ -891,6 +899,7 @@ class Turn {
       roundText,
       spokenText: this.priorSpoken + this.pump.spoken,
       heldChars: this.heldUpTo,
+      held: this.held,
       replyMessageId: this.replyMessageId,
       pendingEnd: this.pendingEnd,
       timings: { ...this.recorder.carry(this.pump), ledgerReads: (this.recorder.record.ledgerReads ?? 0) + this.watch.reads },
@@ -1015,6 +1024,7 @@ class Turn {
             replyMessageId: this.storedReply?.messageId,
             heardApplied: this.storedReply?.heardApplied ?? false,
             spokenBefore: this.spokenBefore,
+            held: this.held,
             lastMessageId: this.written.sort().at(-1),
           },
           this.known,
@@ -1092,7 +1102,7 @@ function heardToApply(ledger: Ledger, messages: ChatMessage[]): PendingHeard[] {
   for (const [n, t] of Object.entries(ledger.turns)) {
     const reply = t.replyMessageId ? byId.get(t.replyMessageId) : undefined;
     if (t.heard === undefined || !t.committed || !reply || reply.interrupted || out.some((p) => p.replyMessageId === reply.messageId)) continue;
-    out.push({ turn: Number(n), replyMessageId: reply.messageId, heard: t.heard, heardMs: t.heardMs, spokenBefore: t.spokenBefore ?? '' });
+    out.push({ turn: Number(n), replyMessageId: reply.messageId, heard: t.heard, heardMs: t.heardMs, spokenBefore: t.spokenBefore ?? '', ...(t.held ? { held: t.held } : {}) });
   }
   return out;
 }

@@ -138,3 +138,18 @@ export function heardCuts(said: string, held: readonly HeldWords[], heardUpTo: n
     .filter((h) => said.slice(Math.max(h.start, heardUpTo), h.end).trim() !== '')
     .map((h) => ({ messageId: h.messageId, content: said.slice(h.start, Math.max(h.start, Math.min(h.end, heardUpTo))).trim() }));
 }
+
+/**
+ * What an interrupt that landed after the commit leaves of a committed turn: the heard part of its stored reply,
+ * and the cuts of the messages that hold the words said before it (`held`, ranges of `spokenBefore`).
+ */
+export function heardTurn(
+  spokenBefore: string,
+  reply: string,
+  held: readonly HeldWords[],
+  heard: string,
+  heardMs?: number,
+): { reply: string; cuts: { messageId: string; content: string }[] } {
+  const heardUpTo = heardPrefix(spokenBefore + reply, heard, heardMs).length;
+  return { reply: heardReply(spokenBefore, reply, heard, heardMs), cuts: heardCuts(spokenBefore, held, heardUpTo) };
+}
