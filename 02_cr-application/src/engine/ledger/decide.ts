@@ -22,6 +22,8 @@ import type { HeldWords } from './heard.ts';
  *    answered once.
  * 6. A speculative turn (preemptive generation) posts nothing and runs no tool until a claim adopts it; a claim
  *    adopts it only when the final utterance matches the one it answers, and nothing else confirms it.
+ * 7. A tool round counts only while its turn owns the reply at the read after its results (`toolRoundVerdict`):
+ *    it is stored whole (tool call and results) or not at all, and a dropped round's actions are never carried out.
  */
 
 /** What happens to the ledger. Times are when the frame reached us (API Gateway's request time in AWS). */
