@@ -245,8 +245,8 @@ class Turn {
     const language = replyLanguage(input.session, input.lang);
     this.pump.lang = language.lang;
     if (language.switched) this.rememberLanguage(language.switched);
-    const sayId = newId();
-    if (input.say) callerWords.push({ messageId: sayId, role: 'assistant', content: input.say, turn: 0 });
+    const sayId = input.say ? newId() : undefined;
+    if (input.say && sayId) callerWords.push({ messageId: sayId, role: 'assistant', content: input.say, turn: 0 });
     const claimNow = (after?: Promise<void>) => this.startClaim(input, callerWords, known, after);
 
     // An earlier turn whose history is not in the table yet: claim first (so a reply still streaming stops), then
@@ -263,7 +263,7 @@ class Turn {
     if (input.say) {
       this.history.push({ role: 'assistant', content: input.say });
       this.pump.say(input.askLlm ? `${input.say} ` : input.say);
-      this.hold(sayId, this.said.length);
+      if (sayId) this.hold(sayId, this.said.length);
     }
     if (!input.askLlm) {
       claimNow();
