@@ -21,6 +21,13 @@ export const PIECES: Piece[] = [
     imports: /^@aws-sdk\/(client-[a-z0-9-]+|lib-dynamodb)$/,
     inputs: /node_modules\/@aws-sdk\/(client-|lib-dynamodb)/,
   },
+  {
+    // What a lighter DynamoDB/SSM/SQS/Lambda client could win at most: the @connections client stays (the reply
+    // is posted through it), so the @smithy stack it shares with the others stays too.
+    name: 'every AWS SDK client but the @connections one (ApiGatewayManagementApi stays)',
+    imports: /^@aws-sdk\/(client-(?!apigatewaymanagementapi$)[a-z0-9-]+|lib-dynamodb)$/,
+    inputs: /node_modules\/@aws-sdk\/(client-(?!apigatewaymanagementapi\/)|lib-dynamodb)/,
+  },
   { name: 'the SSM client alone (secrets)', imports: /^@aws-sdk\/client-ssm$/, inputs: /node_modules\/@aws-sdk\/client-ssm\// },
   { name: 'Powertools logger and metrics', imports: /^@aws-lambda-powertools\/(logger|metrics)$/, inputs: /node_modules\/@aws-lambda-powertools\// },
   { name: 'zod/mini (the schemas built at import, the English messages)', imports: /^zod\/(mini|locales)$/, inputs: /node_modules\/zod\/v4\/mini\// },
