@@ -113,9 +113,10 @@ const FIND_ROUND = [
 /**
  * Answers the slow tool in the order named: `result-first` answers it after the turn's interrupt or newer prompt
  * has landed but before the turn has read the ledger (the read is held until anything the turn does with the
- * result has had its chance to reach the caller); `read-first` lets the turn read the ledger first.
+ * result has had its chance to reach the caller); `read-first` lets the turn read the ledger first, and answers
+ * only after `waitFirst` (e.g. the next turn's request: a stopped turn must not hold it up until the tool answers).
  */
-async function answerBook(order: 'result-first' | 'read-first', book: PendingTool, before?: () => Promise<void>): Promise<void> {
+async function answerBook(order: 'result-first' | 'read-first', book: PendingTool, waitFirst?: () => Promise<void>): Promise<void> {
   if (order === 'result-first') {
     const read = tier.store.hold('readLedger');
     book.answer(BOOKED);
@@ -123,12 +124,12 @@ async function answerBook(order: 'result-first' | 'read-first', book: PendingToo
     await settle();
     read();
     await settle();
-    await before?.();
+    await waitFirst?.();
     return;
   }
   await tier.clock.advance(100);
   await settle();
-  await before?.();
+  await waitFirst?.();
   book.answer(BOOKED);
 }
 
