@@ -60,8 +60,8 @@ export function analysisRunKey(spec: FunctionBuildSpec): string {
  * The analysis of many functions, one esbuild run per set of functions that share their build options: every
  * entry point is still tree-shaken on its own (without code splitting each output holds only what its entry
  * reaches), but the SDK is parsed and resolved once instead of once per function, which is most of the work.
- * Each function's metafile holds its own outputs only. When a shared run fails, each of its functions is built
- * alone, so a failure is reported against the function that has it.
+ * Each function's metafile holds its own outputs and the inputs they import, as its own build would. When a shared
+ * run fails, each of its functions is built alone, so a failure is reported against the function that has it.
  */
 export async function analysisMetafiles(specs: FunctionBuildSpec[], outdir: string): Promise<(Metafile | Error)[]> {
   const groups = new Map<string, number[]>();
