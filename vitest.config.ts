@@ -83,7 +83,18 @@ export default defineConfig({
       // No socket, table, env or module state to leak between files: one module graph per worker instead of one
       // per file halves the project's CPU (the imports were most of it).
       { test: { ...shared, name: 'unit', include: UNIT, testTimeout: 30_000, isolate: false, sequence: { groupOrder: 0 } } },
-      { test: { ...shared, name: 'wire', include: ALL, exclude: [...UNIT, ...DEPLOY, ...WIRE_OWN_ENV], isolate: false, sequence: { groupOrder: 1 } } },
+      // Its global setup bundles every npm command's entry point once, for the tests that start one as a process.
+      {
+        test: {
+          ...shared,
+          name: 'wire',
+          include: ALL,
+          exclude: [...UNIT, ...DEPLOY, ...WIRE_OWN_ENV],
+          isolate: false,
+          globalSetup: ['tests/support/entry-bundles-setup.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
       { test: { ...shared, name: 'wire-env', include: WIRE_OWN_ENV, sequence: { groupOrder: 2 } } },
       // Bundling and SAM's stand-in runs take seconds each; the limit only catches a hang.
       // Its global setup bundles every function once for the files that read bundles.
