@@ -45,6 +45,7 @@ const DEPLOY = ['tests/deploy/**/*.test.ts'];
  * worker, which halves the project's CPU (its imports were most of it).
  */
 const WIRE_OWN_ENV = [
+  'tests/continuity/disconnect-entry-point.test.ts',
   'tests/evals/target.test.ts',
   'tests/messaging/send-message.test.ts',
   'tests/observability/continuation-failures.test.ts',

@@ -9,8 +9,10 @@ import type { Metafile, Plugin } from 'esbuild';
  */
 export interface Piece {
   name: string;
-  /** Import specifiers the stand-in replaces. */
+  /** Import specifiers the stand-in replaces (esbuild's Go regular expressions: no lookahead). */
   imports: RegExp;
+  /** Specifiers among those that stay as they are, and the inputs that show them in a bundle. */
+  keep?: { imports: RegExp; inputs: RegExp };
   /** Present in a bundle when one of its esbuild inputs matches. */
   inputs: RegExp;
 }
@@ -21,6 +23,14 @@ export const PIECES: Piece[] = [
     imports: /^@aws-sdk\/(client-[a-z0-9-]+|lib-dynamodb)$/,
     inputs: /node_modules\/@aws-sdk\/(client-|lib-dynamodb)/,
   },
+  {
+    // What a lighter DynamoDB/SSM/SQS/Lambda client could win at most: the @connections client stays (the reply
+    // is posted through it), so the @smithy stack it shares with the others stays too.
+    name: 'every AWS SDK client but the @connections one (ApiGatewayManagementApi stays)',
+    imports: /^@aws-sdk\/(client-[a-z0-9-]+|lib-dynamodb)$/,
+    keep: { imports: /^@aws-sdk\/client-apigatewaymanagementapi$/, inputs: /node_modules\/@aws-sdk\/client-apigatewaymanagementapi\// },
+    inputs: /node_modules\/@aws-sdk\/(client-(?!apigatewaymanagementapi\/)|lib-dynamodb)/,
+  },
   { name: 'the SSM client alone (secrets)', imports: /^@aws-sdk\/client-ssm$/, inputs: /node_modules\/@aws-sdk\/client-ssm\// },
   { name: 'Powertools logger and metrics', imports: /^@aws-lambda-powertools\/(logger|metrics)$/, inputs: /node_modules\/@aws-lambda-powertools\// },
   { name: 'zod/mini (the schemas built at import, the English messages)', imports: /^zod\/(mini|locales)$/, inputs: /node_modules\/zod\/v4\/mini\// },
@@ -30,7 +40,8 @@ export const PIECES: Piece[] = [
 
 export function piecesIn(metafile: Metafile): Piece[] {
   const inputs = Object.keys(Object.values(metafile.outputs).find((o) => o.entryPoint)?.inputs ?? {});
-  return PIECES.filter((p) => inputs.some((i) => p.inputs.test(i)));
+  // A piece that keeps something the bundle does not hold would only repeat the piece without the exception.
+  return PIECES.filter((p) => inputs.some((i) => p.inputs.test(i)) && (!p.keep || inputs.some((i) => p.keep!.inputs.test(i))));
 }
 
 // Any name read from the stand-in is a function that can be called, constructed, extended and read further, so
@@ -51,7 +62,7 @@ export function withoutPiece(piece: Piece): Plugin {
   return {
     name: 'without-piece',
     setup(build) {
-      build.onResolve({ filter: piece.imports }, (args) => ({ path: args.path, namespace: 'inert-piece' }));
+      build.onResolve({ filter: piece.imports }, (args) => (piece.keep?.imports.test(args.path) ? undefined : { path: args.path, namespace: 'inert-piece' }));
       build.onLoad({ filter: /.*/, namespace: 'inert-piece' }, () => ({ contents: INERT_MODULE, loader: 'js' }));
     },
   };

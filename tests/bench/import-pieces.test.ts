@@ -54,4 +54,27 @@ describe('a hot bundle rebuilt without one piece (bench/import-pieces.ts)', () =
     const sample = await importOnce(without.outfile, [], { handlerExport: 'handler' });
     expect(sample.stackMs).not.toBeNull();
   }, 60_000);
+
+  it('keeps the @connections client when it takes the other AWS SDK clients out, and is offered only where it differs', async () => {
+    const allButConnections = PIECES.find((p) => p.keep)!;
+    const result = await build({
+      stdin: {
+        contents: "import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi'; import { SQSClient } from '@aws-sdk/client-sqs'; export const c = [ApiGatewayManagementApiClient, SQSClient];",
+        resolveDir: process.cwd(),
+        loader: 'ts',
+      },
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'node',
+      metafile: true,
+      plugins: [withoutPiece(allButConnections)],
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((i) => /node_modules\/@aws-sdk\/client-apigatewaymanagementapi\//.test(i))).toBe(true);
+    expect(inputs.some((i) => /node_modules\/@aws-sdk\/client-sqs\//.test(i))).toBe(false);
+    // $disconnect holds no @connections client: the piece would equal "AWS SDK clients", so it is not offered.
+    const asBuilt = await bundle('as-built-keep');
+    expect(piecesIn(asBuilt.metafile)).not.toContain(allButConnections);
+  }, 60_000);
 });

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,32 +13,23 @@ import { createMemoryStore } from '../engine/tier/memory-store.ts';
 import { createRecordingSink } from '../engine/tier/recording-sink.ts';
 import { sessionFixture } from '../support/sessions.ts';
 import { logger } from '../../layers/observability/logger.ts';
+import { startFakeSqs, type FakeSqs } from './fake-sqs.ts';
 
 /**
  * The call timer's AWS edges: SendMessage through the real SQS client to a local server speaking SQS's JSON
  * protocol, and the consumer's handling of an SQS event (each kind of check, malformed messages dropped,
  * failures retried).
  */
-let server: Server;
+let sqs: FakeSqs;
 let endpoint: string;
-const received: { target: string | undefined; body: Record<string, unknown> }[] = [];
+let received: FakeSqs['received'];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-    req.on('end', () => {
-      const body = JSON.parse(raw) as Record<string, unknown>;
-      received.push({ target: req.headers['x-amz-target'] as string | undefined, body });
-      const md5 = createHash('md5').update(String(body.MessageBody)).digest('hex');
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-      res.end(JSON.stringify({ MessageId: `m-${received.length}`, MD5OfMessageBody: md5 }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sqs = await startFakeSqs();
+  endpoint = sqs.endpoint;
+  received = sqs.received;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => sqs.close());
 
 const endpoint_ = { domainName: 'abc.example', stage: 'prod' };
 const check = (dueAt: number): SilenceCheck => ({ kind: 'silence', sessionId: 's1', turn: 2, round: 0, dueAt, endpoint: endpoint_ });

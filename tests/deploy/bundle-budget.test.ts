@@ -12,7 +12,8 @@ const BUDGETS: { stack: string; functionId: string; maxKiB: number; classicZod: 
   { stack: '02_cr-application', functionId: 'DefaultFunction', maxKiB: 960, classicZod: 'fromJSONSchema only' },
   // $connect sends no frame: the protocol schemas (every ConversationRelay message) are $default's.
   { stack: '02_cr-application', functionId: 'ConnectFunction', maxKiB: 515, classicZod: 'none', without: ['layers/protocol/conversation-relay.ts'] },
-  { stack: '02_cr-application', functionId: 'DisconnectFunction', maxKiB: 425, classicZod: 'none' },
+  // The SQS client (SendMessageCommand alone, about 26 KiB): a dropped call's grace check goes on the call-timer queue.
+  { stack: '02_cr-application', functionId: 'DisconnectFunction', maxKiB: 450, classicZod: 'none' },
   { stack: '03_twiml-api', functionId: 'CallSetupFunction', maxKiB: 500, classicZod: 'none' },
   // The Lambda client (InvokeCommand alone, about 100 KiB): a live-agent handoff hands the agent's text off asynchronously.
   { stack: '03_twiml-api', functionId: 'ConnectActionFunction', maxKiB: 580, classicZod: 'none' },

@@ -2,6 +2,7 @@ import type { DisconnectDeps } from '../handlers/disconnect.ts';
 import { awsTable } from './aws-table.ts';
 import { endSession, getSession, sessionIdForConnection } from '../../../layers/data/sessions.ts';
 import { compareAndSetLedger, readLedger } from '../../../layers/data/turn-ledger.ts';
+import { awsCallTimer } from './sqs-call-timer.ts';
 
 /** $disconnect's dependencies in AWS; built on the first invocation. */
 export function awsDisconnectDeps(): DisconnectDeps {
@@ -14,5 +15,7 @@ export function awsDisconnectDeps(): DisconnectDeps {
       readLedger: (sessionId) => readLedger(awsTable(), sessionId),
       compareAndSetLedger: (sessionId, expectedVersion, next) => compareAndSetLedger(awsTable(), sessionId, expectedVersion, next),
     },
+    // The grace check: without it a dropped call whose caller never comes back stays `connected` until its TTL.
+    callTimer: awsCallTimer(),
   };
 }
