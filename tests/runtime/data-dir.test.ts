@@ -34,6 +34,7 @@ describe('DATA_DIR', () => {
       await expect(second).rejects.toThrow(`DATA_DIR=${dataDir} is in use by another process: npm start (pid ${process.pid}, serving ${first.gateway.httpUrl}`);
 
       // As a command: the message, exit code 1, and no stack trace (it once was "Error: Database is closed").
+      // Plain node runs its bundle: the lock refuses the start before any use case's TypeScript is imported.
       const run = await runEntry('dev/local/main.ts', [], { env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: '' } });
       expect(run.code).toBe(1);
       expect(run.stderr).toContain(`is in use by another process: npm start (pid ${process.pid}`);
