@@ -40,6 +40,11 @@ export const LedgerTurnSchema = z.object({
   heardApplied: z.optional(z.boolean()),
   /** What the caller was told in this turn before the stored reply (a keypad line, a tool round's words, a filler). */
   spokenBefore: z.optional(z.string()),
+  /**
+   * The messages holding those words (tool-call messages, lines), as ranges of `spokenBefore`: an interrupt that
+   * lands after the commit cuts them to what was heard, as it cuts the reply.
+   */
+  held: z.optional(z.array(z.object({ messageId: z.string(), start: z.int().check(z.nonnegative()), end: z.int().check(z.nonnegative()) }))),
   /** The newest message the turn wrote: a history read that lacks it raced the commit and must read again. */
   lastMessageId: z.optional(z.string()),
   /** The connection generation the turn was claimed on: a prompt Twilio replays after a reconnect is recognised. */

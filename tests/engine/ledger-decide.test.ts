@@ -4,6 +4,7 @@ import {
   decide,
   historyRaced,
   KEPT_TURNS,
+  MAX_SPOKEN_BEFORE,
   pendingHeard,
   REPLAY_WINDOW_MS,
   standingOf,
@@ -12,6 +13,7 @@ import {
   decideAll,
   foldNotes,
   heardToRewrite,
+  toolRoundVerdict,
   type LedgerEvent,
 } from '../../02_cr-application/src/engine/ledger/decide.ts';
 import { comparable } from '../../02_cr-application/src/engine/utterance.ts';
@@ -162,6 +164,30 @@ describe('commit', () => {
     expect(pendingHeard(state)).toEqual([]);
   });
 
+  it('records which messages hold the words before the reply, so an interrupt after the commit cuts them too', () => {
+    const spokenBefore = 'Let me check. One moment please. ';
+    const held = [
+      { messageId: 'call', start: 0, end: 14 },
+      { messageId: 'line', start: 14, end: spokenBefore.length },
+    ];
+    const { state } = apply(ledger({ 1: turn() }), { type: 'commit', turn: 1, replyMessageId: 'r1', heardApplied: false, spokenBefore, held });
+    expect(state.turns['1']).toMatchObject({ spokenBefore, held });
+    const interrupted = apply(state, { type: 'interrupt', at: 500, heard: 'let me' });
+    expect(interrupted.verdicts[0]).toEqual({ type: 'interrupt-recorded', turn: 1, rewrite: { replyMessageId: 'r1', heard: 'let me', heardMs: undefined, spokenBefore, held } });
+    expect(pendingHeard(interrupted.state)).toEqual([{ turn: 1, replyMessageId: 'r1', heard: 'let me', heardMs: undefined, spokenBefore, held }]);
+  });
+
+  it('keeps only the held ranges within the end of what was said that it keeps, moved with it', () => {
+    const spokenBefore = 'x'.repeat(MAX_SPOKEN_BEFORE + 10);
+    const held = [
+      { messageId: 'early', start: 0, end: 8 },
+      { messageId: 'late', start: 8, end: spokenBefore.length },
+    ];
+    const { state } = apply(ledger({ 1: turn() }), { type: 'commit', turn: 1, replyMessageId: 'r1', heardApplied: false, spokenBefore, held });
+    expect(state.turns['1']!.spokenBefore).toHaveLength(MAX_SPOKEN_BEFORE);
+    expect(state.turns['1']!.held).toEqual([{ messageId: 'late', start: 0, end: MAX_SPOKEN_BEFORE }]);
+  });
+
   it('the next turn waits for uncommitted turns, and a dead one can be abandoned', () => {
     const state = apply(emptyLedger(), { type: 'claim', promptAt: 10, userText: 'one' }, { type: 'claim', promptAt: 20, userText: 'two' }).state;
     expect(uncommittedBefore(state, 2)).toEqual([1]);
@@ -232,6 +258,48 @@ describe('interrupt notes (an interrupt counts from its unconditional write, bef
     const applied = apply(folded, { type: 'heard-applied', turn: 1 }).state;
     expect(heardToRewrite(applied, 30, 'Hel')).toBeUndefined();
     expect(heardToRewrite(folded, 30, 'another report')).toBeUndefined();
+  });
+});
+
+describe('a tool round whose results are in hand (the read between it and the next LLM round)', () => {
+  const note = (at: number, heard: string) => ({ at, heard });
+  it.each([
+    { name: 'the turn owns the reply: keep it', read: { ledger: ledger({ 1: turn({ promptAt: 10 }) }), status: 'connected' }, verdict: { type: 'keep' } },
+    {
+      name: 'an interrupt noted, not yet in the ledger (the result came back between the note and this read): drop it, with what was heard',
+      read: { ledger: ledger({ 1: turn({ promptAt: 10 }) }, { notes: [note(30, 'Let me')] }), status: 'connected' },
+      verdict: { type: 'drop', standing: { type: 'interrupted', heard: 'Let me', heardMs: undefined } },
+    },
+    {
+      name: 'an interrupt already in the ledger: drop it',
+      read: { ledger: apply(ledger({ 1: turn({ promptAt: 10 }) }), { type: 'interrupt', at: 30, heard: 'Let me', heardMs: 700 }).state, status: 'connected' },
+      verdict: { type: 'drop', standing: { type: 'interrupted', heard: 'Let me', heardMs: 700 } },
+    },
+    {
+      name: 'a note of an interrupt that came before this turn\'s prompt (it cut the reply before): keep it',
+      read: { ledger: ledger({ 1: turn({ promptAt: 10, state: 'finished', committed: true }), 2: turn({ promptAt: 40 }) }, { notes: [note(30, 'Hi')] }), status: 'connected' },
+      turn: 2,
+      verdict: { type: 'keep' },
+    },
+    {
+      name: 'interrupted and superseded (the next prompt claimed too): drop it, with what was heard',
+      read: { ledger: ledger({ 1: turn({ promptAt: 10, state: 'superseded' }), 2: turn({ promptAt: 40 }) }, { notes: [note(30, 'Let me')] }), status: 'connected' },
+      verdict: { type: 'drop', standing: { type: 'interrupted', heard: 'Let me', heardMs: undefined } },
+    },
+    {
+      name: 'superseded by a newer prompt: drop it',
+      read: { ledger: ledger({ 1: turn({ promptAt: 10, state: 'superseded' }), 2: turn({ promptAt: 40 }) }), status: 'connected' },
+      verdict: { type: 'drop', standing: { type: 'superseded' } },
+    },
+    { name: 'the call ended: drop it', read: { ledger: ledger({ 1: turn({ promptAt: 10 }) }), status: 'ended' }, verdict: { type: 'drop', standing: { type: 'ended' } } },
+    {
+      name: 'the connection dropped: drop it',
+      read: { ledger: ledger({ 1: turn({ promptAt: 10, state: 'cut-off' }) }), status: 'connected' },
+      verdict: { type: 'drop', standing: { type: 'cut-off' } },
+    },
+    { name: 'the session is gone: drop it', read: undefined, verdict: { type: 'drop', standing: { type: 'ended' } } },
+  ] as { name: string; read: Parameters<typeof toolRoundVerdict>[0]; turn?: number; verdict: unknown }[])('$name', ({ read, turn: n = 1, verdict }) => {
+    expect(toolRoundVerdict(read, n)).toEqual(verdict);
   });
 });
 

@@ -66,7 +66,8 @@ describe('a slow tool round handed to an async invocation of $default', () => {
       ['user', 'Book a viewing'],
       ['assistant', 'Let me book that. '],
       ['tool', '{"confirmation":"B-42"}'],
-      ['assistant', 'Your booking is confirmed.'],
+      // The filler was heard too: it is stored with the words that followed it.
+      ['assistant', 'Still working on it. Your booking is confirmed.'],
     ]);
   });
 });

@@ -23,6 +23,9 @@ export const ContinuedTurnStateSchema = z.object({
   pendingToolCalls: z.array(ToolCallSchema).check(z.minLength(1)),
   roundText: z.string(),
   spokenText: z.string(),
+  heldChars: z.optional(z.int().check(z.minimum(0))),
+  held: z.optional(z.array(z.object({ messageId: z.string(), start: z.int().check(z.minimum(0)), end: z.int().check(z.minimum(0)) }))),
+  replyMessageId: z.optional(z.string().check(z.minLength(1))),
   pendingEnd: z.optional(z.object({ handoffData: z.string() })),
   // The turn record's marks so far: plain numbers and strings written by the same code that reads them.
   timings: z.custom<Partial<TurnRecord>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'timings must be an object'),

@@ -206,6 +206,18 @@ export interface ContinuedTurnState {
   roundText: string;
   /** Everything posted to the caller so far in this reply. */
   spokenText: string;
+  /**
+   * How much of `spokenText` stored messages already hold (earlier tool rounds, lines): the rest (the pending
+   * round's words) belongs to the pending tool-call message, or, if the turn is stopped first, to its reply.
+   */
+  heldChars?: number | undefined;
+  /** The stored messages holding those words, as ranges of `spokenText` (an interrupt cuts them too). */
+  held?: { messageId: string; start: number; end: number }[] | undefined;
+  /**
+   * The id minted for the pending round's words as a reply: a continuation stopped before its next LLM round
+   * stores what was heard under it, so it sorts before any later turn's messages.
+   */
+  replyMessageId?: string | undefined;
   /** A tool asked to end the call once the reply is spoken. */
   pendingEnd?: { handoffData: string } | undefined;
   timings: Partial<TurnRecord>;

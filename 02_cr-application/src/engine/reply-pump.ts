@@ -44,6 +44,13 @@ export class ReplyPump {
   endsWithSpace = false;
   /** Characters of text queued so far (posted or not): where the next words will stand in the reply. */
   queuedChars = 0;
+  /** Every text queued so far, in order (what was posted is a prefix of it): the turn's stored words are cut from it. */
+  said = '';
+  /**
+   * The reply's first words went out from an earlier invocation (a turn continued after a hand-off): stopped, it
+   * still gets its closing `last: true`, though this pump posted nothing.
+   */
+  startedBefore = false;
   /** The reply's language, on every text frame, when the call is not in its default language. */
   lang: string | undefined;
 
@@ -80,6 +87,7 @@ export class ReplyPump {
     if (this.stopped || this.ending || text.length === 0) return;
     this.tokens++;
     this.queuedChars += text.length;
+    this.said += text;
     this.saidAnything = true;
     this.endsWithSpace = /\s$/.test(text);
     const tail = this.queue[this.queue.length - 1];
@@ -144,7 +152,7 @@ export class ReplyPump {
    * turn waits for that commit before its request, so the close never lands inside the newer reply.
    */
   async close(): Promise<void> {
-    if (!this.stopped || this.finished || this.firstTextPostedAt === undefined) return;
+    if (!this.stopped || this.finished || (this.firstTextPostedAt === undefined && !this.startedBefore)) return;
     if (this.stopReason === 'hangup' || this.stopReason === 'ended') return;
     await this.settled();
     this.finished = true;

@@ -36,8 +36,8 @@ export function timeoutFor(entry: ToolManifestEntry | undefined): number {
 
 /**
  * Runs every call of one LLM reply in parallel and never throws: an unknown tool, bad arguments, a failure or a
- * timeout each become a result the LLM can talk about. The timeout is enforced here too, so a misbehaving
- * invoker cannot hold the turn.
+ * timeout each become a result the LLM can talk about. The timeout and the turn's abort are enforced here too,
+ * so a misbehaving invoker cannot hold the turn.
  */
 export async function runToolRound(input: ToolRoundInput): Promise<ToolResult[]> {
   const byName = new Map(input.manifest.map((t) => [t.name, t]));
@@ -64,8 +64,16 @@ async function runOne(call: ToolCall, entry: ToolManifestEntry | undefined, inpu
 
   const timeoutMs = timeoutFor(entry);
   const controller = new AbortController();
-  const onAbort = () => controller.abort(input.signal.reason);
-  input.signal.addEventListener('abort', onAbort, { once: true });
+  // A stopped turn (interrupted, superseded) does not wait for its tools: the next turn waits for its commit.
+  let onAbort!: () => void;
+  const stopped = new Promise<'stopped'>((resolve) => {
+    onAbort = () => {
+      controller.abort(input.signal.reason);
+      resolve('stopped');
+    };
+  });
+  if (input.signal.aborted) onAbort();
+  else input.signal.addEventListener('abort', onAbort, { once: true });
   let cancelTimer: (() => void) | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
     cancelTimer = input.clock.setTimer(timeoutMs, () => resolve('timeout'));
@@ -77,7 +85,8 @@ async function runOne(call: ToolCall, entry: ToolManifestEntry | undefined, inpu
         { timeoutMs, signal: controller.signal, ...(entry.functionName ? { functionName: entry.functionName } : {}) },
       )
       .catch((err: unknown): ToolOutcome => ({ ok: false, error: { code: 'failed', message: errorText(err) } }));
-    const winner = await Promise.race([invoked, timedOut]);
+    const winner = await Promise.race([invoked, timedOut, stopped]);
+    if (winner === 'stopped') return finish({ ok: false, error: { code: 'failed', message: `${entry.name} was cancelled: the turn stopped.` } });
     if (winner === 'timeout') {
       controller.abort(new Error('tool timeout'));
       input.log.warn('tool timed out', { tool: entry.name, timeoutMs });

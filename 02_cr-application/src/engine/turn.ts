@@ -3,8 +3,8 @@ import { createIdFactory } from '../../../layers/data/ids.ts';
 import type { AppLogger } from '../../../layers/observability/logger.ts';
 import type { ToolAction } from '../../../layers/tools/contract.ts';
 import { toLlmMessages } from './history.ts';
-import { historyRaced, pendingHeard, uncommittedBefore, withNotes, type PendingHeard, type Standing } from './ledger/decide.ts';
-import { heardPrefix, heardReply } from './ledger/heard.ts';
+import { historyRaced, pendingHeard, toolRoundVerdict, uncommittedBefore, withNotes, type PendingHeard, type RoundVerdict, type Standing } from './ledger/decide.ts';
+import { heardCuts, heardPrefix, heardReply, heardTurn, type HeldWords } from './ledger/heard.ts';
 import { applyToLedger } from './ledger/ledger-client.ts';
 import { TurnWatch } from './ledger/turn-watch.ts';
 import { llmAttempt, type AttemptEnd } from './llm-attempt.ts';
@@ -23,7 +23,7 @@ import {
 } from './ports.ts';
 import { ReplyPump, type PumpStopReason } from './reply-pump.ts';
 import { ToolCallAssembler, type ToolCall } from './tool-calls.ts';
-import { runToolRound, timeoutFor, toolResultContent } from './tool-round.ts';
+import { runToolRound, timeoutFor, toolResultContent, type ToolResult } from './tool-round.ts';
 import { planToolRound } from './turn-budget.ts';
 import { TurnRecorder } from './turn-recorder.ts';
 import { SpeculationWatch, type SpeculationOutcome } from './preempt/speculation-watch.ts';
@@ -166,13 +166,20 @@ class Turn {
   /** A newer ledger showing an interrupt the history did not apply yet: the reply restarts if nothing was said. */
   private correction: Ledger | undefined;
   private restartAttempt: (() => void) | undefined;
-  /** Words of this turn's tool rounds, where they stand in what was said: an interrupt may cut them short too. */
-  private readonly roundWords: { messageId: string; start: number; text: string }[] = [];
+  /**
+   * The messages holding this turn's words before its reply (a keypad line, each kept tool round's words, a tool's
+   * line), where they stand in everything said: an interrupt cuts them to what was heard, like the reply.
+   */
+  private readonly held: HeldWords[] = [];
+  /**
+   * Where the words no message holds yet start, in everything this turn said (a prior invocation's words
+   * included): the reply, finished or stopped, is what was said from here. Words said during a tool round (the
+   * filler) are held by the next message, so none is lost and none is stored twice.
+   */
+  private heldUpTo: number;
   /** Opens the pump once the claim is decided: no frame of this turn reaches the caller before it owns the reply. */
   private claimDecided!: () => void;
   private replyMessageId: string | undefined;
-  /** Where the text of the current LLM round starts in everything this turn said (after the prior invocation's). */
-  private roundStart = 0;
   private finalText = '';
   private failed = false;
   private pendingEnd: { handoffData: string } | undefined;
@@ -191,8 +198,10 @@ class Turn {
     promptReceivedAt: number,
     private readonly priorSpoken = '',
     carried: Partial<TurnRecord> = {},
+    priorHeld = priorSpoken.length,
   ) {
     this.log = ctx.log;
+    this.heldUpTo = priorHeld;
     this.tentativeTurn = turn;
     this.recorder = new TurnRecorder(
       ctx.clock,
@@ -205,6 +214,7 @@ class Turn {
     });
     this.watch = new TurnWatch(ctx.store, session.sessionId, ctx.clock, ctx.config.watchIntervalMs, ctx.log, (standing) => this.stopFor(standing), (read) => this.onLedgerRead(read));
     this.pump.gate(new Promise<void>((resolve) => (this.claimDecided = resolve)));
+    this.pump.startedBefore = priorSpoken !== '';
   }
 
   private get sessionId(): string {
@@ -235,7 +245,8 @@ class Turn {
     const language = replyLanguage(input.session, input.lang);
     this.pump.lang = language.lang;
     if (language.switched) this.rememberLanguage(language.switched);
-    if (input.say) callerWords.push({ messageId: newId(), role: 'assistant', content: input.say, turn: 0 });
+    const sayId = input.say ? newId() : undefined;
+    if (input.say && sayId) callerWords.push({ messageId: sayId, role: 'assistant', content: input.say, turn: 0 });
     const claimNow = (after?: Promise<void>) => this.startClaim(input, callerWords, known, after);
 
     // An earlier turn whose history is not in the table yet: claim first (so a reply still streaming stops), then
@@ -252,6 +263,7 @@ class Turn {
     if (input.say) {
       this.history.push({ role: 'assistant', content: input.say });
       this.pump.say(input.askLlm ? `${input.say} ` : input.say);
+      if (sayId) this.hold(sayId, this.said.length);
     }
     if (!input.askLlm) {
       claimNow();
@@ -368,12 +380,19 @@ class Turn {
    */
   private historyFor(session: Session, messages: ChatMessage[], abandoned: number[] = []): LlmMessage[] {
     this.base = { session, messages, abandoned, length: 0, heard: heardTurns(session.ledger) };
-    const rewrites = new Map(heardToApply(session.ledger, messages).map((p) => [p.replyMessageId, p]));
+    // Each pending interrupt cuts its turn's reply and the messages holding the words before it.
+    const rewrites = new Map<string, string>();
+    const byId = new Map(messages.map((m) => [m.messageId, m]));
+    for (const p of heardToApply(session.ledger, messages)) {
+      const cut = heardTurn(p.spokenBefore, byId.get(p.replyMessageId)?.content ?? '', p.held ?? [], p.heard, p.heardMs);
+      rewrites.set(p.replyMessageId, cut.reply);
+      for (const c of cut.cuts) rewrites.set(c.messageId, c.content);
+    }
     const seen = new Set(messages.filter((m) => m.role === 'user').map((m) => m.turn));
     // This turn's own words may be in a history read again after its claim; they are added after the history.
     const view = messages.filter((m) => !this.written.includes(m.messageId)).map((m) => {
       const pending = rewrites.get(m.messageId);
-      return pending ? { ...m, content: heardReply(pending.spokenBefore, m.content ?? '', pending.heard, pending.heardMs) } : m;
+      return pending === undefined ? m : { ...m, content: pending };
     });
     const carried: ChatMessage[] = [];
     for (const n of abandoned) {
@@ -494,6 +513,8 @@ class Turn {
 
   async resume(state: ContinuedTurnState): Promise<TurnEnd> {
     this.pendingEnd = state.pendingEnd;
+    this.replyMessageId = state.replyMessageId;
+    this.held.push(...(state.held ?? []));
     this.pump.lang = replyLanguage(this.session, undefined).lang;
     this.claim = Promise.resolve({ type: 'owner', turn: state.turn });
     this.claimDecided();
@@ -523,6 +544,8 @@ class Turn {
     let round = startRound;
     let calls = pending;
     let roundText = pendingText;
+    // Where the words of the round that asked for `calls` end (a continued turn's pending round ends its prior words).
+    let roundEnd = this.said.length;
     while (!this.stopReason) {
       if (calls && calls.length > 0) {
         // No side effect for a turn that does not own the reply: a speculative turn's tool calls wait here for the
@@ -538,18 +561,20 @@ class Turn {
         if (plan === 'hand-off' && (await this.handOff(round, calls, roundText))) return 'handed-off';
         // Tools act on the world: they run only for a turn that owns the reply (the claim may still be landing
         // when a quick LLM asks for them).
-        await this.claim;
+        const claim = await this.claim;
         if (this.stopReason) break;
-        await this.runTools(calls, roundText);
+        const results = await this.runTools(calls);
         round++;
         calls = undefined;
         if (this.stopReason) break;
-        // Nothing is streaming now: one read saves an LLM round that an interrupt during the tools made moot.
-        const standing = await this.watch.checkNow();
-        if (standing.type !== 'owner') {
-          this.stopFor(standing);
+        // Nothing is streaming now: the one read between rounds decides whether the round counts (an interrupt
+        // noted while the tools ran drops it whole) and saves an LLM round that the interrupt made moot.
+        const verdict = await this.roundVerdict(claim);
+        if (verdict.type === 'drop') {
+          this.stopFor(verdict.standing);
           break;
         }
+        this.keepRound(results, roundEnd);
       }
       const toolChoice: LlmRequest['toolChoice'] = round >= maxRounds ? 'none' : round === 0 && forcedTool ? { name: forcedTool } : 'auto';
       const result = await this.streamRound(toolChoice, claimOnRequest);
@@ -559,6 +584,7 @@ class Turn {
       if (result.toolCalls.length > 0 && toolChoice !== 'none') {
         calls = result.toolCalls;
         roundText = result.text;
+        roundEnd = this.said.length;
         continue;
       }
       this.finalText = result.text;
@@ -616,11 +642,7 @@ class Turn {
           case 'text':
             if (text === '') {
               this.recorder.firstText();
-              this.roundStart = this.priorSpoken.length + this.pump.queuedChars;
-              if (this.needsSpaceBefore(event.text)) {
-                this.pump.say(' ');
-                this.roundStart++;
-              }
+              if (this.needsSpaceBefore(event.text)) this.pump.say(' ');
             }
             chunks++;
             text += event.text;
@@ -679,7 +701,6 @@ class Turn {
   /** The LLM failed or stalled: a short line closes the reply, but only if this turn still owns it. */
   private async fallback(end: Extract<AttemptEnd, { type: 'failed' }>, text: string): Promise<{ text: string; toolCalls: ToolCall[] }> {
     this.failed = true;
-    if (!text) this.roundStart = this.priorSpoken.length + this.pump.queuedChars;
     this.recorder.failed(end.cause === 'error' ? errorText(end.error) : end.cause === 'idle-timeout' ? 'LLM stream stalled' : 'LLM first-token timeout');
     this.log.error('LLM request failed; closing the reply', { error: end.error as Error, cause: end.cause, gotFirst: end.gotFirst });
     // Unconfirmed, a failed speculation steps aside: the final prompt then runs a turn of its own.
@@ -694,7 +715,7 @@ class Turn {
     return { text: text + spoken, toolCalls: [] };
   }
 
-  private async runTools(calls: ToolCall[], roundText: string): Promise<void> {
+  private async runTools(calls: ToolCall[]): Promise<ToolResult[]> {
     const { session } = this;
     const results = await runToolRound({
       calls,
@@ -708,11 +729,24 @@ class Turn {
       onSlow: () => this.sayFiller(),
     });
     this.recorder.tools(results.map((r) => r.timing));
-    if (this.stopReason) return;
+    return results;
+  }
 
+  /** The read between a tool round and the next LLM round, judged by the ledger's rule for tool rounds. */
+  private async roundVerdict(claim: Claim | undefined): Promise<RoundVerdict> {
+    const read = await this.watch.readNow();
+    return read === 'unknown' ? { type: 'keep' } : toolRoundVerdict(read, claim?.turn ?? this.tentativeTurn);
+  }
+
+  /**
+   * A tool round that counts: its tool-call message (holding the words said since the last message, up to the end
+   * of the round's text) and every result, stored together, then the actions the tools asked for.
+   */
+  private keepRound(results: ToolResult[], roundEnd: number): void {
     const toolCalls = results.map((r) => ({ id: r.call.id, name: r.call.name, arguments: r.historyArguments }));
-    const assistant: NewMessage = { messageId: newId(), role: 'assistant', content: roundText || null, toolCalls, turn: 0 };
-    if (roundText.trim()) this.roundWords.push({ messageId: assistant.messageId as string, start: this.roundStart, text: roundText });
+    const messageId = newId();
+    const content = this.hold(messageId, roundEnd) || null;
+    const assistant: NewMessage = { messageId, role: 'assistant', content, toolCalls, turn: 0 };
     const toolMessages: NewMessage[] = results.map((r) => ({
       messageId: newId(),
       role: 'tool',
@@ -721,13 +755,31 @@ class Turn {
       toolName: r.call.name,
       turn: 0,
     }));
-    this.history.push({ role: 'assistant', content: roundText || null, toolCalls });
+    this.history.push({ role: 'assistant', content, toolCalls });
     for (const m of toolMessages) this.history.push({ role: 'tool', toolCallId: m.toolCallId as string, content: m.content ?? '' });
     this.save([assistant, ...toolMessages], 'turn messages not saved');
 
     for (const result of results) {
       if (result.outcome.ok) for (const action of result.outcome.actions ?? []) this.apply(action, result.call.name);
     }
+  }
+
+  /** Everything this turn said (queued, posted or not), the prior invocation's words first. */
+  private get said(): string {
+    return this.priorSpoken + this.pump.said;
+  }
+
+  /** Everything this turn said that was posted to the caller. */
+  private get posted(): string {
+    return this.priorSpoken + this.pump.spoken;
+  }
+
+  /** Message `messageId` holds the words said since the last held ones, up to `upTo`: returns them. */
+  private hold(messageId: string, upTo: number): string {
+    const start = this.heldUpTo;
+    this.heldUpTo = Math.max(start, upTo);
+    this.held.push({ messageId, start, end: this.heldUpTo });
+    return this.said.slice(start, this.heldUpTo).trimStart();
   }
 
   /**
@@ -772,8 +824,11 @@ class Turn {
         // A line the tool wants said as is (a read-back, legal text): in the history too, so the LLM does not repeat it.
         const flags = { interruptible: action.interruptible, preemptible: action.preemptible };
         this.pump.say(`${this.needsSpaceBefore(action.text) ? ' ' : ''}${action.text} `, flags);
-        this.history.push({ role: 'assistant', content: action.text });
-        this.save([{ messageId: newId(), role: 'assistant', content: action.text, turn: 0 }], 'tool line not saved');
+        const messageId = newId();
+        const content = this.hold(messageId, this.said.length).trimEnd();
+        if (!content) break;
+        this.history.push({ role: 'assistant', content });
+        this.save([{ messageId, role: 'assistant', content, turn: 0 }], 'tool line not saved');
         break;
       }
       case 'play':
@@ -843,6 +898,9 @@ class Turn {
       pendingToolCalls: calls,
       roundText,
       spokenText: this.priorSpoken + this.pump.spoken,
+      heldChars: this.heldUpTo,
+      held: this.held,
+      replyMessageId: this.replyMessageId,
       pendingEnd: this.pendingEnd,
       timings: { ...this.recorder.carry(this.pump), ledgerReads: (this.recorder.record.ledgerReads ?? 0) + this.watch.reads },
     };
@@ -872,14 +930,13 @@ class Turn {
       if (!this.pump.saidAnything && !this.priorSpoken && !this.finalText) {
         // The LLM said nothing at all: never leave the caller in silence.
         this.finalText = this.ctx.config.apology;
-        this.roundStart = this.priorSpoken.length;
         this.pump.say(this.finalText);
       }
       const ending = this.pump.end();
       // The reply is stored while its last piece is being posted, so a quick next prompt finds it; but only once
       // that post has been handed over and the loop has polled once, so the store's SDK work does not run ahead
       // of it and make the last words late.
-      stored = this.pump.endHandedOver.then(afterIoPoll).then(() => (this.stopReason ? undefined : this.storeReply(this.finalText, false)));
+      stored = this.pump.endHandedOver.then(afterIoPoll).then(() => (this.stopReason ? undefined : this.storeReply(this.said.slice(this.heldUpTo).trimStart(), false)));
       await ending;
     }
     this.watch.close();
@@ -907,15 +964,16 @@ class Turn {
     return { handedOff: false, record, spoken: this.priorSpoken + this.pump.spoken };
   }
 
-  /** Everything this turn said before its final round's text: what an interrupt's words are aligned against. */
+  /** Everything this turn said before its reply (the words other messages hold): what an interrupt's words are aligned against. */
   private get spokenBefore(): string {
-    return (this.priorSpoken + this.pump.spoken).slice(0, this.roundStart);
+    return this.said.slice(0, this.heldUpTo);
   }
 
   private async storeReply(content: string, heardApplied: boolean): Promise<void> {
-    if (!content.trim() || !this.replyMessageId) return;
+    if (!content.trim()) return;
+    // A turn continued after a hand-off and stopped before its first LLM round has no reply id yet.
+    const messageId = (this.replyMessageId ??= newId());
     const claim = await this.claim;
-    const messageId = this.replyMessageId;
     await this.ctx.store.appendMessages(this.sessionId, [{ messageId, role: 'assistant', content, turn: claim?.turn ?? this.tentativeTurn, ...(heardApplied ? { interrupted: true } : {}) }]);
     this.written.push(messageId);
     this.storedReply = { messageId, heardApplied };
@@ -923,26 +981,29 @@ class Turn {
 
   private storedReply: { messageId: string; heardApplied: boolean } | undefined;
 
-  /** A stopped turn stores what the caller heard (interrupt) or, lacking word from Twilio, what was posted. */
+  /**
+   * A stopped turn stores, after the words other messages hold, what the caller heard (interrupt) or, lacking word
+   * from Twilio, what was posted.
+   */
   private async storeStoppedReply(): Promise<void> {
     if (this.storedReply) return;
-    const posted = (this.priorSpoken + this.pump.spoken).slice(this.roundStart);
+    const posted = this.posted.slice(this.heldUpTo);
     const content = this.heard ? heardReply(this.spokenBefore, posted, this.heard.text, this.heard.ms) : posted.trim();
     await this.storeReply(content, true);
-    if (this.heard) await this.cutRoundWords(this.heard.text, this.heard.ms);
+    if (this.heard) await this.cutHeld(this.heard.text, this.heard.ms);
   }
 
-  /** A tool round's words the caller did not hear all of are cut to what they heard, like the reply itself. */
-  private async cutRoundWords(heard: string, heardMs: number | undefined): Promise<void> {
-    const heardUpTo = heardPrefix(this.priorSpoken + this.pump.spoken, heard, heardMs).length;
+  /** The messages holding words before the reply (tool rounds, lines) that the caller did not hear all of are cut too. */
+  private async cutHeld(heard: string, heardMs: number | undefined): Promise<void> {
+    // They must be in the table before they can be cut.
+    await Promise.allSettled(this.writes);
+    const heardUpTo = heardPrefix(this.posted, heard, heardMs).length;
     await Promise.all(
-      this.roundWords
-        .filter((r) => r.start + r.text.trimEnd().length > heardUpTo)
-        .map((r) =>
-          this.ctx.store
-            .rewriteHeard(this.sessionId, r.messageId, r.text.slice(0, Math.max(0, heardUpTo - r.start)).trim())
-            .catch((err: unknown) => this.log.error('tool round words not cut to what was heard', { error: err as Error })),
-        ),
+      heardCuts(this.said, this.held, heardUpTo).map((cut) =>
+        this.ctx.store
+          .rewriteHeard(this.sessionId, cut.messageId, cut.content)
+          .catch((err: unknown) => this.log.error('words before the reply not cut to what was heard', { error: err as Error })),
+      ),
     );
   }
 
@@ -963,6 +1024,7 @@ class Turn {
             replyMessageId: this.storedReply?.messageId,
             heardApplied: this.storedReply?.heardApplied ?? false,
             spokenBefore: this.spokenBefore,
+            held: this.held,
             lastMessageId: this.written.sort().at(-1),
           },
           this.known,
@@ -972,9 +1034,9 @@ class Turn {
         this.heard = { text: verdict.heard, ms: verdict.heardMs };
         this.stopReason ??= 'interrupted';
         this.recorder.interrupted();
-        const posted = (this.priorSpoken + this.pump.spoken).slice(this.roundStart);
+        const posted = this.posted.slice(this.heldUpTo);
         await this.ctx.store.rewriteHeard(this.sessionId, this.storedReply.messageId, heardReply(this.spokenBefore, posted, verdict.heard, verdict.heardMs));
-        await this.cutRoundWords(verdict.heard, verdict.heardMs);
+        await this.cutHeld(verdict.heard, verdict.heardMs);
         this.storedReply.heardApplied = true;
       }
     } catch (err) {
@@ -1040,7 +1102,7 @@ function heardToApply(ledger: Ledger, messages: ChatMessage[]): PendingHeard[] {
   for (const [n, t] of Object.entries(ledger.turns)) {
     const reply = t.replyMessageId ? byId.get(t.replyMessageId) : undefined;
     if (t.heard === undefined || !t.committed || !reply || reply.interrupted || out.some((p) => p.replyMessageId === reply.messageId)) continue;
-    out.push({ turn: Number(n), replyMessageId: reply.messageId, heard: t.heard, heardMs: t.heardMs, spokenBefore: t.spokenBefore ?? '' });
+    out.push({ turn: Number(n), replyMessageId: reply.messageId, heard: t.heard, heardMs: t.heardMs, spokenBefore: t.spokenBefore ?? '', ...(t.held ? { held: t.held } : {}) });
   }
   return out;
 }
@@ -1081,6 +1143,8 @@ export async function runSpeculativeTurn(ctx: TurnContext, input: SpeculativeTur
 export async function resumeTurn(ctx: TurnContext, state: ContinuedTurnState, session: Session, messages: ChatMessage[]): Promise<TurnEnd> {
   ctx.log.appendKeys({ turn: state.turn });
   const history = toLlmMessages(session.systemPrompt, messages);
-  const turn = new Turn(ctx, state.kind, state.connectionId, session, history, state.turn, state.timings.promptReceivedAt ?? ctx.clock.now(), state.spokenText, state.timings);
+  // A state handed off before `heldChars` existed: everything before the pending round's words was stored.
+  const held = state.heldChars ?? Math.max(0, state.spokenText.length - state.roundText.length);
+  const turn = new Turn(ctx, state.kind, state.connectionId, session, history, state.turn, state.timings.promptReceivedAt ?? ctx.clock.now(), state.spokenText, state.timings, held);
   return turn.resume(state);
 }

@@ -1,6 +1,7 @@
 import { DEFAULT_FINISH_KEY, digitEntryDeadline, type DigitEntry, type DigitEntryEnd, type DigitEntrySpec } from '../../../../layers/data/digit-entry.ts';
 import type { Ledger, LedgerConnection, LedgerTurn, Speculation } from '../../../../layers/data/turn-ledger.ts';
 import { comparable, utteranceSoFar, type MatchRule } from '../utterance.ts';
+import type { HeldWords } from './heard.ts';
 
 /**
  * The turn ledger's protocol: who owns the reply, what became of each turn, and when a turn's history is complete.
@@ -21,6 +22,8 @@ import { comparable, utteranceSoFar, type MatchRule } from '../utterance.ts';
  *    answered once.
  * 6. A speculative turn (preemptive generation) posts nothing and runs no tool until a claim adopts it; a claim
  *    adopts it only when the final utterance matches the one it answers, and nothing else confirms it.
+ * 7. A tool round counts only while its turn owns the reply at the read after its results (`toolRoundVerdict`):
+ *    it is stored whole (tool call and results) or not at all, and a dropped round's actions are never carried out.
  */
 
 /** What happens to the ledger. Times are when the frame reached us (API Gateway's request time in AWS). */
@@ -39,6 +42,8 @@ export type LedgerEvent =
       replyMessageId?: string | undefined;
       heardApplied: boolean;
       spokenBefore?: string | undefined;
+      /** The messages holding the words of `spokenBefore` (ranges of it). */
+      held?: readonly HeldWords[] | undefined;
       lastMessageId?: string | undefined;
     }
   /** The interrupt handler rewrote a committed reply to what was heard. */
@@ -104,7 +109,7 @@ export type Verdict =
   | { type: 'speculation-dropped' }
   /** A newer prompt already owns the reply: this one says nothing and stores only the caller's words. */
   | { type: 'yield'; turnCount: number }
-  | { type: 'interrupt-recorded'; turn: number; rewrite?: { replyMessageId: string; heard: string; heardMs?: number | undefined; spokenBefore: string } }
+  | { type: 'interrupt-recorded'; turn: number; rewrite?: Omit<PendingHeard, 'turn'> }
   | { type: 'interrupt-ignored'; reason: 'no-reply-yet' | 'already-recorded' | 'turn-gone' | 'reprompt' }
   | { type: 'committed'; turn: number }
   /** The committing turn must first store only the heard part of its reply, then commit again. */
@@ -302,7 +307,7 @@ export function heardToRewrite(ledger: Ledger, at: number, heard: string): Pendi
   if (!target) return undefined;
   const { n, t } = target;
   if (!t.committed || t.heard !== heard || t.heardApplied !== false || !t.replyMessageId) return undefined;
-  return { turn: n, replyMessageId: t.replyMessageId, heard, heardMs: t.heardMs, spokenBefore: t.spokenBefore ?? '' };
+  return { turn: n, replyMessageId: t.replyMessageId, heard, heardMs: t.heardMs, spokenBefore: t.spokenBefore ?? '', ...(t.held ? { held: t.held } : {}) };
 }
 
 /**
@@ -372,6 +377,24 @@ export function standingOf(ledger: Ledger, status: string, turn: number): Standi
   return { type: 'owner' };
 }
 
+/**
+ * What a turn does with a tool round whose results are in hand, decided on the one ledger read it makes between
+ * that round and its next LLM round (`undefined`: the session is gone). The interrupt notes are folded in first:
+ * an interrupt counts from its note, so results that came back after the note but before this read belong to an
+ * interrupted turn as surely as results that came back after the read. The round is kept (its tool call and
+ * results stored, its actions carried out, the next LLM round asked) only while the turn owns the reply.
+ * Otherwise it is dropped whole: no tool call is stored without its result (strict OpenAI-compatible servers
+ * reject that) and none with it, nothing of it is said or done, and the words the caller heard during it are
+ * stored as heard, after the last round kept.
+ */
+export type RoundVerdict = { type: 'keep' } | { type: 'drop'; standing: Exclude<Standing, { type: 'owner' }> };
+
+export function toolRoundVerdict(read: { ledger: Ledger; status: string } | undefined, turn: number): RoundVerdict {
+  if (!read) return { type: 'drop', standing: { type: 'ended' } };
+  const standing = standingOf(withNotes(read.ledger), read.status, turn);
+  return standing.type === 'owner' ? { type: 'keep' } : { type: 'drop', standing };
+}
+
 /** Where a speculative turn stands: still waiting for its final prompt, adopted as a turn, or dropped. */
 export type SpeculationStanding = { type: 'pending' } | { type: 'confirmed'; turn: number; userText: string } | { type: 'dropped' };
 
@@ -395,6 +418,8 @@ export interface PendingHeard {
   heard: string;
   heardMs?: number | undefined;
   spokenBefore: string;
+  /** The messages holding the words of `spokenBefore`: cut to what was heard with the reply. */
+  held?: readonly HeldWords[] | undefined;
 }
 
 /** Interrupts that landed after their turn was committed and whose rewrite has not (yet) happened: carried in memory. */
@@ -407,6 +432,7 @@ export function pendingHeard(ledger: Ledger): PendingHeard[] {
       heard: t.heard as string,
       heardMs: t.heardMs,
       spokenBefore: t.spokenBefore ?? '',
+      ...(t.held ? { held: t.held } : {}),
     }));
 }
 
@@ -605,7 +631,7 @@ function interrupt(ledger: Ledger, at: number, heard: string, heardMs: number | 
   if (t.heard !== undefined) return { verdict: { type: 'interrupt-ignored', reason: 'already-recorded' } };
   const entry: LedgerTurn = { ...t, heard, state: 'interrupted' };
   if (heardMs !== undefined) entry.heardMs = heardMs;
-  const rewrite = t.committed && t.replyMessageId ? { replyMessageId: t.replyMessageId, heard, heardMs, spokenBefore: t.spokenBefore ?? '' } : undefined;
+  const rewrite = t.committed && t.replyMessageId ? { replyMessageId: t.replyMessageId, heard, heardMs, spokenBefore: t.spokenBefore ?? '', ...(t.held ? { held: t.held } : {}) } : undefined;
   if (t.committed) entry.heardApplied = false;
   // A speculation was asked with the whole reply in its history: the caller heard less of it.
   return write(
@@ -629,10 +655,19 @@ function commit(ledger: Ledger, event: Extract<LedgerEvent, { type: 'commit' }>)
   const { abandoned: _abandoned, ...kept } = entry;
   const next: LedgerTurn = { ...kept, committed: true, state: entry.state === 'streaming' ? 'finished' : entry.state };
   if (replyMessageId) next.replyMessageId = replyMessageId;
-  if (event.spokenBefore) next.spokenBefore = event.spokenBefore.slice(-MAX_SPOKEN_BEFORE);
+  if (event.spokenBefore) {
+    next.spokenBefore = event.spokenBefore.slice(-MAX_SPOKEN_BEFORE);
+    const held = keptHeld(event.held ?? [], event.spokenBefore.length - next.spokenBefore.length);
+    if (held.length > 0) next.held = held;
+  }
   if (event.lastMessageId) next.lastMessageId = event.lastMessageId;
   if (entry.heard !== undefined) next.heardApplied = true;
   return write(ledger, { turns: prune({ ...ledger.turns, [turn]: next }, ledger.turnCount) }, { type: 'committed', turn });
+}
+
+/** The held ranges that fall in what is kept of `spokenBefore` (its first `cut` characters dropped), moved with it. */
+function keptHeld(held: readonly HeldWords[], cut: number): HeldWords[] {
+  return held.filter((h) => h.end > cut && h.end > h.start).map((h) => ({ messageId: h.messageId, start: Math.max(0, h.start - cut), end: h.end - cut }));
 }
 
 /**

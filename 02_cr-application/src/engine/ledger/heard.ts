@@ -118,3 +118,38 @@ export function heardReply(spokenBefore: string, reply: string, heard: string, h
   const all = heardPrefix(spokenBefore + reply, heard, heardMs);
   return all.length > spokenBefore.length ? all.slice(spokenBefore.length).trim() : '';
 }
+
+/**
+ * A run of a turn's words that one stored message holds: `[start, end)` in everything the turn said (a keypad
+ * line, a tool round's words with the filler before them, a tool's line). The reply holds what follows the last.
+ */
+export interface HeldWords {
+  messageId: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * The messages an interrupt cuts, and what each keeps: the caller heard `said` up to `heardUpTo`, so a message
+ * whose words run past that keeps only the part before it (possibly nothing). Messages heard whole are left alone.
+ */
+export function heardCuts(said: string, held: readonly HeldWords[], heardUpTo: number): { messageId: string; content: string }[] {
+  return held
+    .filter((h) => said.slice(Math.max(h.start, heardUpTo), h.end).trim() !== '')
+    .map((h) => ({ messageId: h.messageId, content: said.slice(h.start, Math.max(h.start, Math.min(h.end, heardUpTo))).trim() }));
+}
+
+/**
+ * What an interrupt that landed after the commit leaves of a committed turn: the heard part of its stored reply,
+ * and the cuts of the messages that hold the words said before it (`held`, ranges of `spokenBefore`).
+ */
+export function heardTurn(
+  spokenBefore: string,
+  reply: string,
+  held: readonly HeldWords[],
+  heard: string,
+  heardMs?: number,
+): { reply: string; cuts: { messageId: string; content: string }[] } {
+  const heardUpTo = heardPrefix(spokenBefore + reply, heard, heardMs).length;
+  return { reply: heardReply(spokenBefore, reply, heard, heardMs), cuts: heardCuts(spokenBefore, held, heardUpTo) };
+}

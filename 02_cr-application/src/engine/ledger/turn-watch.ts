@@ -40,17 +40,28 @@ export class TurnWatch {
    * turn is taken to own the reply, which its claim then confirms or denies.
    */
   async checkNow(): Promise<Standing> {
-    if (this.turn === 0) return { type: 'owner' };
+    const read = await this.readNow();
+    if (read === 'unknown') return { type: 'owner' };
+    return read ? standingOf(read.ledger, read.status, this.turn) : { type: 'ended' };
+  }
+
+  /**
+   * The same read, for a caller that judges it itself (a tool round's verdict): the ledger with its interrupt
+   * notes folded in, `undefined` when the session is gone, `unknown` before the claim landed or when the read
+   * failed (the turn goes on, as it would have without the read).
+   */
+  async readNow(): Promise<LedgerRead | undefined | 'unknown'> {
+    if (this.turn === 0) return 'unknown';
     try {
       this.reads++;
       const raw = await this.store.readLedger(this.sessionId);
-      if (!raw) return { type: 'ended' };
+      if (!raw) return undefined;
       const read = { ...raw, ledger: withNotes(raw.ledger) };
       this.onRead(read);
-      return standingOf(read.ledger, read.status, this.turn);
+      return read;
     } catch (err) {
       this.log.warn('turn ledger read failed; the turn goes on', { error: err as Error });
-      return { type: 'owner' };
+      return 'unknown';
     }
   }
 

@@ -1,5 +1,5 @@
 import type { InterruptMessage } from '../../../../layers/protocol/conversation-relay.ts';
-import { heardReply } from '../ledger/heard.ts';
+import { heardTurn } from '../ledger/heard.ts';
 import { heardToRewrite } from '../ledger/decide.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
 import type { FrameContext, FrameResult } from './context.ts';
@@ -40,7 +40,12 @@ export async function onInterrupt(ctx: FrameContext, message: InterruptMessage):
       if (rewrite) {
         const reply = await ctx.store.getMessage(sessionId, rewrite.replyMessageId);
         if (reply?.role === 'assistant' && reply.content !== null) {
-          await ctx.store.rewriteHeard(sessionId, reply.messageId, heardReply(rewrite.spokenBefore, reply.content, rewrite.heard, rewrite.heardMs));
+          // The reply, and the tool rounds' words and lines before it that the caller did not hear all of.
+          const cut = heardTurn(rewrite.spokenBefore, reply.content, rewrite.held ?? [], rewrite.heard, rewrite.heardMs);
+          await Promise.all([
+            ctx.store.rewriteHeard(sessionId, reply.messageId, cut.reply),
+            ...cut.cuts.map((c) => ctx.store.rewriteHeard(sessionId, c.messageId, c.content)),
+          ]);
         }
         await applyToLedger(ctx.store, sessionId, { type: 'heard-applied', turn });
       }
