@@ -39,7 +39,7 @@ export function npmEntryCommands(root = ROOT): NpmEntryCommand[] {
 }
 
 /** Where the bundle of `entry` is written under `outDir` (the entry's own path, `.mjs`). */
-export function bundlePath(outDir: string, entry: string): string {
+function bundlePath(outDir: string, entry: string): string {
   return join(outDir, entry.replace(/\.ts$/, '.mjs'));
 }
 

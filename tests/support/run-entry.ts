@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
@@ -33,9 +33,4 @@ export function runEntry(entry: string, args: string[], options: { cwd?: string;
       done({ code, stdout, stderr });
     });
   });
-}
-
-/** Starts the entry and hands back the process, for a test that talks to it while it runs. */
-export function spawnEntry(entry: string, args: string[], options: SpawnOptions = {}): ChildProcess {
-  return spawn(process.execPath, [entryBundle(entry), ...args], { cwd: ROOT, ...options });
 }
