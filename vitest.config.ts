@@ -6,7 +6,8 @@ import { defineConfig } from 'vitest/config';
  *   socket, server, child process or table; milliseconds per test.
  * - wire: everything over real sockets and local DynamoDB (gateway, runtime, handlers, LLM server, data layer,
  *   the Store contract...). A new test file lands here unless it is listed under unit or lives in tests/deploy.
- * - wire-env: the wire files that configure a handler entry point through process.env (see WIRE_OWN_ENV).
+ * - wire-env: the wire files that configure a handler entry point through process.env, each with its own graph of
+ *   our modules (see WIRE_OWN_ENV).
  * - deploy: templates, bundles and IAM (cfn-lint, esbuild, SAM's role); CPU-heavy, so it does not run alongside
  *   the tests above.
  * `npx vitest run --project unit` runs one of them.
@@ -39,8 +40,9 @@ const DEPLOY = ['tests/deploy/**/*.test.ts'];
 /**
  * Wire tests that set process.env and then import a handler entry point: the entry points build their AWS deps
  * once per module graph from the environment (as a Lambda container does), so each of these files needs a graph
- * of its own. Every other wire file shares one graph per worker, which halves the project's CPU (its imports were
- * most of it).
+ * of our modules of its own (tests/support/fresh-modules.ts resets it before each file; the packages stay loaded
+ * in the worker, which a process per file paid for again each time). Every other wire file shares one graph per
+ * worker, which halves the project's CPU (its imports were most of it).
  */
 const WIRE_OWN_ENV = [
   'tests/continuity/disconnect-entry-point.test.ts',
@@ -84,8 +86,19 @@ export default defineConfig({
       // No socket, table, env or module state to leak between files: one module graph per worker instead of one
       // per file halves the project's CPU (the imports were most of it).
       { test: { ...shared, name: 'unit', include: UNIT, testTimeout: 30_000, isolate: false, sequence: { groupOrder: 0 } } },
-      { test: { ...shared, name: 'wire', include: ALL, exclude: [...UNIT, ...DEPLOY, ...WIRE_OWN_ENV], isolate: false, sequence: { groupOrder: 1 } } },
-      { test: { ...shared, name: 'wire-env', include: WIRE_OWN_ENV, sequence: { groupOrder: 2 } } },
+      // Its global setup bundles every npm command's entry point once, for the tests that start one as a process.
+      {
+        test: {
+          ...shared,
+          name: 'wire',
+          include: ALL,
+          exclude: [...UNIT, ...DEPLOY, ...WIRE_OWN_ENV],
+          isolate: false,
+          globalSetup: ['tests/support/entry-bundles-setup.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+      { test: { ...shared, name: 'wire-env', include: WIRE_OWN_ENV, isolate: false, setupFiles: ['tests/support/fresh-modules.ts'], sequence: { groupOrder: 2 } } },
       // Bundling and SAM's stand-in runs take seconds each; the limit only catches a hang.
       // Its global setup bundles, analyses and translates once per run what several files read. Worker threads:
       // its files set no process state (their commands get their environment passed in), and a thread per file

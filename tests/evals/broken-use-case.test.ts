@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { evalCli } from '../../dev/evals/cli.ts';
 import { loadEvals } from '../../dev/evals/eval-files.ts';
 import { FAST_OFFLINE, repositoryWithCopyOf, runLocally } from './support.ts';
@@ -9,16 +9,13 @@ import { FAST_OFFLINE, repositoryWithCopyOf, runLocally } from './support.ts';
  * reads as a diff, while the evals about other things still pass.
  */
 const APARTMENTS = '06_use-case-apartment-search';
-let cleanup: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await cleanup?.();
-  cleanup = undefined;
-});
 
-describe('a deliberately broken use case fails the right eval', () => {
-  it('a schedule_tour that books for the wrong phone number fails the booking eval on its table check, though the words sound right', { timeout: 120_000 }, async () => {
+// Each test breaks a copy of its own and runs its own apps, so the two run side by side (the second mostly waits
+// for a hand-off that never comes).
+describe.concurrent('a deliberately broken use case fails the right eval', () => {
+  it('a schedule_tour that books for the wrong phone number fails the booking eval on its table check, though the words sound right', { timeout: 120_000 }, async ({ expect, onTestFinished }) => {
     const repo = await repositoryWithCopyOf(APARTMENTS);
-    cleanup = repo.remove;
+    onTestFinished(repo.remove);
     await repo.edit('src/tools/schedule-tour.ts', (code) => code.replace('{ phone: caller.from, sessionId: caller.sessionId }', "{ phone: '+14065550000', sessionId: caller.sessionId }"));
     const cases = (await loadEvals(repo.root)).filter((c) => ['apartment-search/booking', 'apartment-search/pets-policy'].includes(c.id));
     const runs = await runLocally({ cases, rootDir: repo.root });
@@ -39,9 +36,9 @@ describe('a deliberately broken use case fails the right eval', () => {
     expect(booking.checks.find((c) => c.what.startsWith('called schedule_tour'))!.status).toBe('pass');
   });
 
-  it('npm run eval exits non-zero and prints the diff when the script stops handing off', { timeout: 120_000 }, async () => {
+  it('npm run eval exits non-zero and prints the diff when the script stops handing off', { timeout: 120_000 }, async ({ expect, onTestFinished }) => {
     const repo = await repositoryWithCopyOf(APARTMENTS);
-    cleanup = repo.remove;
+    onTestFinished(repo.remove);
     await repo.edit('offline-model.json', (json) => json.replace('"tool": "live_agent_handoff"', '"tool": "get_property_info"').replace('"summary": "The caller asked to speak with a leasing agent. They said: {{user}}"', '"topic": "fees"'));
     const out: string[] = [];
     const code = await evalCli(['--use-case', 'apartment-search', '--grep', 'handoff|availability', '--reply-timeout', '8000'], {

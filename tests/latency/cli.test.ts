@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLatency } from '../../scripts/latency/main.ts';
 import { awsProfile, awsTableSource, tableStackName } from '../../scripts/latency/table-source.ts';
 import { createTestTable, type TestTable } from '../support/dynamo.ts';
+import { runEntry } from '../support/run-entry.ts';
 import { seedCalls, type SeededCalls } from './fixtures.ts';
 
 const NOW = Date.UTC(2025, 10, 25, 12, 0, 0);
@@ -170,16 +171,16 @@ describe('npm run latency', () => {
     expect(errors.join('\n')).toContain('--table NAME');
   });
 
-  it('runs as a command through tsx, on the real clock', async () => {
+  it('runs as a command, on the real clock', async () => {
     const live = await createTestTable();
     try {
       const calls = await seedCalls(live, Date.now(), 'live');
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/latency.ts', '--calls', '1', '--json'], {
+      const run = await runEntry('scripts/latency.ts', ['--calls', '1', '--json'], {
         cwd: process.cwd(),
         env: { ...process.env, DYNAMODB_ENDPOINT: live.endpoint, TABLE_NAME: live.name },
-        timeout: 30_000,
       });
-      const report = JSON.parse(stdout);
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout);
       expect(report.selection).toBe('the last 1 call(s) of the last 2 day(s)');
       expect(report.turns.map((t: { sessionId: string; turn: number }) => `${t.sessionId}#${t.turn}`)).toEqual([1, 2, 3].map((n) => `${calls.b.sessionId}#${n}`));
     } finally {

@@ -1,26 +1,20 @@
-import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseScript, ScriptError } from '../../dev/caller/script.ts';
 import { startLocalRuntime } from '../../dev/local/runtime.ts';
 import { readSettings } from '../../dev/local/settings.ts';
+import { runEntry, type EntryRun } from '../support/run-entry.ts';
 import { ROOT, TEST_TOKEN } from './support.ts';
 
 /** `npm run call`: finds the app `npm start` runs, says where it tried when nothing answers, and checks scripts first. */
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
-
-async function call(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function call(args: string[], env: NodeJS.ProcessEnv): Promise<EntryRun> {
   const base = { ...process.env };
   for (const name of ['PORT', 'HOST', 'DATA_DIR', 'TWILIO_AUTH_TOKEN']) delete base[name];
-  return promisify(execFile)(TSX, ['dev/caller/main.ts', ...args], { cwd: ROOT, env: { ...base, ...env }, timeout: 60_000 }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
-  );
+  return runEntry('dev/caller/main.ts', args, { env: { ...base, ...env } });
 }
 
 async function closedPort(): Promise<number> {

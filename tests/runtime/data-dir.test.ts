@@ -9,6 +9,7 @@ import { DataDirError } from '../../dev/local/data-dir.ts';
 import { startLocalRuntime } from '../../dev/local/runtime.ts';
 import { readSettings } from '../../dev/local/settings.ts';
 import { runLatency } from '../../scripts/latency/main.ts';
+import { runEntry } from '../support/run-entry.ts';
 import { ROOT, TEST_TOKEN } from './support.ts';
 
 /** DATA_DIR: one process at a time, problems that name the setting, and a report that needs no running app. */
@@ -33,10 +34,9 @@ describe('DATA_DIR', () => {
       await expect(second).rejects.toThrow(`DATA_DIR=${dataDir} is in use by another process: npm start (pid ${process.pid}, serving ${first.gateway.httpUrl}`);
 
       // As a command: the message, exit code 1, and no stack trace (it once was "Error: Database is closed").
-      const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'dev/local/main.ts'], { cwd: ROOT, env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: '' }, timeout: 60_000 }).catch(
-        (err: { code: number; stdout: string; stderr: string }) => err,
-      );
-      expect('code' in run && run.code).toBe(1);
+      // Plain node runs its bundle: the lock refuses the start before any use case's TypeScript is imported.
+      const run = await runEntry('dev/local/main.ts', [], { env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: '' } });
+      expect(run.code).toBe(1);
       expect(run.stderr).toContain(`is in use by another process: npm start (pid ${process.pid}`);
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(run.stderr).not.toContain('Database is closed');

@@ -64,7 +64,8 @@ async function placeCall(webhookUrl: string, from: string): Promise<void> {
   await call.hangup();
 }
 
-describe('npm start in a terminal', () => {
+// The two apps are separate processes on their own ports and folders: they start side by side.
+describe.concurrent('npm start in a terminal', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cr-terminal-'));
@@ -80,7 +81,7 @@ describe('npm start in a terminal', () => {
     return file;
   };
 
-  it('is quiet by default: a banner, then one readable line per call and per turn, phases non-negative and adding up', async () => {
+  it('is quiet by default: a banner, then one readable line per call and per turn, phases non-negative and adding up', async ({ expect }) => {
     const app = await start(await envFile('quiet.env', ''));
     try {
       await placeCall(app.webhookUrl, '+14065550901');
@@ -109,7 +110,7 @@ describe('npm start in a terminal', () => {
     expect(turns[1]).toMatch(/^\s+turn 2 \[default\] keypad completed: first word \d+ ms (\(the keypad line\) )?= before LLM \(ours\) \d+/);
   }, 180_000);
 
-  it('prints the JSON logs and EMF metrics when LOG_LEVEL=DEBUG in the env file', async () => {
+  it('prints the JSON logs and EMF metrics when LOG_LEVEL=DEBUG in the env file', async ({ expect }) => {
     const app = await start(await envFile('debug.env', 'LOG_LEVEL=DEBUG\nHOST=0.0.0.0\n'));
     try {
       await placeCall(app.webhookUrl.replace('0.0.0.0', '127.0.0.1'), '+14065550902');

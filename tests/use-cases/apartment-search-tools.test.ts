@@ -27,15 +27,35 @@ function result<T = Record<string, unknown>>(outcome: ToolOutcome): T {
   return outcome.result as T;
 }
 
-beforeEach(async () => {
-  table = await createTestTable();
+/**
+ * A fresh inventory costs a table and sixty conditional writes. Tests that only read slots and layouts, or record
+ * an availability check no other test reads, share one; a test that books or refreshes gets its own.
+ */
+let shared: TestTable;
+const owned: TestTable[] = [];
+beforeAll(async () => {
+  shared = await createTestTable();
+  await refreshInventory(shared, NOW);
+});
+afterAll(async () => {
+  await shared?.drop();
+});
+beforeEach(() => {
+  table = shared;
   clock = NOW;
-  await refreshInventory(table, NOW);
   tools = createInProcessToolInvoker(useCase.tools, deps(table, { now: () => clock }));
 });
 afterEach(async () => {
-  await table.drop();
+  for (const t of owned.splice(0)) await t.drop();
 });
+
+/** This test's own inventory, as of NOW, for a test that books or refreshes. */
+async function ownInventory(): Promise<void> {
+  table = await createTestTable();
+  owned.push(table);
+  await refreshInventory(table, NOW);
+  tools = createInProcessToolInvoker(useCase.tools, deps(table, { now: () => clock }));
+}
 
 describe('inventory loader and daily refresh', () => {
   it('opens one slot per day, layout and tour type for 7 days, on the half hour between 8:00 AM and 4:30 PM local', async () => {
@@ -53,6 +73,7 @@ describe('inventory loader and daily refresh', () => {
   });
 
   it('rolls the window forward without touching bookings', async () => {
+    await ownInventory();
     result(await call('check_availability', { layout: 'studio', date: TODAY }));
     const time = slotTimeFor(TODAY, 'studio', 'in-person');
     result(await call('schedule_tour', { layout: 'studio', tourType: 'in-person', date: TODAY, time }));
@@ -95,6 +116,7 @@ describe('check_availability', () => {
 });
 
 describe('schedule_tour', () => {
+  beforeEach(ownInventory);
   const date = addDays(TODAY, 2);
   const time = slotTimeFor(date, 'one-bedroom', 'in-person');
   const tour = { layout: 'one-bedroom', tourType: 'in-person', date, time };
@@ -179,6 +201,7 @@ describe('list_available_apartments', () => {
 });
 
 describe('check_existing_appointments', () => {
+  beforeEach(ownInventory);
   it("reads back the session caller's tours only, and refuses a number in the arguments", async () => {
     await call('check_availability', { layout: 'studio' });
     const date = addDays(TODAY, 1);
@@ -217,6 +240,7 @@ describe('get_property_info', () => {
 });
 
 describe('send_appointment_confirmation', () => {
+  beforeEach(ownInventory);
   let twilioServer: FakeTwilio;
   const ACCOUNT_SID = `AC${'d4'.repeat(16)}`;
   const date = addDays(TODAY, 3);

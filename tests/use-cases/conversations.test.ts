@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
 import { listOutbox } from '../../04_util-send-message/src/outbox.ts';
 import { querySlots } from '../../06_use-case-apartment-search/src/inventory.ts';
@@ -20,16 +20,31 @@ import { startEngine, waitFor, type Call, type EngineHarness } from '../engine/s
  * use case's own offline-model.json.
  */
 const ROOT = resolve(import.meta.dirname, '../..');
-const CALLER = '+14065550142';
 
-let engine: EngineHarness | undefined;
-/** Frames sent in this test; each one's route handler must have returned before the engine is stopped. */
+/**
+ * One engine for the file, and a caller number of its own for each test: what a test may see of another's is
+ * keyed by caller (the profile and its saved demo, bookings, appointments, texts) or by session, so every test
+ * starts as a first-time caller without paying for a second engine.
+ */
+let engine: EngineHarness;
+let CALLER = '';
+let callers = 0;
+/** Route results before this test, and frames sent in it: each frame's handler must have returned before the next test. */
+let routesBefore = 0;
 let framesSent = 0;
-afterEach(async () => {
-  if (engine) await waitFor(() => engine!.routeResults.length >= 1 + framesSent, 10_000, 'in-flight turns to finish');
+beforeAll(async () => {
+  engine = await start();
+}, 60_000);
+afterAll(async () => {
   await engine?.stop();
-  engine = undefined;
+});
+beforeEach(() => {
+  CALLER = `+1406555${String(142 + callers++).padStart(4, '0')}`;
+  routesBefore = engine.routeResults.length;
   framesSent = 0;
+});
+afterEach(async () => {
+  await waitFor(() => engine.routeResults.length >= routesBefore + 1 + framesSent, 10_000, 'in-flight turns to finish');
 });
 
 function send(call: Call, frame: Record<string, unknown>): void {
@@ -89,7 +104,6 @@ async function offered(harness: EngineHarness) {
 
 describe('demo chooser (05) through the engine', () => {
   it('captures the name, offers the demos and saves the choice for the next call', async () => {
-    engine = await start();
     const call = await callInto(engine, 'default');
     const [first] = await offered(engine);
 
@@ -104,7 +118,6 @@ describe('demo chooser (05) through the engine', () => {
   });
 
   it('a demo chosen by name or by number is saved', async () => {
-    engine = await start();
     const demos = await offered(engine);
     const last = demos.at(-1)!;
     const call = await callInto(engine, 'default');
@@ -115,19 +128,17 @@ describe('demo chooser (05) through the engine', () => {
   });
 
   it('keypad N chooses demo number N, and 0 lists them again', async () => {
-    engine = await start();
     const demos = await offered(engine);
     const call = await callInto(engine, 'default');
     send(call, { type: 'dtmf', digit: '0' });
     await waitFor(() => call.replies().join(' ').includes(`press 1 for the ${demos[0]!.name} demo`), 10_000, 'the list of demos');
     send(call, { type: 'dtmf', digit: String(demos.length) });
-    await expect.poll(async () => (await getProfile(engine!.table, CALLER))?.useCaseId, { timeout: 10_000 }).toBe(demos.at(-1)!.id);
+    await expect.poll(async () => (await getProfile(engine.table, CALLER))?.useCaseId, { timeout: 10_000 }).toBe(demos.at(-1)!.id);
   });
 });
 
 describe('apartment search (06) through the engine', () => {
   it('walks availability, booking, the confirmation text and the handoff', async () => {
-    engine = await start();
     const call = await callInto(engine, 'apartment-search');
 
     await say(call, 'What apartments do you have?', /We have the Studio at 1050 dollars a month/);
@@ -146,11 +157,10 @@ describe('apartment search (06) through the engine', () => {
     await waitFor(() => call.frames().some((f) => f.type === 'end'), 10_000, 'the end frame');
     const end = call.frames().find((f) => f.type === 'end')!;
     expect(JSON.parse(String(end.handoffData))).toMatchObject({ reason: 'live-agent-handoff', summary: expect.stringContaining('leasing agent') });
-    await expect.poll(async () => (await getSession(engine!.table, call.sessionId))?.status, { timeout: 10_000 }).toBe('ended');
+    await expect.poll(async () => (await getSession(engine.table, call.sessionId))?.status, { timeout: 10_000 }).toBe('ended');
   });
 
   it('a Spanish prompt gets a Spanish reply tagged with lang, and asking for English switches the call back', async () => {
-    engine = await start();
     const call = await callInto(engine, 'apartment-search');
     send(call, { type: 'prompt', voicePrompt: '¿Qué apartamentos tienen disponibles?', lang: 'es-US', last: true });
     await waitFor(() => /Tenemos estudios y apartamentos/.test(call.replies().join(' ')), 10_000, 'the Spanish reply');
@@ -165,14 +175,13 @@ describe('apartment search (06) through the engine', () => {
   });
 
   it('keypad 3 collects a budget, digit by digit until #, as one input', async () => {
-    engine = await start();
     const call = await callInto(engine, 'apartment-search');
     send(call, { type: 'dtmf', digit: '3' });
     await waitFor(() => /Type the most you want to pay/.test(call.replies().join(' ')), 10_000, 'the keypad prompt');
     // At a person's pace: each key's invocation is done before the next key (API Gateway runs them concurrently).
     for (const digit of '1200#') {
       send(call, { type: 'dtmf', digit });
-      await waitFor(() => engine!.routeResults.length >= 1 + framesSent, 10_000, `key ${digit} handled`);
+      await waitFor(() => engine.routeResults.length >= routesBefore + 1 + framesSent, 10_000, `key ${digit} handled`);
     }
     await waitFor(() => /up to 1200 dollars a month/.test(call.replies().join(' ')), 10_000, 'the budget read-back');
     const { messages } = await loadConversation(engine.table, call.sessionId);
@@ -183,7 +192,6 @@ describe('apartment search (06) through the engine', () => {
   });
 
   it('keypad 2 reads back the caller’s appointments', async () => {
-    engine = await start();
     const call = await callInto(engine, 'apartment-search');
     send(call, { type: 'dtmf', digit: '2' });
     await waitFor(() => /I don't see any upcoming tours booked from this number/.test(call.replies().join(' ')), 10_000, 'the read-back');
