@@ -77,7 +77,7 @@ describe('npm run new-use-case pizza "Tony\'s Pizza"', () => {
     const args = ['run', folder(), 'tests/runtime/scripted-calls.test.ts', '-t', only, '--reporter=verbose', '--maxWorkers=1', '--pool=threads'];
     const { stdout } = await run(vitest, args, {
       cwd: copy,
-      env: { ...process.env, DYNAMODB_BACKENDS: 'dynalite', LOG_LEVEL: 'SILENT', NO_COLOR: '1' },
+      env: { ...process.env, DYNAMODB_BACKENDS: 'dynalite', LOG_LEVEL: 'SILENT', NO_COLOR: '1', ENTRY_BUNDLES: 'none' },
     });
     const plain = stdout.replace(/\x1b\[[0-9;]*m/g, '');
     expect(plain).toMatch(new RegExp(`✓ .*${folder()}/tests/get-opening-hours.test.ts`));
