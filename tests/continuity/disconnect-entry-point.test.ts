@@ -30,6 +30,8 @@ beforeAll(async () => {
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
   vi.stubEnv('CALL_TIMER_QUEUE_URL', QUEUE_URL);
+  // The client's own endpoint, matching the queue's host (otherwise the SDK warns that it uses the queue's).
+  vi.stubEnv('AWS_ENDPOINT_URL_SQS', sqs.endpoint);
   ({ handler } = await import('../../02_cr-application/src/handlers/disconnect.ts'));
 });
 

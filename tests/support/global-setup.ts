@@ -12,6 +12,9 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  // The setups run in vitest's own process, outside the projects' `env`: the SDK's notice about this machine's
+  // Node 20 (Lambda runs 22) would be the only line the table setup prints.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // The unit project never touches a table: a run of it alone (vitest --project unit) starts no server.
   const unitOnly = project.vitest.projects.every((p) => p.name === 'unit');
   const wanted = unitOnly ? [] : (process.env.DYNAMODB_BACKENDS ?? 'dynalite').split(',').map((s) => s.trim()).filter(Boolean);
