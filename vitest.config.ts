@@ -79,6 +79,8 @@ export default defineConfig({
   test: {
     // Once, at the root: one DynamoDB server per backend for the whole run, its endpoints provided to every project.
     globalSetup: ['tests/support/global-setup.ts'],
+    // Transformed modules kept on disk between runs (keyed by content): a rerun skips most of the TypeScript work.
+    experimental: { fsModuleCache: true },
     reporters: ['default', './tests/support/summary-reporter.ts'],
     // Two cores in CI; the projects run one after the other, each with both.
     maxWorkers: 2,

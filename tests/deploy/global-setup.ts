@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { cfnLintVersion } from '../../scripts/lib/cfn-lint.ts';
+import { cfnLintVersionAsync } from '../../scripts/lib/cfn-lint.ts';
 import { buildFunctions, buildSpec, type BuiltEntry } from '../../scripts/lib/function-build.ts';
 import { transformedTemplates } from '../../scripts/lib/iam.ts';
 import { analysisMetafiles, sdkCalls, type SdkCall } from '../../scripts/lib/sdk-calls.ts';
@@ -98,12 +98,13 @@ export default async function setup(project: TestProject) {
   const repo = loadStacks(ROOT).stacks;
   const fixtures = loadStacks(IAM_FIXTURE_ROOT).stacks;
   const repoFunctions = repo.flatMap((stack) => serverlessFunctions(stack));
-  const version = cfnLintVersion() ?? '';
-  const [bundles, calls] = await Promise.all([
+  const [bundles, calls, version] = await Promise.all([
     bundleAll(repoFunctions, join(out, 'bundles')),
     analyseAll([...repoFunctions, ...fixtures.flatMap((stack) => serverlessFunctions(stack))], join(out, 'analysis')),
-    // Fills the translation cache the checks read; a template SAM cannot translate fails the test that reads it.
-    version ? transformedTemplates([...repo, ...fixtures].map((s) => s.templatePath)).catch(() => undefined) : undefined,
+    cfnLintVersionAsync().then((v) => v ?? ''),
+    // Fills the translation cache the checks read (SAM's translator comes with cfn-lint; without it this fails
+    // and is ignored); a template SAM cannot translate fails the test that reads it.
+    transformedTemplates([...repo, ...fixtures].map((s) => s.templatePath)).catch(() => undefined),
   ]);
   project.provide('functionBundles', bundles);
   project.provide('functionSdkCalls', calls);
