@@ -46,16 +46,23 @@ export const functionKey = (fn: FunctionResource) => `${relative(ROOT, fn.stack.
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-async function bundleAll(functions: FunctionResource[], out: string): Promise<Record<string, SharedBundle>> {
-  const bundles: Record<string, SharedBundle> = {};
+/** Each function's build spec; a function whose spec cannot be read gets its error instead. */
+function specsOf(functions: FunctionResource[]) {
   const specs: { key: string; spec: ReturnType<typeof buildSpec> }[] = [];
+  const errors: Record<string, { error: string }> = {};
   for (const fn of functions) {
     try {
       specs.push({ key: functionKey(fn), spec: buildSpec(fn) });
     } catch (err) {
-      bundles[functionKey(fn)] = { error: message(err) };
+      errors[functionKey(fn)] = { error: message(err) };
     }
   }
+  return { specs, errors };
+}
+
+async function bundleAll(functions: FunctionResource[], out: string): Promise<Record<string, SharedBundle>> {
+  const { specs, errors } = specsOf(functions);
+  const bundles: Record<string, SharedBundle> = { ...errors };
   const keys = specs.map((s) => s.key);
   const built = await buildFunctions(specs.map((s) => s.spec), out, keys, ROOT);
   built.forEach((result, i) => {
@@ -72,15 +79,8 @@ async function bundleAll(functions: FunctionResource[], out: string): Promise<Re
 }
 
 async function analyseAll(functions: FunctionResource[], out: string): Promise<Record<string, SharedSdkCalls>> {
-  const calls: Record<string, SharedSdkCalls> = {};
-  const specs: { key: string; spec: ReturnType<typeof buildSpec> }[] = [];
-  for (const fn of functions) {
-    try {
-      specs.push({ key: functionKey(fn), spec: buildSpec(fn) });
-    } catch (err) {
-      calls[functionKey(fn)] = { error: message(err) };
-    }
-  }
+  const { specs, errors } = specsOf(functions);
+  const calls: Record<string, SharedSdkCalls> = { ...errors };
   const metafiles = await analysisMetafiles(specs.map((s) => s.spec), out);
   specs.forEach(({ key }, i) => {
     const metafile = metafiles[i]!;

@@ -103,6 +103,14 @@ async function bookingUnderway(): Promise<{ call: TierCall; book: PendingTool }>
   return { call, book };
 }
 
+/** What the caller receives when the turn stops during the booking and the next turn answers "Wednesday". */
+const STOPPED_THEN_WEDNESDAY = [
+  { token: 'Let me check. ', last: false },
+  { token: 'One moment please. ', last: false },
+  { token: '', last: true },
+  { token: 'Wednesday then.', last: true },
+];
+
 /** The `find` round, stored whole and before anything else of the turn. */
 const FIND_ROUND = [
   ['user', 'Book unit 4B for Tuesday'],
@@ -154,12 +162,7 @@ describe('a tool result and an interrupt: whichever lands first, the interrupted
         }
 
         // Nothing of the interrupted turn after the interrupt: not the tool's line, only the reply's close.
-        expect(call.texts()).toEqual([
-          { token: 'Let me check. ', last: false },
-          { token: 'One moment please. ', last: false },
-          { token: '', last: true },
-          { token: 'Wednesday then.', last: true },
-        ]);
+        expect(call.texts()).toEqual(STOPPED_THEN_WEDNESDAY);
         const heardTurn = [...FIND_ROUND, ['assistant', 'One moment']];
         expect(stored(call)).toEqual([...heardTurn, ['user', 'No, Wednesday'], ['assistant', 'Wednesday then.']]);
         expect(sent(2)).toEqual([...heardTurn, ['user', 'No, Wednesday']]);
@@ -217,12 +220,7 @@ describe('a tool result and a newer prompt: the superseded round is not stored a
       await settle();
       await answerBook(order, book, () => until(tier.llm.requested(3)));
       await tier.drain();
-      expect(call.texts()).toEqual([
-        { token: 'Let me check. ', last: false },
-        { token: 'One moment please. ', last: false },
-        { token: '', last: true },
-        { token: 'Wednesday then.', last: true },
-      ]);
+      expect(call.texts()).toEqual(STOPPED_THEN_WEDNESDAY);
       const superseded = [...FIND_ROUND, ['assistant', 'One moment please.']];
       expect(stored(call)).toEqual([...superseded, ['user', 'No, Wednesday'], ['assistant', 'Wednesday then.']]);
       expect(sent(2)).toEqual([...superseded, ['user', 'No, Wednesday']]);
