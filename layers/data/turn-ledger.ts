@@ -241,32 +241,26 @@ export async function compareAndSetLedger(table: Table, sessionId: string, expec
  * else is writing the ledger. Throws ConditionFailedError for a session created before notes existed (no map).
  */
 export async function noteInterrupt(table: Table, sessionId: string, note: InterruptNote): Promise<void> {
-  const key = sessionKey(sessionId);
-  await guard('UpdateItem interrupt note', key, () =>
-    table.doc.send(
-      new UpdateCommand({
-        TableName: table.name,
-        Key: key,
-        UpdateExpression: 'SET interruptNotes.#k = :note',
-        ConditionExpression: 'attribute_exists(pk) AND attribute_exists(interruptNotes)',
-        ExpressionAttributeNames: { '#k': interruptNoteKey(note.at) },
-        ExpressionAttributeValues: { ':note': note },
-      }),
-    ),
-  );
+  await updateInterruptNote(table, sessionId, note.at, 'SET interruptNotes.#k = :note', 'attribute_exists(pk) AND attribute_exists(interruptNotes)', { ':note': note });
 }
 
 /** Removes an interrupt note once the ledger holds its interrupt (whoever wrote it there). */
 export async function clearInterruptNote(table: Table, sessionId: string, at: number): Promise<void> {
+  await updateInterruptNote(table, sessionId, at, 'REMOVE interruptNotes.#k', 'attribute_exists(pk)');
+}
+
+/** One update of the note keyed by its interrupt's time, on the session item. */
+async function updateInterruptNote(table: Table, sessionId: string, at: number, update: string, condition: string, values?: Record<string, unknown>): Promise<void> {
   const key = sessionKey(sessionId);
   await guard('UpdateItem interrupt note', key, () =>
     table.doc.send(
       new UpdateCommand({
         TableName: table.name,
         Key: key,
-        UpdateExpression: 'REMOVE interruptNotes.#k',
-        ConditionExpression: 'attribute_exists(pk)',
+        UpdateExpression: update,
+        ConditionExpression: condition,
         ExpressionAttributeNames: { '#k': interruptNoteKey(at) },
+        ...(values ? { ExpressionAttributeValues: values } : {}),
       }),
     ),
   );

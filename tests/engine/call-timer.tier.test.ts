@@ -292,6 +292,15 @@ describe('silence on the call timer', () => {
       return { call, estimate: tier.clock.now() + speakingMs(REPLY) + 8_000 };
     }
     const agent = (value: string) => ({ type: 'info', name: 'agentSpeaking', value });
+    /** Nothing but the reply until `dueAt`, and the first reprompt exactly then. */
+    async function expectRepromptAt(call: TierCall, dueAt: number): Promise<void> {
+      await tier.clock.advanceTo(dueAt - 1);
+      await tier.drain();
+      expect(call.replies()).toEqual([REPLY]);
+      await tier.clock.advance(1);
+      await tier.drain();
+      expect(call.replies()).toEqual([REPLY, 'Are you still there?']);
+    }
 
     it('the silence counts from when the agent stopped speaking, earlier than the estimate', async () => {
       const { call, estimate } = await answered();
@@ -302,11 +311,7 @@ describe('silence on the call timer', () => {
       await tier.drain();
       const offAt = tier.clock.now();
       expect(offAt + 8_000).toBeLessThan(estimate);
-      await tier.clock.advanceTo(offAt + 8_000 - 1);
-      expect(call.replies()).toEqual([REPLY]);
-      await tier.clock.advance(1);
-      await tier.drain();
-      expect(call.replies()).toEqual([REPLY, 'Are you still there?']);
+      await expectRepromptAt(call, offAt + 8_000);
     });
 
     it('while the agent is still speaking past the estimate, no reprompt; its stop starts the count', async () => {
@@ -318,13 +323,7 @@ describe('silence on the call timer', () => {
       expect(call.replies()).toEqual([REPLY]);
       void call.send(agent('off'));
       await tier.drain();
-      const offAt = tier.clock.now();
-      await tier.clock.advanceTo(offAt + 8_000 - 1);
-      await tier.drain();
-      expect(call.replies()).toEqual([REPLY]);
-      await tier.clock.advance(1);
-      await tier.drain();
-      expect(call.replies()).toEqual([REPLY, 'Are you still there?']);
+      await expectRepromptAt(call, tier.clock.now() + 8_000);
     });
 
     it('the caller starting to speak stops the count; other info frames change nothing', async () => {
