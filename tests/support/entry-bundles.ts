@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
@@ -13,7 +13,9 @@ import { build, type Plugin } from 'esbuild';
  * A bundle behaves as its sources do under tsx: every module's `import.meta.url`/`dirname`/`filename` is its own
  * source file's (paths next to the code, `createRequire`, the "am I the entry point" check), and `process.argv[1]`
  * is the entry's source path, as tsx sets it. Packages stay external and load from node_modules as they do under
- * tsx. What a bundle cannot do is import TypeScript at run time (use-case discovery does), so a command that
+ * tsx. A dynamic `import()` stays one: what it loads goes into a chunk of its own, loaded when the source would
+ * load it. In a single file esbuild hoists every package import to the top, so `--help` would load the whole
+ * graph (AWS SDK, openai...) that the entry point defers until its arguments are read. What a bundle cannot do is import TypeScript at run time (use-case discovery does), so a command that
  * reaches it still needs tsx; it would fail loudly here, never pass by accident.
  */
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -38,9 +40,9 @@ export function npmEntryCommands(root = ROOT): NpmEntryCommand[] {
     });
 }
 
-/** Where the bundle of `entry` is written under `outDir` (the entry's own path, `.mjs`). */
-function bundlePath(outDir: string, entry: string): string {
-  return join(outDir, entry.replace(/\.ts$/, '.mjs'));
+/** The folder the bundle of `entry` and its chunks are written to under `outDir` (the entry's path without `.ts`). */
+function bundleDir(outDir: string, entry: string): string {
+  return join(outDir, entry.replace(/\.ts$/, ''));
 }
 
 /** Each module keeps its own source location, whichever file it ends up bundled in. */
@@ -70,11 +72,15 @@ export async function buildEntryBundles(entries: string[], outDir: string, root 
   const built: Record<string, { path: string } | { error: string }> = {};
   await Promise.all(
     [...new Set(entries)].map(async (entry) => {
-      const outfile = bundlePath(outDir, entry);
+      const dir = bundleDir(outDir, entry);
       try {
         await build({
           entryPoints: [join(root, entry)],
-          outfile,
+          outdir: dir,
+          entryNames: '[name]',
+          chunkNames: 'chunks/[name]-[hash]',
+          outExtension: { '.js': '.mjs' },
+          splitting: true,
           bundle: true,
           platform: 'node',
           format: 'esm',
@@ -83,9 +89,10 @@ export async function buildEntryBundles(entries: string[], outDir: string, root 
           logLevel: 'silent',
           plugins: [sourceLocations()],
           define: { 'import.meta.url': '__source_url', 'import.meta.dirname': '__source_dirname', 'import.meta.filename': '__source_filename' },
+          // In every chunk, not only the entry's: the chunks it imports statically run before its own first line.
           banner: { js: `process.argv[1] = ${JSON.stringify(join(root, entry))};` },
         });
-        built[entry] = { path: outfile };
+        built[entry] = { path: join(dir, `${basename(entry, '.ts')}.mjs`) };
       } catch (err) {
         built[entry] = { error: err instanceof Error ? err.message : String(err) };
       }
