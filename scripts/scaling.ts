@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { writeDocSection } from '../bench/report.ts';
 import type { TurnCountsResult } from '../bench/turn-counts.ts';
 import { DEFAULT_ASSUMPTIONS, loadModel, renderLoadModel, type Assumptions } from './lib/load-model.ts';
 
@@ -78,7 +77,11 @@ export async function runScaling(argv: string[]): Promise<string> {
   const models = f.calls.split(',').map((c) => loadModel(counts, Number(c), a));
   const text = renderLoadModel(counts, models, a);
   // The tracked document changes only when asked: a run to try other assumptions must not rewrite it.
-  if (f['write-docs']) await writeDocSection(resolve(ROOT, 'docs/SCALING.md'), 'model', text, '# Scaling\n');
+  if (f['write-docs']) {
+    // Only here: the bench's report module brings the bundle tooling (esbuild) with it, which the model never needs.
+    const { writeDocSection } = await import('../bench/report.ts');
+    await writeDocSection(resolve(ROOT, 'docs/SCALING.md'), 'model', text, '# Scaling\n');
+  }
   return f['write-docs'] ? text : `${text}\n\n(docs/SCALING.md unchanged; --write-docs records this model there)`;
 }
 

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { logger } from '../../layers/observability/logger.ts';
-import { OFFLINE_MODEL_TIMING, startOfflineModel } from './offline/start-offline-model.ts';
+import { OFFLINE_MODEL_TIMING } from './offline/timing.ts';
 
 /**
  * `npm run offline-llm -- [--port N] [--host H] [--root DIR] [--first-token-ms N] [--token-gap-ms N]`
  * Serves the offline model standalone, for any OpenAI client: point its base URL at the printed address.
+ * `--help` and a bad option are answered before the model server and the logger are loaded.
  */
 
 const usage =
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const firstTokenMs = numberOption('first-token-ms', values['first-token-ms']);
   const tokenGapMs = numberOption('token-gap-ms', values['token-gap-ms']);
 
+  const { startOfflineModel } = await import('./offline/start-offline-model.ts');
   const model = await startOfflineModel({
     rootDir,
     ...(values.host !== undefined ? { host: values.host } : {}),
@@ -68,7 +69,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
+  const { logger } = await import('../../layers/observability/logger.ts');
   logger.error('offline model failed to start', { error });
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);

@@ -3,9 +3,9 @@ import { startLlmServer, type LlmServer } from '../server.ts';
 import { findOfflineScriptFiles, liveOfflineScripts, loadOfflineScripts } from './script-files.ts';
 import type { OfflineScript } from './script-schema.ts';
 import { createScriptedResponder } from './scripted-responder.ts';
+import { OFFLINE_MODEL_TIMING } from './timing.ts';
 
-/** A realistic pace, so interruption and latency behave locally roughly as they do against a hosted model. */
-export const OFFLINE_MODEL_TIMING = { firstTokenMs: 250, tokenGapMs: 30 } as const satisfies Required<Timing>;
+export { OFFLINE_MODEL_TIMING };
 
 export interface OfflineModelOptions {
   /** Where the use-case folders are (the repository root); their `offline-model.json` files are the scripts. */
