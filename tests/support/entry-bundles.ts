@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 /**
  * The npm scripts that run one of our TypeScript entry points through tsx, each as one esbuild bundle that plain
@@ -14,9 +14,10 @@ import { build, type Plugin } from 'esbuild';
  * source file's (paths next to the code, `createRequire`, the "am I the entry point" check), and `process.argv[1]`
  * is the entry's source path, as tsx sets it. Packages stay external and load from node_modules as they do under
  * tsx. A dynamic `import()` stays one: what it loads goes into a chunk of its own, loaded when the source would
- * load it. In a single file esbuild hoists every package import to the top, so `--help` would load the whole
- * graph (AWS SDK, openai...) that the entry point defers until its arguments are read. What a bundle cannot do is import TypeScript at run time (use-case discovery does), so a command that
- * reaches it still needs tsx; it would fail loudly here, never pass by accident.
+ * load it (esbuild's code splitting). In a single file esbuild hoists every package import to the top, so `--help`
+ * would load the whole graph (AWS SDK, openai...) that the entry point defers until its arguments are read.
+ * What a bundle cannot do is import TypeScript at run time (use-case discovery does), so a command that reaches it
+ * still needs tsx; it would fail loudly here, never pass by accident.
  */
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -40,9 +41,28 @@ export function npmEntryCommands(root = ROOT): NpmEntryCommand[] {
     });
 }
 
-/** The folder the bundle of `entry` and its chunks are written to under `outDir` (the entry's path without `.ts`). */
-function bundleDir(outDir: string, entry: string): string {
-  return join(outDir, entry.replace(/\.ts$/, ''));
+/** The name of an entry's launcher in the output folder: its own path without `.ts` (`dev/local/main`). */
+function launcherName(entry: string): string {
+  return entry.replace(/\.ts$/, '');
+}
+
+/**
+ * Each entry point is reached through a launcher of its own: it sets `process.argv[1]` to the entry's source path
+ * (as tsx does) before the entry's first module runs, then imports the entry, whose modules land in chunks shared
+ * with the other entries. One build for all entries parses the common modules once.
+ */
+function launchers(root: string): Plugin {
+  return {
+    name: 'entry-launchers',
+    setup(b) {
+      b.onResolve({ filter: /^entry-launcher:/ }, (args) => ({ path: args.path.slice('entry-launcher:'.length), namespace: 'entry-launcher' }));
+      b.onLoad({ filter: /.*/, namespace: 'entry-launcher' }, (args) => ({
+        contents: `process.argv[1] = ${JSON.stringify(join(root, args.path))};\nawait import(${JSON.stringify(join(root, args.path))});\n`,
+        loader: 'js',
+        resolveDir: root,
+      }));
+    },
+  };
 }
 
 /** Each module keeps its own source location, whichever file it ends up bundled in. */
@@ -62,41 +82,50 @@ function sourceLocations(): Plugin {
   };
 }
 
+/** What every build of the entries shares. */
+function buildOptions(entries: string[], outDir: string, root: string): BuildOptions {
+  return {
+    entryPoints: Object.fromEntries(entries.map((entry) => [launcherName(entry), `entry-launcher:${entry}`])),
+    outdir: outDir,
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'silent',
+    plugins: [launchers(root), sourceLocations()],
+    define: { 'import.meta.url': '__source_url', 'import.meta.dirname': '__source_dirname', 'import.meta.filename': '__source_filename' },
+  };
+}
+
 /**
- * Bundles each entry into `outDir`, which must lie inside the repository so the external packages resolve from
- * its node_modules. Returns, per entry, the bundle's path or the build error (the test that runs the entry reports
- * it as its own failure).
+ * Bundles the entries into `outDir`, which must lie inside the repository so the external packages resolve from
+ * its node_modules. Returns, per entry, its launcher's path or the build error (the test that runs the entry
+ * reports it as its own failure): when the build of all fails, each entry is built alone to tell which.
  */
 export async function buildEntryBundles(entries: string[], outDir: string, root = ROOT): Promise<Record<string, { path: string } | { error: string }>> {
   if (relative(root, outDir).startsWith('..')) throw new Error(`${outDir}: entry bundles must be written inside ${root}`);
-  const built: Record<string, { path: string } | { error: string }> = {};
-  await Promise.all(
-    [...new Set(entries)].map(async (entry) => {
-      const dir = bundleDir(outDir, entry);
-      try {
-        await build({
-          entryPoints: [join(root, entry)],
-          outdir: dir,
-          entryNames: '[name]',
-          chunkNames: 'chunks/[name]-[hash]',
-          outExtension: { '.js': '.mjs' },
-          splitting: true,
-          bundle: true,
-          platform: 'node',
-          format: 'esm',
-          target: 'node20',
-          packages: 'external',
-          logLevel: 'silent',
-          plugins: [sourceLocations()],
-          define: { 'import.meta.url': '__source_url', 'import.meta.dirname': '__source_dirname', 'import.meta.filename': '__source_filename' },
-          // In every chunk, not only the entry's: the chunks it imports statically run before its own first line.
-          banner: { js: `process.argv[1] = ${JSON.stringify(join(root, entry))};` },
-        });
-        built[entry] = { path: join(dir, `${basename(entry, '.ts')}.mjs`) };
-      } catch (err) {
-        built[entry] = { error: err instanceof Error ? err.message : String(err) };
-      }
-    }),
-  );
-  return built;
+  const unique = [...new Set(entries)];
+  const path = (dir: string, entry: string) => ({ path: join(dir, `${launcherName(entry)}.mjs`) });
+  try {
+    await build(buildOptions(unique, outDir, root));
+    return Object.fromEntries(unique.map((entry) => [entry, path(outDir, entry)]));
+  } catch {
+    const built: Record<string, { path: string } | { error: string }> = {};
+    await Promise.all(
+      unique.map(async (entry, i) => {
+        const dir = join(outDir, `alone-${i}`);
+        try {
+          await build(buildOptions([entry], dir, root));
+          built[entry] = path(dir, entry);
+        } catch (err) {
+          built[entry] = { error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+    return built;
+  }
 }
