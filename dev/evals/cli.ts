@@ -15,8 +15,6 @@ import { summarise } from './report/summary.ts';
 import { failureReport, progressLine, summaryTable } from './report/terminal.ts';
 import { runEvals, type Stand } from './run-evals.ts';
 
-export { USAGE };
-
 export interface CliIo {
   rootDir: string;
   env: NodeJS.ProcessEnv;
