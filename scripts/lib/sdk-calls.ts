@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build, type BuildOptions, type Metafile, type OnResolveArgs, type OnResolveResult, type Plugin } from 'esbuild';
-import { esbuildOptions, metafilePart, type FunctionBuildSpec } from './function-build.ts';
+import { esbuildOptions, foreignExternals, metafilePart, sharedRuns, type FunctionBuildSpec } from './function-build.ts';
 
 /**
  * Which AWS API calls a function's code can make, derived from what its bundle keeps: every
@@ -93,11 +93,11 @@ export async function analysisMetafile(spec: FunctionBuildSpec, outdir: string):
 }
 
 /**
- * Functions with the same key share one run in `analysisMetafiles`: their build options but for the entry points
- * (and what the analysis overrides: main fields, source maps).
+ * Functions with the same key share one run in `analysisMetafiles` (`sharedRuns`): their build options but for the
+ * entry points and externals (and what the analysis overrides: main fields, source maps).
  */
 export function analysisRunKey(spec: FunctionBuildSpec): string {
-  const { entryPoints: _, outdir: __, plugins: ___, ...shared } = analysisOptions(spec, '');
+  const { entryPoints: _, outdir: __, plugins: ___, external: ____, ...shared } = analysisOptions(spec, '');
   return JSON.stringify(shared);
 }
 
@@ -106,22 +106,20 @@ export function analysisRunKey(spec: FunctionBuildSpec): string {
  * entry point is still tree-shaken on its own (without code splitting each output holds only what its entry
  * reaches), but the SDK is parsed and resolved once instead of once per function, which is most of the work.
  * Each function's metafile holds its own outputs and the inputs they import, as its own build would. When a shared
- * run fails, each of its functions is built alone, so a failure is reported against the function that has it.
+ * run fails, or a function's part imports what only another function marks external, that function is analysed
+ * alone, so a failure is reported against the function that has it.
  */
 export async function analysisMetafiles(specs: FunctionBuildSpec[], outdir: string): Promise<(Metafile | Error)[]> {
-  const groups = new Map<string, number[]>();
-  specs.forEach((spec, i) => {
-    const key = analysisRunKey(spec);
-    groups.set(key, [...(groups.get(key) ?? []), i]);
-  });
   const results: (Metafile | Error)[] = [];
   const alone = (i: number) =>
     analysisMetafile(specs[i]!, resolve(outdir, String(i))).then(
       (m) => (results[i] = m),
       (err: unknown) => (results[i] = err instanceof Error ? err : new Error(String(err))),
     );
+  const options = specs.map((spec) => analysisOptions(spec, outdir));
   await Promise.all(
-    [...groups.values()].map(async (members) => {
+    sharedRuns(options).map(async (run) => {
+      const { members } = run;
       const first = specs[members[0]!]!;
       // Each function's outputs under a folder of its own: two functions may share an entry point's file name.
       const entryPoints = members.flatMap((i) =>
@@ -129,15 +127,19 @@ export async function analysisMetafiles(specs: FunctionBuildSpec[], outdir: stri
       );
       let metafile: Metafile;
       try {
-        metafile = (await build({ ...analysisOptions(first, outdir), entryPoints })).metafile!;
+        metafile = (await build({ ...options[members[0]!]!, external: run.external, entryPoints })).metafile!;
       } catch {
         await Promise.all(members.map(alone));
         return;
       }
-      for (const i of members) {
-        const prefix = `${relative(first.codeDir, resolve(outdir, String(i)))}/`;
-        results[i] = metafilePart(metafile, (file) => file.startsWith(prefix));
-      }
+      await Promise.all(
+        members.map((i) => {
+          const prefix = `${relative(first.codeDir, resolve(outdir, String(i)))}/`;
+          const part = metafilePart(metafile, (file) => file.startsWith(prefix));
+          if (foreignExternals(part, options[i]!.external ?? [], run)) return alone(i);
+          results[i] = part;
+        }),
+      );
     }),
   );
   return results;
