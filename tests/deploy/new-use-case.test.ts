@@ -36,8 +36,8 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
 }
 
 /**
- * Where the copy goes: one fixed folder per checkout, so the nested vitest run finds the modules it transformed on
- * the previous run in vitest's module cache (keyed by each file's path and content; a fresh temporary folder
+ * Where the copy goes: one fixed folder per checkout, so the nested vitest run (and this file's import of the copy's
+ * use cases) finds the modules transformed on the previous run in vitest's module cache (keyed by each file's path and content; a fresh temporary folder
  * missed it every time, transformed everything again and left hundreds of entries no run could reuse). The folder
  * is held through a pid file beside it: a second suite of the same checkout running at the same time gets a
  * temporary folder of its own instead, and one left behind by a killed run is taken over.
