@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { functionSizes } from '../../scripts/lib/function-sizes.ts';
 import { loadPrices } from '../../scripts/lib/prices.ts';
 import { USE_CASE_FOLDER } from '../../scripts/lib/use-case-folders.ts';
-import { openLocalStand } from '../../dev/evals/local-stand.ts';
+import { localStandPool } from '../../dev/evals/local-stand.ts';
 import { runEvals, type RunOptions } from '../../dev/evals/run-evals.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -12,15 +12,19 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 /** The local app as the evals see it, with a fast offline model: what `npm run eval` runs on a fresh clone. */
 export const FAST_OFFLINE: NodeJS.ProcessEnv = { OFFLINE_FIRST_TOKEN_MS: '5', OFFLINE_TOKEN_GAP_MS: '1', TWILIO_AUTH_TOKEN: 'eval-test-auth-token' };
 
-export function runLocally(options: Omit<RunOptions, 'openStand' | 'prices' | 'sizes'> & { rootDir?: string }) {
-  const rootDir = options.rootDir ?? ROOT;
-  return runEvals({
-    concurrency: 2,
-    ...options,
-    openStand: () => openLocalStand(rootDir, FAST_OFFLINE),
-    prices: loadPrices(ROOT),
-    sizes: functionSizes(ROOT),
-  });
+export async function runLocally(options: Omit<RunOptions, 'openStand' | 'prices' | 'sizes'> & { rootDir?: string }) {
+  const stands = localStandPool(options.rootDir ?? ROOT, FAST_OFFLINE);
+  try {
+    return await runEvals({
+      concurrency: 2,
+      ...options,
+      openStand: () => stands.open(),
+      prices: loadPrices(ROOT),
+      sizes: functionSizes(ROOT),
+    });
+  } finally {
+    await stands.close();
+  }
 }
 
 /**
