@@ -1,6 +1,7 @@
 import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { lazy } from '../../layers/runtime/lazy.ts';
 import { functionSizes } from '../../scripts/lib/function-sizes.ts';
 import { loadPrices } from '../../scripts/lib/prices.ts';
 import { USE_CASE_FOLDER } from '../../scripts/lib/use-case-folders.ts';
@@ -12,6 +13,10 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 
 /** The local app as the evals see it, with a fast offline model: what `npm run eval` runs on a fresh clone. */
 export const FAST_OFFLINE: NodeJS.ProcessEnv = { OFFLINE_FIRST_TOKEN_MS: '5', OFFLINE_TOKEN_GAP_MS: '1', TWILIO_AUTH_TOKEN: 'eval-test-auth-token' };
+
+// Read from every stack's template (a YAML parse each): the same for every run of the suite.
+const sizes = lazy(() => functionSizes(ROOT));
+const prices = lazy(() => loadPrices(ROOT));
 
 /**
  * Runs evals through local stands: those of `stands` when given (shared by the runs of a whole file), else a pool
@@ -25,8 +30,8 @@ export async function runLocally(options: Omit<RunOptions, 'openStand' | 'prices
       concurrency: 2,
       ...rest,
       openStand: () => stands.open(),
-      prices: loadPrices(ROOT),
-      sizes: functionSizes(ROOT),
+      prices: prices(),
+      sizes: sizes(),
     });
   } finally {
     if (!shared) await stands.close();
