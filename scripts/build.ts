@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildFunction, buildSpec, type BuiltEntry } from './lib/function-build.ts';
+import { buildFunctions, buildSpec, type BuiltEntry } from './lib/function-build.ts';
 import { buildLayer, layersOf, type BuiltLayer } from './lib/layer-build.ts';
 import { describeMissing, loadStacks, serverlessFunctions } from './lib/stacks.ts';
 
@@ -21,17 +21,18 @@ export interface BuildAllOptions {
 
 export async function buildAll(options: BuildAllOptions): Promise<BuiltEntry[]> {
   const root = options.root ?? REPO_ROOT;
-  const { stacks } = loadStacks(root);
-  const built: BuiltEntry[] = [];
-  for (const stack of stacks) {
-    if (options.stacks && !options.stacks.includes(stack.folder)) continue;
-    for (const fn of serverlessFunctions(stack)) {
-      const spec = buildSpec(fn);
-      const result = await buildFunction(spec, join(options.outDir, stack.folder, fn.functionId), root);
-      built.push(...result.entries);
-    }
-  }
-  return built;
+  const fns = loadStacks(root).stacks.filter((stack) => !options.stacks || options.stacks.includes(stack.folder)).flatMap(serverlessFunctions);
+  // Side by side in shared esbuild runs: each bundle is still byte for byte its own build (tests/deploy/
+  // build-parity.test.ts), and the packages every function uses are parsed once instead of once per function.
+  const results = await buildFunctions(
+    fns.map((fn) => buildSpec(fn)),
+    options.outDir,
+    fns.map((fn) => join(fn.stack.folder, fn.functionId)),
+    root,
+  );
+  const failed = results.flatMap((r, i) => (r instanceof Error ? [`${fns[i]!.stack.folder}/${fns[i]!.functionId}: ${r.message}`] : []));
+  if (failed.length) throw new Error(`build failed:\n${failed.join('\n')}`);
+  return results.flatMap((r) => (r instanceof Error ? [] : r.entries));
 }
 
 export async function buildAllLayers(options: BuildAllOptions): Promise<BuiltLayer[]> {
