@@ -6,9 +6,28 @@
 export const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
 export const LOCAL_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 
+/**
+ * Building an Intl.DateTimeFormat costs far more than formatting with one (it resolves the locale and loads the
+ * zone's rules), and every slot instant needs two: one per zone and purpose, kept for the life of the process
+ * (a warm Lambda container answers many tool calls with the same few).
+ */
+function cachedFormat(cache: Map<string, Intl.DateTimeFormat>, timeZone: string, build: (timeZone: string) => Intl.DateTimeFormat): Intl.DateTimeFormat {
+  let format = cache.get(timeZone);
+  if (!format) {
+    format = build(timeZone);
+    cache.set(timeZone, format);
+  }
+  return format;
+}
+
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+const wallClockFormats = new Map<string, Intl.DateTimeFormat>();
+// The zone is fixed to UTC: the date is already local, only its names are wanted.
+const spokenDateFormat = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', weekday: 'long', month: 'long', day: 'numeric' });
+
 export function localDate(instant: Date, timeZone: string): string {
   // en-CA formats as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
+  return cachedFormat(dateFormats, timeZone, (zone) => new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })).format(instant);
 }
 
 export function addDays(date: string, days: number): string {
@@ -18,16 +37,10 @@ export function addDays(date: string, days: number): string {
 
 /** Minutes the zone is ahead of UTC at that instant (negative west of Greenwich). */
 function offsetMinutes(instant: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(new Date(instant));
+  const format = cachedFormat(wallClockFormats, timeZone, (zone) =>
+    new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }),
+  );
+  const parts = format.formatToParts(new Date(instant));
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return Math.round((asUtc - Math.floor(instant / 1000) * 1000) / 60_000);
@@ -47,7 +60,7 @@ export function zonedInstant(date: string, time: string, timeZone: string): Date
 /** "Friday, November 28" */
 export function spokenDate(date: string): string {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  return new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', weekday: 'long', month: 'long', day: 'numeric' }).format(new Date(Date.UTC(y, m - 1, d)));
+  return spokenDateFormat.format(new Date(Date.UTC(y, m - 1, d)));
 }
 
 /** "9:30 AM" */

@@ -191,6 +191,29 @@ export class RelayCall extends EventEmitter {
     return this.waitFor<SessionEnd>('end', timeoutMs);
   }
 
+  /**
+   * Resolves once every frame the app sent before this call has arrived: the pong to a ping travels behind them
+   * on the same socket. Resolves at once on a closed socket (nothing more can arrive).
+   */
+  caughtUp(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('pong', done);
+        this.off('closed', done);
+        resolve();
+      };
+      this.socket.once('pong', done);
+      this.once('closed', done);
+      this.socket.ping();
+    });
+  }
+
+  /** Whether the app's `end` frame has arrived (its `<Connect action>` callback may still be under way). */
+  get endReceived(): boolean {
+    return this.events.some((e) => e.type === 'end');
+  }
+
   private waitFor<T>(event: string, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {

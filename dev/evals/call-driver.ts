@@ -65,6 +65,8 @@ export class CallDriver {
     /** Caller id -> phone number. */
     private readonly numbers: Map<string, string>,
     private readonly replyTimeoutMs = 20_000,
+    /** The stand's: resolves once the app runs no handler (see Stand.settled). */
+    private readonly settled?: () => Promise<void>,
   ) {}
 
   /** The caller's call in progress, dialled on first use (and after a hang-up). */
@@ -165,12 +167,27 @@ export class CallDriver {
    */
   async finish(expectEnd: boolean): Promise<void> {
     const latest = this.log.legs.at(-1);
-    if (expectEnd && latest?.call.isOpen && !latest.call.ended) await latest.call.waitForEnd(this.replyTimeoutMs).catch(() => undefined);
+    if (expectEnd && latest?.call.isOpen && !latest.call.ended) await this.endOf(latest.call);
     for (const leg of this.log.legs) {
       if (leg.call.ended) this.line({ who: 'system', callerId: leg.callerId, text: describeEnd(leg.call.ended) });
       if (leg.call.isOpen) await leg.call.hangup();
       for (const v of leg.call.violations) this.log.problems.push(`invalid frame from the app (${v.reason}): ${v.raw.slice(0, 200)}`);
     }
+  }
+
+  /**
+   * Waits for the app to end the call after the script's last step. The end comes from the turn that answered
+   * that step, so on a stand that can say when it is idle, an end that has not arrived once the app runs no handler
+   * and the socket has caught up is not coming (later, only the silence reprompts could end the call): no timeout
+   * to wait out. A deployed stand cannot say, so there the wait is bounded by the reply timeout.
+   */
+  private async endOf(call: RelayCall): Promise<void> {
+    if (this.settled) {
+      await this.settled();
+      await call.caughtUp();
+      if (!call.endReceived) return;
+    }
+    await call.waitForEnd(this.replyTimeoutMs).catch(() => undefined);
   }
 
   line(entry: TranscriptLine): void {

@@ -8,7 +8,7 @@ import { chooseLlm, readSettings } from '../local/settings.ts';
 import { readEvalArgs, USAGE } from './cli-args.ts';
 import { EvalFileError, loadEvals } from './eval-files.ts';
 import { createCallerSimulator, createLlmJudge, type CallerSimulator, type Judge } from './llm-roles.ts';
-import { DIALED_NUMBER, openLocalStand } from './local-stand.ts';
+import { DIALED_NUMBER, localStandPool, type StandPool } from './local-stand.ts';
 import { renderEvalHtml } from './report/html.ts';
 import { renderJunit } from './report/junit.ts';
 import { summarise } from './report/summary.ts';
@@ -75,6 +75,7 @@ export async function evalCli(argv: string[], io: CliIo): Promise<number> {
   let openStand: () => Promise<Stand>;
   let targetName: string;
   let targetTable: ReturnType<typeof createTable> | undefined;
+  let localStands: StandPool | undefined;
   if (values.target) {
     const webhookUrl = values.target;
     if (!/^https?:\/\//.test(webhookUrl)) return usageError(io, `--target: expected the call-setup webhook URL (https://...), got ${webhookUrl}`);
@@ -90,7 +91,8 @@ export async function evalCli(argv: string[], io: CliIo): Promise<number> {
     openStand = async () => ({ dialer: { webhookUrl, authToken, to: DIALED_NUMBER }, table, defaultModel: llm.kind === 'offline' ? 'gpt-4o-mini' : llm.model, stop: async () => undefined });
     targetName = webhookUrl;
   } else {
-    openStand = () => openLocalStand(io.rootDir, io.env);
+    const pool = (localStands = localStandPool(io.rootDir, io.env));
+    openStand = () => pool.open();
     targetName = `the local app (${llm.kind === 'offline' ? 'offline model' : `${llm.model}${llm.kind === 'compatible' ? ` at ${llm.baseUrl}` : ''}`})`;
   }
 
@@ -108,7 +110,10 @@ export async function evalCli(argv: string[], io: CliIo): Promise<number> {
     simulator,
     ...(offlineNote ? { offlineNote } : {}),
     onResult: (run) => io.out(progressLine(run, repeat)),
-  }).finally(() => targetTable?.doc.destroy());
+  }).finally(async () => {
+    targetTable?.doc.destroy();
+    await localStands?.close();
+  });
 
   const summaries = summarise(runs);
   io.out(`\n${summaryTable(summaries)}`);

@@ -24,12 +24,18 @@ export interface Stand {
   meter?: UsageMeter | undefined;
   /** The model sessions use when they name none. */
   defaultModel: string;
+  /**
+   * Resolves once the app runs no handler (a local stand; a deployed one cannot say). What the app has not sent
+   * by then, with the caller silent, is not coming: the runner need not wait out a timeout for it.
+   */
+  settled?: (() => Promise<void>) | undefined;
+  /** Done with the stand: a pooled one is made ready for the next eval, any other one stops. */
   stop(): Promise<void>;
 }
 
 export interface RunOptions {
   cases: EvalCase[];
-  /** A fresh stand per run (the local runtime: its own table, so runs never see each other's bookings). */
+  /** A stand per run, to itself until it stops it (locally: a table as freshly loaded, nobody else's bookings). */
   openStand: () => Promise<Stand>;
   repeat?: number;
   concurrency?: number;
@@ -84,7 +90,7 @@ async function runOne(evalCase: EvalCase, attempt: number, options: RunOptions):
     stand = await options.openStand();
     const numbers = new Map(evalCase.spec.callers.map((c) => [c.id, freshNumber()]));
     await seedProfiles(evalCase, numbers, stand.table);
-    const driver = new CallDriver(stand.dialer, numbers, options.replyTimeoutMs);
+    const driver = new CallDriver(stand.dialer, numbers, options.replyTimeoutMs, stand.settled);
     const log = evalCase.spec.simulated ? await simulate(driver, evalCase, options.simulator!) : await driver.run(evalCase);
     const evidence = await gatherEvidence(log, { table: stand.table, meter: stand.meter, prices: options.prices, sizes: options.sizes, defaultModel: stand.defaultModel });
     const checks = await checkEval({

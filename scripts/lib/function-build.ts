@@ -139,12 +139,53 @@ function collect(spec: FunctionBuildSpec, metafile: Metafile, outdir: string, ro
 }
 
 /**
+ * Functions that can share one esbuild run: the same options but for their entry points (and outdir) and
+ * their externals. The run marks every member's externals external; `foreignExternals` then says which member
+ * would have bundled something the run left out, and that member is built alone.
+ */
+export interface SharedRun {
+  members: number[];
+  external: string[];
+}
+
+export function sharedRuns(options: BuildOptions[], members: number[] = options.map((_, i) => i)): SharedRun[] {
+  const runs = new Map<string, SharedRun>();
+  for (const i of members) {
+    const { entryPoints: _, outdir: __, external = [], ...shared } = options[i]!;
+    const key = JSON.stringify(shared);
+    const run = runs.get(key) ?? { members: [], external: [] };
+    run.members.push(i);
+    run.external = [...new Set([...run.external, ...external])].sort();
+    runs.set(key, run);
+  }
+  return [...runs.values()];
+}
+
+/** Whether esbuild's `external` pattern (a path, its subpaths, or one `*` wildcard) covers an import path. */
+function externalCovers(pattern: string, path: string): boolean {
+  const star = pattern.indexOf('*');
+  if (star < 0) return path === pattern || path.startsWith(`${pattern}/`);
+  const [before, after] = [pattern.slice(0, star), pattern.slice(star + 1)];
+  return path.length >= before.length + after.length && path.startsWith(before) && path.endsWith(after);
+}
+
+/** True when a member's part of a shared run imports something left external only for another member. */
+export function foreignExternals(part: Metafile, own: string[], run: SharedRun): boolean {
+  const foreign = run.external.filter((e) => !own.includes(e));
+  return (
+    foreign.length > 0 &&
+    Object.values(part.inputs).some((input) => input.imports.some((imp) => imp.external && foreign.some((e) => externalCovers(e, imp.path))))
+  );
+}
+
+/**
  * Several functions, each into `join(outdir, names[i])`, with the same bundles `buildFunction` makes of each
- * alone, in one esbuild run per set of single-entry functions that share their build options: without code
- * splitting every output holds only what its entry reaches, byte for byte what a build of that function alone
- * writes (tests/deploy/build-parity.test.ts compares one), and the shared code is parsed once instead of once per
- * function. A function with several entry points (its output layout depends on them all) is built alone, and so
- * is each function of a run that fails, so a failure is reported against the function that has it.
+ * alone, in one esbuild run per set of single-entry functions that share their build options (`sharedRuns`):
+ * without code splitting every output holds only what its entry reaches, byte for byte what a build of that
+ * function alone writes (tests/deploy/build-parity.test.ts compares one), and the shared code is parsed once
+ * instead of once per function. A function with several entry points (its output layout depends on them all) is
+ * built alone, and so is each function of a run that fails, so a failure is reported against the function that
+ * has it.
  */
 export async function buildFunctions(specs: FunctionBuildSpec[], outdir: string, names: string[], root: string): Promise<(FunctionBuild | Error)[]> {
   const results: (FunctionBuild | Error)[] = [];
@@ -153,31 +194,30 @@ export async function buildFunctions(specs: FunctionBuildSpec[], outdir: string,
       (built) => (results[i] = built),
       (err: unknown) => (results[i] = err instanceof Error ? err : new Error(String(err))),
     );
-  const groups = new Map<string, number[]>();
-  const solo: number[] = [];
-  specs.forEach((spec, i) => {
-    if (spec.entryPoints.length !== 1) return solo.push(i);
-    const { entryPoints: _, outdir: __, ...shared } = esbuildOptions(spec, outdir);
-    const key = JSON.stringify(shared);
-    groups.set(key, [...(groups.get(key) ?? []), i]);
-  });
+  const options = specs.map((spec) => esbuildOptions(spec, outdir));
+  const single = specs.flatMap((spec, i) => (spec.entryPoints.length === 1 ? [i] : []));
   await Promise.all([
-    ...solo.map(alone),
-    ...[...groups.values()].map(async (members) => {
+    ...specs.flatMap((spec, i) => (spec.entryPoints.length === 1 ? [] : [alone(i)])),
+    ...sharedRuns(options, single).map(async (run) => {
+      const { members } = run;
       const first = specs[members[0]!]!;
       // A one-entry build writes <entry name>.<ext> at the top of its outdir: the same file, under the function's folder.
       const entryPoints = members.map((i) => ({ in: specs[i]!.entryPoints[0]!, out: join(names[i]!, basename(specs[i]!.entryPoints[0]!).replace(/\.[cm]?[jt]sx?$/, '')) }));
       let metafile: Metafile;
       try {
-        metafile = (await build({ ...esbuildOptions(first, outdir), entryPoints })).metafile!;
+        metafile = (await build({ ...options[members[0]!]!, external: run.external, entryPoints })).metafile!;
       } catch {
         await Promise.all(members.map(alone));
         return;
       }
-      for (const i of members) {
-        const own = join(outdir, names[i]!);
-        results[i] = collect(specs[i]!, metafilePart(metafile, (out) => resolve(first.codeDir, out).startsWith(`${own}/`)), own, root);
-      }
+      await Promise.all(
+        members.map((i) => {
+          const own = join(outdir, names[i]!);
+          const part = metafilePart(metafile, (out) => resolve(first.codeDir, out).startsWith(`${own}/`));
+          if (foreignExternals(part, options[i]!.external ?? [], run)) return alone(i);
+          results[i] = collect(specs[i]!, part, own, root);
+        }),
+      );
     }),
   ]);
   return results;

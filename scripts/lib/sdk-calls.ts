@@ -1,13 +1,16 @@
-import { relative, resolve } from 'node:path';
-import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
-import { esbuildOptions, metafilePart, type FunctionBuildSpec } from './function-build.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { build, type BuildOptions, type Metafile, type OnResolveArgs, type OnResolveResult, type Plugin } from 'esbuild';
+import { esbuildOptions, foreignExternals, metafilePart, sharedRuns, type FunctionBuildSpec } from './function-build.ts';
 
 /**
  * Which AWS API calls a function's code can make, derived from what its bundle keeps: every
  * `@aws-sdk/client-<service>/dist-es/commands/<Name>Command.js` that survives tree-shaking is an API the code
  * reaches. The analysis build is the function's own build with two changes that only make tree-shaking exact:
- * the SDK's ES module files (mainFields module,main) and `@aws-sdk/*` marked side-effect free (lib-dynamodb's
- * paginators would otherwise keep Query and Scan in every bundle that touches the document client).
+ * the SDK's ES module files (mainFields module,main) and the `@aws-sdk/*` packages that do not say so themselves
+ * marked side-effect free (lib-dynamodb's paginators would otherwise keep Query and Scan in every bundle that
+ * touches the document client).
  */
 export interface SdkCall {
   client: string;
@@ -17,20 +20,62 @@ export interface SdkCall {
   anyOf?: boolean;
 }
 
+/**
+ * The `@aws-sdk/*` packages installed where a build resolves from (its working folder's node_modules and those
+ * above it) whose package.json says nothing of side effects (or `true`): esbuild must then keep every file of
+ * theirs that is imported. A package with a list (core names the one file that registers the partitions'
+ * endpoint functions) keeps its own word: its other files are side-effect free already.
+ */
+function undeclaredSdkPackages(workingDir: string): string[] {
+  const names = new Set<string>();
+  for (let dir = workingDir; ; dir = dirname(dir)) {
+    const scope = join(dir, 'node_modules', '@aws-sdk');
+    if (existsSync(scope)) {
+      for (const name of readdirSync(scope)) {
+        const manifest = join(scope, name, 'package.json');
+        if (!existsSync(manifest)) continue;
+        const { sideEffects } = JSON.parse(readFileSync(manifest, 'utf8')) as { sideEffects?: unknown };
+        if (sideEffects === undefined || sideEffects === true) names.add(name);
+      }
+    }
+    if (dirname(dir) === dir) return [...names].sort();
+  }
+}
+
+/** The namespace of the files of those packages. */
+const MARKED = 'sdk-side-effect-free';
+
+/**
+ * The files of the `@aws-sdk/*` packages that say nothing of side effects (today lib-dynamodb alone) marked
+ * side-effect free; the other SDK packages declare it themselves. Those packages' files are loaded into a
+ * namespace of their own, so that only the imports made *from* their files reach JS (an onResolve filter can take
+ * a namespace): a filter on every relative import would send each import of every package (zod, openai,
+ * @smithy...) through a callback, a round trip between esbuild and node each, which cost more than the build.
+ */
 const sdkSideEffectFree: Plugin = {
-  name: 'sdk-side-effect-free',
+  name: MARKED,
   setup(b) {
-    // Only the paths that can lead to an SDK file reach this callback (each call is a round trip between esbuild
-    // and node): `@aws-sdk/*` itself, and relative imports, which inside the SDK are most of its imports. Packages
-    // the SDK imports (`@smithy/*`...) never import a command back, so they keep their own side-effect flags.
-    b.onResolve({ filter: /^(@aws-sdk\/|\.)/ }, async (args) => {
-      if (args.pluginData === 'inner') return undefined;
-      // The SDK's own files too (relative imports inside it): its aggregated clients register every command.
-      if (!args.path.startsWith('@aws-sdk/') && !args.importer.includes('/node_modules/@aws-sdk/')) return undefined;
-      const resolved = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'inner' });
+    const unmarked = undeclaredSdkPackages(b.initialOptions.absWorkingDir ?? process.cwd());
+    if (!unmarked.length) return;
+    const sdkPackageDir = (file: string) => /^(.*\/node_modules\/@aws-sdk\/[^/]+)\//.exec(file)?.[1];
+
+    const resolveMarked = async (args: OnResolveArgs): Promise<OnResolveResult | undefined> => {
+      const resolved = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: MARKED });
       if (resolved.errors.length) return { errors: resolved.errors };
-      return { path: resolved.path, external: resolved.external, namespace: resolved.namespace, sideEffects: false };
-    });
+      const dir = resolved.namespace === 'file' && !resolved.external ? sdkPackageDir(resolved.path) : undefined;
+      if (!dir) return { path: resolved.path, external: resolved.external, namespace: resolved.namespace, sideEffects: resolved.sideEffects };
+      return { path: resolved.path, namespace: MARKED, sideEffects: false };
+    };
+    const names = unmarked.map((name) => name.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|');
+    b.onResolve({ filter: new RegExp(`^@aws-sdk\\/(${names})(\\/|$)`) }, (args) => (args.pluginData === MARKED ? undefined : resolveMarked(args)));
+    // Relative imports inside the namespace's files (their own package's files); bare imports other than
+    // `@aws-sdk/*` are resolved by esbuild from the resolveDir below, with their packages' own flags.
+    b.onResolve({ filter: /^\./, namespace: MARKED }, resolveMarked);
+    b.onLoad({ filter: /./, namespace: MARKED }, async (args) => ({
+      contents: await readFile(args.path),
+      resolveDir: dirname(args.path),
+      loader: args.path.endsWith('.json') ? 'json' : 'js',
+    }));
   },
 };
 
@@ -48,11 +93,11 @@ export async function analysisMetafile(spec: FunctionBuildSpec, outdir: string):
 }
 
 /**
- * Functions with the same key share one run in `analysisMetafiles`: their build options but for the entry points
- * (and what the analysis overrides: main fields, source maps).
+ * Functions with the same key share one run in `analysisMetafiles` (`sharedRuns`): their build options but for the
+ * entry points and externals (and what the analysis overrides: main fields, source maps).
  */
 export function analysisRunKey(spec: FunctionBuildSpec): string {
-  const { entryPoints: _, outdir: __, plugins: ___, ...shared } = analysisOptions(spec, '');
+  const { entryPoints: _, outdir: __, plugins: ___, external: ____, ...shared } = analysisOptions(spec, '');
   return JSON.stringify(shared);
 }
 
@@ -61,22 +106,20 @@ export function analysisRunKey(spec: FunctionBuildSpec): string {
  * entry point is still tree-shaken on its own (without code splitting each output holds only what its entry
  * reaches), but the SDK is parsed and resolved once instead of once per function, which is most of the work.
  * Each function's metafile holds its own outputs and the inputs they import, as its own build would. When a shared
- * run fails, each of its functions is built alone, so a failure is reported against the function that has it.
+ * run fails, or a function's part imports what only another function marks external, that function is analysed
+ * alone, so a failure is reported against the function that has it.
  */
 export async function analysisMetafiles(specs: FunctionBuildSpec[], outdir: string): Promise<(Metafile | Error)[]> {
-  const groups = new Map<string, number[]>();
-  specs.forEach((spec, i) => {
-    const key = analysisRunKey(spec);
-    groups.set(key, [...(groups.get(key) ?? []), i]);
-  });
   const results: (Metafile | Error)[] = [];
   const alone = (i: number) =>
     analysisMetafile(specs[i]!, resolve(outdir, String(i))).then(
       (m) => (results[i] = m),
       (err: unknown) => (results[i] = err instanceof Error ? err : new Error(String(err))),
     );
+  const options = specs.map((spec) => analysisOptions(spec, outdir));
   await Promise.all(
-    [...groups.values()].map(async (members) => {
+    sharedRuns(options).map(async (run) => {
+      const { members } = run;
       const first = specs[members[0]!]!;
       // Each function's outputs under a folder of its own: two functions may share an entry point's file name.
       const entryPoints = members.flatMap((i) =>
@@ -84,15 +127,19 @@ export async function analysisMetafiles(specs: FunctionBuildSpec[], outdir: stri
       );
       let metafile: Metafile;
       try {
-        metafile = (await build({ ...analysisOptions(first, outdir), entryPoints })).metafile!;
+        metafile = (await build({ ...options[members[0]!]!, external: run.external, entryPoints })).metafile!;
       } catch {
         await Promise.all(members.map(alone));
         return;
       }
-      for (const i of members) {
-        const prefix = `${relative(first.codeDir, resolve(outdir, String(i)))}/`;
-        results[i] = metafilePart(metafile, (file) => file.startsWith(prefix));
-      }
+      await Promise.all(
+        members.map((i) => {
+          const prefix = `${relative(first.codeDir, resolve(outdir, String(i)))}/`;
+          const part = metafilePart(metafile, (file) => file.startsWith(prefix));
+          if (foreignExternals(part, options[i]!.external ?? [], run)) return alone(i);
+          results[i] = part;
+        }),
+      );
     }),
   );
   return results;

@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildFunction, buildSpec, esbuildOptions } from '../../scripts/lib/function-build.ts';
+import type { Metafile } from 'esbuild';
+import { buildFunction, buildSpec, esbuildOptions, foreignExternals, sharedRuns } from '../../scripts/lib/function-build.ts';
 import { serverlessFunctions } from '../../scripts/lib/stacks.ts';
 import { builtFunction, repoStacks, ROOT } from './support.ts';
 
@@ -51,4 +52,25 @@ describe('build parity: the templates\' BuildProperties reach esbuild as SAM pas
     expect(shared.entries.map((e) => [e.entry, e.bytes])).toEqual(alone.entries.map((e) => [e.entry, e.bytes]));
     expect(Object.keys(shared.metafile.inputs).sort()).toEqual(Object.keys(alone.metafile.inputs).sort());
   }, 120_000);
+
+  // Functions that differ only in their externals share a run that marks them all external (SendMessage keeps
+  // twilio out of its bundle; the others never import it): a function whose part of the run imports one that only
+  // another function marks external would have bundled it alone, so it is built alone.
+  it('functions that differ only in their externals share a run; one that imports another\'s external is built alone', () => {
+    const base = esbuildOptions(buildSpec(fns[0]!), '/tmp/out');
+    const runs = sharedRuns([base, { ...base, external: ['twilio'] }, { ...base, target: 'es2020' }]);
+    expect(runs).toEqual([
+      { members: [0, 1], external: ['twilio'] },
+      { members: [2], external: [] },
+    ]);
+    const importing = (...paths: string[]): Metafile => ({
+      inputs: { 'src/a.ts': { bytes: 1, imports: paths.map((path) => ({ path, kind: 'import-statement' as const, external: true })) } },
+      outputs: {},
+    });
+    const run = runs[0]!;
+    expect(foreignExternals(importing('twilio/lib/webhooks/webhooks.js'), [], run)).toBe(true);
+    expect(foreignExternals(importing('twilio'), ['twilio'], run)).toBe(false);
+    expect(foreignExternals(importing('node:fs', 'twilio-like'), [], run)).toBe(false);
+    expect(foreignExternals(importing('@scope/pkg/sub'), [], { members: [0, 1], external: ['@scope/*'] })).toBe(true);
+  });
 });

@@ -13,11 +13,13 @@ import { loadStacks, serverlessFunctions, type FunctionResource } from '../../sc
  * The deploy project's global setup: the work several checks need, done once per run instead of once per test
  * file (or per test):
  * - every function of every stack bundled as `sam build` would (the same bytes, built side by side in one esbuild
- *   run), for the checks that read bundles (functions, bundle budgets);
+ *   run for all whose build options differ at most in their externals), for the checks that read bundles
+ *   (functions, bundle budgets);
  * - the SDK calls each function's code makes (the IAM checks), for the repository's functions and the IAM
- *   fixture's, from one analysis build per set of build options;
+ *   fixture's, from one analysis run grouped the same way;
  * - SAM's translation of every template (the IAM and operations checks), through one python process;
- * - cfn-lint's version (whether the checks that need it run): asking costs a python start, once per file before.
+ * - cfn-lint's version (whether the checks that need it run), from python3's package metadata: once per run, not
+ *   once per file.
  * What it provides is plain data: bundle paths, the metafile's path on disk (a metafile is megabytes, too much to
  * copy into every worker) and, for a function that fails to bundle or to analyse, the error, which the test that
  * needs it then reports as its own failure.

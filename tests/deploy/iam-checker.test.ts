@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildSpec } from '../../scripts/lib/function-build.ts';
 import { functionStatements, grants, resourceProblems, transformedTemplate } from '../../scripts/lib/iam.ts';
-import { analysisRunKey } from '../../scripts/lib/sdk-calls.ts';
+import { analysisRunKey, sdkCalls } from '../../scripts/lib/sdk-calls.ts';
 import { loadStacks, serverlessFunctions } from '../../scripts/lib/stacks.ts';
 import { IAM_FIXTURE_ROOT } from './global-setup.ts';
-import { CFN_LINT_MISSING, cfnLint, functionSdkCalls, repoStacks } from './support.ts';
+import { builtFunction, CFN_LINT_MISSING, cfnLint, functionSdkCalls, repoStacks } from './support.ts';
 
 // The IAM analysis on a fixture whose policy is wrong both ways, so the repository check can be trusted.
 describe('IAM analysis (fixture stack)', () => {
@@ -24,6 +24,18 @@ describe('IAM analysis (fixture stack)', () => {
     const theirs = new Set((await Promise.all(sameRun.map(functionSdkCalls))).flatMap(actions));
     expect([...theirs]).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'lambda:InvokeFunction']));
     expect(actions(await functionSdkCalls(fn!))).toEqual(['dynamodb:GetItem', 'ssm:GetParameter']);
+  });
+
+  it('reads what the code calls, not what the deployed bundle keeps: lib-dynamodb (no sideEffects in its package.json) keeps Query and Scan through its paginators in every bundle', async () => {
+    // The call-setup whisper only reads a session, through the document client. Both results come from the
+    // deploy project's setup: the bundle as `sam build` makes it, and the analysis.
+    const whisper = serverlessFunctions(repoStacks().stacks.find((s) => s.folder === '03_twiml-api')!).find((f) => f.functionId === 'WhisperFunction')!;
+    const bundle = (await builtFunction(whisper)).metafile;
+    const kept = (file: RegExp) => Object.values(bundle.outputs).some((o) => Object.entries(o.inputs).some(([path, i]) => file.test(path) && i.bytesInOutput > 0));
+    expect(kept(/@aws-sdk\/lib-dynamodb\/dist-es\/pagination\/QueryPaginator\.js$/)).toBe(true);
+    expect(kept(/@aws-sdk\/lib-dynamodb\/dist-es\/pagination\/ScanPaginator\.js$/)).toBe(true);
+    expect(actions(sdkCalls(bundle))).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']));
+    expect(actions(await functionSdkCalls(whisper))).toEqual(['dynamodb:GetItem', 'ssm:GetParameter']);
   });
 
   if (!cfnLint.version) {

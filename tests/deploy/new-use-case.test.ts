@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +20,7 @@ const run = promisify(execFile);
 const tsx = (root: string) => join(root, 'node_modules', '.bin', 'tsx');
 
 let copy: string;
+let releaseCopy: () => Promise<void> = async () => undefined;
 let before: Map<string, string>;
 let printed: string;
 
@@ -34,8 +35,53 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
   return files;
 }
 
+/**
+ * Where the copy goes: one fixed folder per checkout, so the nested vitest run (and this file's import of the copy's
+ * use cases) finds the modules transformed on the previous run in vitest's module cache (keyed by each file's path and content; a fresh temporary folder
+ * missed it every time, transformed everything again and left hundreds of entries no run could reuse). The folder
+ * is held through a pid file beside it: a second suite of the same checkout running at the same time gets a
+ * temporary folder of its own instead, and one left behind by a killed run is taken over.
+ */
+async function claimCopyFolder(): Promise<{ dir: string; release: () => Promise<void> }> {
+  const dir = join(tmpdir(), `cr-new-use-case-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`);
+  const owner = `${dir}.pid`;
+  const take = () => writeFile(owner, String(process.pid), { flag: 'wx' });
+  const taken = await take().then(
+    () => true,
+    async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+      const pid = Number(await readFile(owner, 'utf8').catch(() => ''));
+      if (pid > 0 && isAlive(pid)) return false;
+      await unlink(owner).catch(() => undefined);
+      return take().then(() => true, () => false);
+    },
+  );
+  if (!taken) {
+    const temporary = await mkdtemp(join(tmpdir(), 'new-use-case-'));
+    return { dir: temporary, release: () => rm(temporary, { recursive: true, force: true }) };
+  }
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir);
+  return {
+    dir,
+    release: async () => {
+      await rm(dir, { recursive: true, force: true });
+      await unlink(owner).catch(() => undefined);
+    },
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 beforeAll(async () => {
-  copy = await mkdtemp(join(tmpdir(), 'new-use-case-'));
+  ({ dir: copy, release: releaseCopy } = await claimCopyFolder());
   const skip = new Set(['node_modules', '.git', '.data', '.soak']);
   await cp(ROOT, copy, { recursive: true, filter: (src) => !skip.has(relative(ROOT, src).split('/')[0]!) });
   await symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
@@ -44,7 +90,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (copy) await rm(copy, { recursive: true, force: true });
+  await releaseCopy();
 });
 
 describe('npm run new-use-case pizza "Tony\'s Pizza"', () => {
@@ -71,10 +117,11 @@ describe('npm run new-use-case pizza "Tony\'s Pizza"', () => {
 
   it("passes its own tests, and its demo call passes in the shared runtime test that discovers demo calls", async () => {
     const vitest = join(copy, 'node_modules', '.bin', 'vitest');
-    // Only the new folder's tests and demo call: the shipped ones run in this suite already. One worker thread: a
-    // forked worker costs a process start for two files.
+    // Only the new folder's tests and demo call: the shipped ones run in this suite already. Only the project they
+    // land in (the config's other projects would each start a server of their own for no file). One worker
+    // thread: a forked worker costs a process start for two files.
     const only = `${folder()}/demo-call|get_opening_hours`;
-    const args = ['run', folder(), 'tests/runtime/scripted-calls.test.ts', '-t', only, '--reporter=verbose', '--maxWorkers=1', '--pool=threads'];
+    const args = ['run', folder(), 'tests/runtime/scripted-calls.test.ts', '-t', only, '--project', 'wire', '--reporter=verbose', '--maxWorkers=1', '--pool=threads'];
     const { stdout } = await run(vitest, args, {
       cwd: copy,
       env: { ...process.env, DYNAMODB_BACKENDS: 'dynalite', LOG_LEVEL: 'SILENT', NO_COLOR: '1', ENTRY_BUNDLES: 'none' },

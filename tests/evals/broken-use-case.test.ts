@@ -10,15 +10,16 @@ import { FAST_OFFLINE, repositoryWithCopyOf, runLocally } from './support.ts';
  */
 const APARTMENTS = '06_use-case-apartment-search';
 
-// Each test breaks a copy of its own and runs its own apps, so the two run side by side (the second mostly waits
-// for a hand-off that never comes).
+// Each test breaks a copy of its own and runs its own app, so the two run side by side. Each runs its two evals one
+// after the other on one app (its table put back between them): starting a second app costs more CPU than the
+// wait it saves.
 describe.concurrent('a deliberately broken use case fails the right eval', () => {
   it('a schedule_tour that books for the wrong phone number fails the booking eval on its table check, though the words sound right', { timeout: 120_000 }, async ({ expect, onTestFinished }) => {
     const repo = await repositoryWithCopyOf(APARTMENTS);
     onTestFinished(repo.remove);
     await repo.edit('src/tools/schedule-tour.ts', (code) => code.replace('{ phone: caller.from, sessionId: caller.sessionId }', "{ phone: '+14065550000', sessionId: caller.sessionId }"));
     const cases = (await loadEvals(repo.root)).filter((c) => ['apartment-search/booking', 'apartment-search/pets-policy'].includes(c.id));
-    const runs = await runLocally({ cases, rootDir: repo.root });
+    const runs = await runLocally({ cases, rootDir: repo.root, concurrency: 1 });
 
     const pets = runs.find((r) => r.evalCase.id === 'apartment-search/pets-policy')!;
     expect(pets.checks.filter((c) => c.status === 'fail')).toEqual([]);
@@ -41,7 +42,7 @@ describe.concurrent('a deliberately broken use case fails the right eval', () =>
     onTestFinished(repo.remove);
     await repo.edit('offline-model.json', (json) => json.replace('"tool": "live_agent_handoff"', '"tool": "get_property_info"').replace('"summary": "The caller asked to speak with a leasing agent. They said: {{user}}"', '"topic": "fees"'));
     const out: string[] = [];
-    const code = await evalCli(['--use-case', 'apartment-search', '--grep', 'handoff|availability', '--reply-timeout', '8000'], {
+    const code = await evalCli(['--use-case', 'apartment-search', '--grep', 'handoff|availability', '--concurrency', '1', '--reply-timeout', '8000'], {
       rootDir: repo.root,
       env: { ...process.env, ...FAST_OFFLINE, OPENAI_API_KEY: '', OPENAI_BASE_URL: '' },
       out: (l) => out.push(l),

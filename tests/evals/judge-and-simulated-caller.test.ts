@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEvalFile } from '../../dev/evals/eval-files.ts';
 import { createCallerSimulator, createLlmJudge, END_CALL, JUDGE_INSTRUCTIONS } from '../../dev/evals/llm-roles.ts';
 import { messageText, startLlmServer, type LlmServer, type Responder } from '../../dev/llm/index.ts';
-import { runLocally } from './support.ts';
+import { runLocally, standsForThisFile } from './support.ts';
 
 /**
  * The judge and the simulated caller, against a local OpenAI-compatible server that plays both deterministically
@@ -27,6 +27,8 @@ const playJudgeAndCaller: Responder = (request) => {
   return { error: { status: 400, message: 'this server only plays the judge and the caller' } };
 };
 
+// The tests run one after the other, so one stand serves them all (its table put back after each eval).
+const stands = standsForThisFile();
 let server: LlmServer;
 beforeAll(async () => {
   server = await startLlmServer({ responder: playJudgeAndCaller, models: ['judge-model', 'caller-model'] });
@@ -36,6 +38,7 @@ afterAll(async () => {
 });
 
 const roles = () => ({
+  stands,
   judge: createLlmJudge({ baseUrl: server.baseUrl, model: 'judge-model' }),
   simulator: createCallerSimulator({ baseUrl: server.baseUrl, model: 'caller-model' }),
 });
@@ -138,7 +141,7 @@ script:
       'judged.yaml',
       'apartment-search',
     );
-    const runs = await runLocally({ cases: [simulated, scripted], offlineNote: 'set OPENAI_API_KEY or OPENAI_BASE_URL' });
+    const runs = await runLocally({ cases: [simulated, scripted], stands, offlineNote: 'set OPENAI_API_KEY or OPENAI_BASE_URL' });
     expect(runs[0]).toMatchObject({ status: 'skip', note: 'simulated caller skipped: set OPENAI_API_KEY or OPENAI_BASE_URL' });
     expect(runs[1]!.status).toBe('pass');
     expect(runs[1]!.checks.map((c) => [c.what, c.status, c.detail])).toEqual([

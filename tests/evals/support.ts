@@ -1,10 +1,12 @@
 import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { lazy } from '../../layers/runtime/lazy.ts';
 import { functionSizes } from '../../scripts/lib/function-sizes.ts';
 import { loadPrices } from '../../scripts/lib/prices.ts';
 import { USE_CASE_FOLDER } from '../../scripts/lib/use-case-folders.ts';
-import { openLocalStand } from '../../dev/evals/local-stand.ts';
+import { afterAll } from 'vitest';
+import { localStandPool, type StandPool } from '../../dev/evals/local-stand.ts';
 import { runEvals, type RunOptions } from '../../dev/evals/run-evals.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -12,15 +14,35 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 /** The local app as the evals see it, with a fast offline model: what `npm run eval` runs on a fresh clone. */
 export const FAST_OFFLINE: NodeJS.ProcessEnv = { OFFLINE_FIRST_TOKEN_MS: '5', OFFLINE_TOKEN_GAP_MS: '1', TWILIO_AUTH_TOKEN: 'eval-test-auth-token' };
 
-export function runLocally(options: Omit<RunOptions, 'openStand' | 'prices' | 'sizes'> & { rootDir?: string }) {
-  const rootDir = options.rootDir ?? ROOT;
-  return runEvals({
-    concurrency: 2,
-    ...options,
-    openStand: () => openLocalStand(rootDir, FAST_OFFLINE),
-    prices: loadPrices(ROOT),
-    sizes: functionSizes(ROOT),
-  });
+// Read from every stack's template (a YAML parse each): the same for every run of the suite.
+const sizes = lazy(() => functionSizes(ROOT));
+const prices = lazy(() => loadPrices(ROOT));
+
+/**
+ * Runs evals through local stands: those of `stands` when given (shared by the runs of a whole file), else a pool
+ * of their own, closed when they are done.
+ */
+export async function runLocally(options: Omit<RunOptions, 'openStand' | 'prices' | 'sizes'> & { rootDir?: string; stands?: StandPool }) {
+  const { rootDir, stands: shared, ...rest } = options;
+  const stands = shared ?? localStandPool(rootDir ?? ROOT, FAST_OFFLINE);
+  try {
+    return await runEvals({
+      concurrency: 2,
+      ...rest,
+      openStand: () => stands.open(),
+      prices: prices(),
+      sizes: sizes(),
+    });
+  } finally {
+    if (!shared) await stands.close();
+  }
+}
+
+/** Local stands for every run of the calling test file, stopped after it: each test's evals reuse them. */
+export function standsForThisFile(rootDir = ROOT): StandPool {
+  const stands = localStandPool(rootDir, FAST_OFFLINE);
+  afterAll(() => stands.close());
+  return stands;
 }
 
 /**

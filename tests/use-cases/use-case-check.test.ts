@@ -148,6 +148,16 @@ describe('use-cases:check catches', () => {
     ]);
   });
 
+  it('an edit to a folder checked before, and its undoing: findings are kept by content, never by folder', async () => {
+    const { root, folder, edit } = await generated('pizza-order', 'Pizza orders');
+    expect(await problems(root)).toEqual([]);
+    const rename = (from: string, to: string) => edit('template.yaml', (t) => t.replace(`FunctionName: !Sub cr-\${EnvironmentName}-tools-${from}\n`, `FunctionName: !Sub cr-\${EnvironmentName}-tools-${to}\n`));
+    await rename('pizza-order', 'pizza');
+    expect(await problems(root)).toContainEqual(expect.stringMatching(new RegExp(`^${folder}/template.yaml: Resources.ToolsFunction.Properties.FunctionName: is cr-`)));
+    await rename('pizza', 'pizza-order');
+    expect(await problems(root)).toEqual([]);
+  });
+
   it("a template copied from another folder: its log group, service name and code", async () => {
     const { root, folder, edit } = await generated();
     await edit('template.yaml', (t) =>
