@@ -1,4 +1,4 @@
-import { createIdFactory } from '../../layers/data/ids.ts';
+import { newMessageId } from '../../layers/data/ids.ts';
 import { lastCall, loadConversation, type ChatMessage, type NewMessage, type Session, type Table } from '../../layers/data/index.ts';
 
 /**
@@ -65,8 +65,7 @@ function spokenWords(messages: ChatMessage[]): ChatMessage[] {
 
 function copies(messages: ChatMessage[]): NewMessage[] {
   // Fresh ids, minted in order: the copies sort before anything the new call says.
-  const newId = createIdFactory();
-  return messages.map((m) => ({ messageId: newId(), role: m.role, content: m.content, turn: 0 }));
+  return messages.map((m) => ({ messageId: newMessageId(), role: m.role, content: m.content, turn: 0 }));
 }
 
 /** Said instead of the welcome greeting: the caller hears that we know where we were. */

@@ -8,11 +8,18 @@ import { monotonicFactory } from 'ulid';
  */
 export type IdClock = () => number;
 
-export function createIdFactory(clock: IdClock = Date.now): () => string {
+// Date.now read at each mint, not captured when the factory is made: a test that stops wall time stops it here too.
+export function createIdFactory(clock: IdClock = () => Date.now()): () => string {
   const next = monotonicFactory();
   return () => next(clock());
 }
 
+/**
+ * Every chat message id a process mints comes from this one factory, whichever module writes the message (a turn's
+ * reply, a silence reprompt, a resumed call's copies): ids minted by one container then sort in the order they
+ * were minted. Two factories minting in the same millisecond would order their ids by random bits, and a reprompt
+ * could read back before the reply it follows.
+ */
 export const newMessageId = createIdFactory();
 
 /** Session ids travel in the WebSocket URL; ULIDs are URL-safe and sort by creation time. */

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SilenceSettings } from '../../layers/data/use-case-config.ts';
 import { speakingMs } from '../../02_cr-application/src/engine/continuity/silence.ts';
 import { createEngineTier, type EngineTier, type TierCall } from './tier/engine-tier.ts';
@@ -12,6 +12,7 @@ import { settle } from './tier/settle.ts';
 let tier: EngineTier;
 afterEach(async () => {
   await tier?.drain().catch(() => undefined);
+  vi.restoreAllMocks();
 });
 
 const silence: SilenceSettings = {
@@ -119,6 +120,22 @@ describe('silence', () => {
     await tier.drain();
     await pass(dueAgain);
     expect(second.replies()).toEqual([REPLY]);
+  });
+
+  it('a reprompt reads back after the reply it follows, even when both ids are minted in the same millisecond', async () => {
+    // Message ids are time-ordered; within one millisecond only a single monotonic factory keeps mint order (two
+    // factories order their ids by random bits). Wall time stands still here, so every id shares one millisecond.
+    vi.spyOn(Date, 'now').mockReturnValue(Date.UTC(2026, 10, 30, 12));
+    tier = await createEngineTier();
+    for (let i = 0; i < 8; i++) {
+      const call = await tier.call({ silence });
+      await pass(await answered(call));
+      expect(call.history()).toEqual([
+        ['user', 'Is the studio available?'],
+        ['assistant', REPLY],
+        ['assistant', 'Are you still there?'],
+      ]);
+    }
   });
 
   it('a call whose use case sets no silence handling is left alone', async () => {

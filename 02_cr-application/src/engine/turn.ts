@@ -1,5 +1,5 @@
 import type { ChatMessage, Ledger, LedgerRead, NewMessage, Session } from '../../../layers/data/index.ts';
-import { createIdFactory } from '../../../layers/data/ids.ts';
+import { newMessageId as newId } from '../../../layers/data/ids.ts';
 import type { AppLogger } from '../../../layers/observability/logger.ts';
 import type { ToolAction } from '../../../layers/tools/contract.ts';
 import { toLlmMessages } from './history.ts';
@@ -140,7 +140,6 @@ type StopReason = PumpStopReason;
 
 // Message ids are minted when a message comes into being, not when it is written: a reply written late (an
 // interrupted or superseded turn) still sorts before the next turn's messages.
-const newId = createIdFactory();
 
 /**
  * One turn of the conversation, from the caller's words to the committed history: the LLM rounds, the streamed

@@ -1,5 +1,5 @@
 import type { ChatMessage, Session } from '../../../../layers/data/index.ts';
-import { createIdFactory } from '../../../../layers/data/ids.ts';
+import { newMessageId as newId } from '../../../../layers/data/ids.ts';
 import type { AppLogger } from '../../../../layers/observability/logger.ts';
 import { applyToLedger } from '../ledger/ledger-client.ts';
 import type { Clock, ConnectionsEndpoint, Llm, Sink, Store } from '../ports.ts';
@@ -95,8 +95,6 @@ export type SilenceOutcome = 'cancelled' | 'rescheduled' | 'reprompted' | 'hung-
 
 /** What the call's `end` carries when silence ended it: the goodbye was said, Twilio only has to hang up. */
 export const SILENCE_HANDOFF = { reason: 'silence', goodbyeSaid: true } as const;
-
-const newId = createIdFactory();
 
 /** A silence check is due: a reprompt, the goodbye, or nothing when the caller has spoken since. */
 export async function onSilenceDue(deps: SilenceDeps, check: SilenceCheck): Promise<SilenceOutcome> {
