@@ -178,48 +178,76 @@ export function foreignExternals(part: Metafile, own: string[], run: SharedRun):
   );
 }
 
+/** How `inSharedRuns` turns a set of functions' shared runs into one result per function. */
+export interface SharedRunPlan<T> {
+  /** The entry points of a run's members, each output placed so that `ownOutput` can tell whose it is. */
+  entryPoints(members: number[]): { in: string; out: string }[];
+  /** Which of a run's outputs (as its metafile names them) are member i's. */
+  ownOutput(i: number): (out: string) => boolean;
+  /** What member i's part of its run's metafile becomes. */
+  fromPart(i: number, part: Metafile): T;
+  /** Member i done on its own: when its run fails, or its part imports what only another member marks external. */
+  alone(i: number): Promise<T>;
+}
+
+const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
+
 /**
- * Several functions, each into `join(outdir, names[i])`, with the same bundles `buildFunction` makes of each
- * alone, in one esbuild run per set of single-entry functions that share their build options (`sharedRuns`):
- * without code splitting every output holds only what its entry reaches, byte for byte what a build of that
- * function alone writes (tests/deploy/build-parity.test.ts compares one), and the shared code is parsed once
- * instead of once per function. A function with several entry points (its output layout depends on them all) is
- * built alone, and so is each function of a run that fails, so a failure is reported against the function that
- * has it.
+ * `members` of `options` in one esbuild run per set that `sharedRuns` groups, each member's result made from its
+ * own part of the run's metafile (without code splitting every output holds only what its entry reaches, as a
+ * build of that member alone would). A failed run is redone member by member, so a failure is reported against
+ * the function that has it; the result at a member's index is then its error.
  */
-export async function buildFunctions(specs: FunctionBuildSpec[], outdir: string, names: string[], root: string): Promise<(FunctionBuild | Error)[]> {
-  const results: (FunctionBuild | Error)[] = [];
-  const alone = (i: number) =>
-    buildFunction(specs[i]!, join(outdir, names[i]!), root).then(
-      (built) => (results[i] = built),
-      (err: unknown) => (results[i] = err instanceof Error ? err : new Error(String(err))),
-    );
-  const options = specs.map((spec) => esbuildOptions(spec, outdir));
-  const single = specs.flatMap((spec, i) => (spec.entryPoints.length === 1 ? [i] : []));
-  await Promise.all([
-    ...specs.flatMap((spec, i) => (spec.entryPoints.length === 1 ? [] : [alone(i)])),
-    ...sharedRuns(options, single).map(async (run) => {
-      const { members } = run;
-      const first = specs[members[0]!]!;
-      // A one-entry build writes <entry name>.<ext> at the top of its outdir: the same file, under the function's folder.
-      const entryPoints = members.map((i) => ({ in: specs[i]!.entryPoints[0]!, out: join(names[i]!, basename(specs[i]!.entryPoints[0]!).replace(/\.[cm]?[jt]sx?$/, '')) }));
+export async function inSharedRuns<T>(options: BuildOptions[], members: number[], plan: SharedRunPlan<T>): Promise<(T | Error)[]> {
+  const results: (T | Error)[] = [];
+  const alone = (i: number) => plan.alone(i).then((r) => (results[i] = r), (err: unknown) => (results[i] = asError(err)));
+  await Promise.all(
+    sharedRuns(options, members).map(async (run) => {
       let metafile: Metafile;
       try {
-        metafile = (await build({ ...options[members[0]!]!, external: run.external, entryPoints })).metafile!;
+        metafile = (await build({ ...options[run.members[0]!]!, external: run.external, entryPoints: plan.entryPoints(run.members) })).metafile!;
       } catch {
-        await Promise.all(members.map(alone));
+        await Promise.all(run.members.map(alone));
         return;
       }
       await Promise.all(
-        members.map((i) => {
-          const own = join(outdir, names[i]!);
-          const part = metafilePart(metafile, (out) => resolve(first.codeDir, out).startsWith(`${own}/`));
+        run.members.map(async (i) => {
+          const part = metafilePart(metafile, plan.ownOutput(i));
           if (foreignExternals(part, options[i]!.external ?? [], run)) return alone(i);
-          results[i] = collect(specs[i]!, part, own, root);
+          results[i] = plan.fromPart(i, part);
         }),
       );
     }),
+  );
+  return results;
+}
+
+/**
+ * Several functions, each into `join(outdir, names[i])`, with the same bundles `buildFunction` makes of each
+ * alone, single-entry functions in shared runs (`inSharedRuns`): byte for byte what a build of each function alone
+ * writes (tests/deploy/build-parity.test.ts compares one), with the shared code parsed once instead of once per
+ * function. A function with several entry points (its output layout depends on them all) is built alone.
+ */
+export async function buildFunctions(specs: FunctionBuildSpec[], outdir: string, names: string[], root: string): Promise<(FunctionBuild | Error)[]> {
+  const alone = (i: number) => buildFunction(specs[i]!, join(outdir, names[i]!), root);
+  const single = specs.flatMap((spec, i) => (spec.entryPoints.length === 1 ? [i] : []));
+  const several = specs.flatMap((spec, i) => (spec.entryPoints.length === 1 ? [] : [i]));
+  const [results, built] = await Promise.all([
+    inSharedRuns(
+      specs.map((spec) => esbuildOptions(spec, outdir)),
+      single,
+      {
+        // A one-entry build writes <entry name>.<ext> at the top of its outdir: the same file, under the function's folder.
+        entryPoints: (members) =>
+          members.map((i) => ({ in: specs[i]!.entryPoints[0]!, out: join(names[i]!, basename(specs[i]!.entryPoints[0]!).replace(/\.[cm]?[jt]sx?$/, '')) })),
+        ownOutput: (i) => (out) => resolve(specs[i]!.codeDir, out).startsWith(`${join(outdir, names[i]!)}/`),
+        fromPart: (i, part) => collect(specs[i]!, part, join(outdir, names[i]!), root),
+        alone,
+      },
+    ),
+    Promise.all(several.map((i) => alone(i).catch(asError))),
   ]);
+  several.forEach((i, k) => (results[i] = built[k]!));
   return results;
 }
 

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build, type BuildOptions, type Metafile, type OnResolveArgs, type OnResolveResult, type Plugin } from 'esbuild';
-import { esbuildOptions, foreignExternals, metafilePart, sharedRuns, type FunctionBuildSpec } from './function-build.ts';
+import { esbuildOptions, inSharedRuns, type FunctionBuildSpec } from './function-build.ts';
 
 /**
  * Which AWS API calls a function's code can make, derived from what its bundle keeps: every
@@ -110,39 +110,19 @@ export function analysisRunKey(spec: FunctionBuildSpec): string {
  * alone, so a failure is reported against the function that has it.
  */
 export async function analysisMetafiles(specs: FunctionBuildSpec[], outdir: string): Promise<(Metafile | Error)[]> {
-  const results: (Metafile | Error)[] = [];
-  const alone = (i: number) =>
-    analysisMetafile(specs[i]!, resolve(outdir, String(i))).then(
-      (m) => (results[i] = m),
-      (err: unknown) => (results[i] = err instanceof Error ? err : new Error(String(err))),
-    );
-  const options = specs.map((spec) => analysisOptions(spec, outdir));
-  await Promise.all(
-    sharedRuns(options).map(async (run) => {
-      const { members } = run;
-      const first = specs[members[0]!]!;
-      // Each function's outputs under a folder of its own: two functions may share an entry point's file name.
-      const entryPoints = members.flatMap((i) =>
-        specs[i]!.entryPoints.map((entry) => ({ in: entry, out: `${i}/${relative(specs[i]!.codeDir, entry).replace(/\.[cm]?[jt]sx?$/, '')}` })),
-      );
-      let metafile: Metafile;
-      try {
-        metafile = (await build({ ...options[members[0]!]!, external: run.external, entryPoints })).metafile!;
-      } catch {
-        await Promise.all(members.map(alone));
-        return;
-      }
-      await Promise.all(
-        members.map((i) => {
-          const prefix = `${relative(first.codeDir, resolve(outdir, String(i)))}/`;
-          const part = metafilePart(metafile, (file) => file.startsWith(prefix));
-          if (foreignExternals(part, options[i]!.external ?? [], run)) return alone(i);
-          results[i] = part;
-        }),
-      );
-    }),
+  // Each function's outputs under a folder of its own: two functions may share an entry point's file name.
+  const folder = (i: number) => `${relative(specs[i]!.codeDir, resolve(outdir, String(i)))}/`;
+  return inSharedRuns(
+    specs.map((spec) => analysisOptions(spec, outdir)),
+    specs.map((_, i) => i),
+    {
+      entryPoints: (members) =>
+        members.flatMap((i) => specs[i]!.entryPoints.map((entry) => ({ in: entry, out: `${i}/${relative(specs[i]!.codeDir, entry).replace(/\.[cm]?[jt]sx?$/, '')}` }))),
+      ownOutput: (i) => (file) => file.startsWith(folder(i)),
+      fromPart: (_, part) => part,
+      alone: (i) => analysisMetafile(specs[i]!, resolve(outdir, String(i))),
+    },
   );
-  return results;
 }
 
 /**
