@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataDirError, lockDataDir } from '../../dev/local/data-dir.ts';
 import { loadUseCases } from '../../scripts/load-use-cases.ts';
 import { describePlan, planFor, readProfile } from '../../scripts/lib/deploy-plan.ts';
 import { loadStacks } from '../../scripts/lib/stacks.ts';
@@ -37,26 +38,21 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
 
 /**
  * Where the copy goes: one fixed folder per checkout, so the nested vitest run (and this file's import of the copy's
- * use cases) finds the modules transformed on the previous run in vitest's module cache (keyed by each file's path and content; a fresh temporary folder
- * missed it every time, transformed everything again and left hundreds of entries no run could reuse). The folder
- * is held through a pid file beside it: a second suite of the same checkout running at the same time gets a
- * temporary folder of its own instead, and one left behind by a killed run is taken over.
+ * use cases) finds the modules transformed on the previous run in vitest's module cache (keyed by each file's path
+ * and content; a fresh temporary folder missed it every time, transformed everything again and left hundreds of
+ * entries no run could reuse). The folder is held with the same lock as `npm start`'s data folder (a lock left by
+ * a killed run is taken over): a second suite of the same checkout running at the same time gets a temporary
+ * folder of its own instead.
  */
 async function claimCopyFolder(): Promise<{ dir: string; release: () => Promise<void> }> {
   const dir = join(tmpdir(), `cr-new-use-case-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`);
-  const owner = `${dir}.pid`;
-  const take = () => writeFile(owner, String(process.pid), { flag: 'wx' });
-  const taken = await take().then(
-    () => true,
-    async (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-      const pid = Number(await readFile(owner, 'utf8').catch(() => ''));
-      if (pid > 0 && isAlive(pid)) return false;
-      await unlink(owner).catch(() => undefined);
-      return take().then(() => true, () => false);
-    },
-  );
-  if (!taken) {
+  const lockDir = `${dir}.lock`;
+  await mkdir(lockDir, { recursive: true });
+  const lock = await lockDataDir(lockDir, 'the new-use-case test').catch((err: unknown) => {
+    if (err instanceof DataDirError) return undefined;
+    throw err;
+  });
+  if (!lock) {
     const temporary = await mkdtemp(join(tmpdir(), 'new-use-case-'));
     return { dir: temporary, release: () => rm(temporary, { recursive: true, force: true }) };
   }
@@ -66,18 +62,9 @@ async function claimCopyFolder(): Promise<{ dir: string; release: () => Promise<
     dir,
     release: async () => {
       await rm(dir, { recursive: true, force: true });
-      await unlink(owner).catch(() => undefined);
+      await lock.release();
     },
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 beforeAll(async () => {
